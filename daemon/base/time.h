@@ -1,0 +1,53 @@
+// Time: instants are UTC seconds (std::chrono::sys_seconds); the business and the customers speak
+// IANA time zones. The clock is injected (STYLE.md 6) so that `--at TIME` and tests are
+// deterministic.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace date {
+class time_zone;
+}
+
+namespace followup {
+
+using Instant = std::chrono::sys_seconds;
+
+// An IANA zone ("Europe/Berlin", "UTC"). Returns kInvalidInput naming the zone when it is unknown.
+// The pointer is owned by the process-wide time zone database and lives until exit.
+Result<const date::time_zone*> LookupZone(std::string_view name);
+
+// Parses an instant written as
+//   YYYY-MM-DD                          midnight of that day in `zone`
+//   YYYY-MM-DD[T ]HH:MM[:SS[.fff]]      wall time in `zone` (a time skipped by DST moves forward,
+//                                       a repeated one takes the earlier instant)
+//   ... followed by Z or +HH:MM/-HH:MM  that exact instant (zone ignored)
+// Fractions of a second are dropped. Returns kInvalidInput with the reason on anything else.
+Result<Instant> ParseInstant(std::string_view text, const date::time_zone* zone);
+
+// "YYYY-MM-DDTHH:MM:SSZ".
+std::string FormatInstant(Instant t);
+
+// The calendar day number (days since 1970-01-01) of `t` as seen in `zone`.
+int64_t LocalDay(Instant t, const date::time_zone* zone);
+
+// Parses "90d", "12h", "30m", "45s", "2w" into seconds. kInvalidInput on anything else.
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Instant Now() const = 0;
+};
+
+// The wall clock.
+std::unique_ptr<Clock> SystemClock();
+// Always the same instant: what `--at TIME` installs.
+std::unique_ptr<Clock> FixedClock(Instant at);
+
+}  // namespace followup

@@ -1,0 +1,91 @@
+// followupd: one binary for the daemon and its tools (DESIGN.md "Command line").
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "cli/command.h"
+
+namespace followup::cli {
+namespace {
+
+// --config, else $FOLLOWUP_CONFIG, else ./config/followup.yaml, else /etc/followup/followup.yaml,
+// else the built-in defaults.
+std::string FindConfig(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("FOLLOWUP_CONFIG"); env && *env) return env;
+  for (const char* candidate : {"config/followup.yaml", "/etc/followup/followup.yaml"}) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<store::Store*> Env::store() {
+  if (!store_) {
+    auto opened = store::Store::Open(store_url_);
+    if (!opened) return tl::unexpected(opened.error());
+    store_ = std::move(*opened);
+  }
+  return store_.get();
+}
+
+int Report(const Error& error) {
+  std::fprintf(stderr, "followupd: %s\n", error.ToString().c_str());
+  return ExitCodeFor(error);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "followupd: finds the customers worth following up and sends them the right email.\n"
+      "Exit status: 0 ok, 1 invalid input (rules, config, rows), 2 usage, 3 runtime failure."};
+  app.set_version_flag("--version", std::string("followupd ") + FOLLOWUP_VERSION);
+  app.require_subcommand(1);
+  std::string config_path, store_url, at_text;
+  app.add_option("--config", config_path,
+                 "config file (default: $FOLLOWUP_CONFIG, ./config/followup.yaml, "
+                 "/etc/followup/followup.yaml)");
+  app.add_option("--store", store_url,
+                 "store URL: sqlite:PATH or a plain path (default: config's)");
+  app.add_option("--at", at_text,
+                 "pretend it is this time (YYYY-MM-DD[THH:MM:SS][Z|+HH:MM], business time zone): "
+                 "the end of the observation window");
+
+  std::vector<Command> commands;
+  commands.push_back(AddImportCommand(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = app.exit(e);
+    return status == 0 ? 0 : 2;
+  }
+
+  std::string found = FindConfig(config_path);
+  Config config;
+  if (!found.empty()) {
+    auto loaded = LoadConfig(found);
+    if (!loaded) return Report(loaded.error());
+    config = std::move(*loaded);
+  }
+  auto zone = LookupZone(config.business.timezone);
+  if (!zone) return Report(zone.error());
+  std::unique_ptr<Clock> clock = SystemClock();
+  if (!at_text.empty()) {
+    auto at = ParseInstant(at_text, *zone);
+    if (!at) return Report(Error{ErrorCode::kUsage, "--at: " + at.error().message, {}});
+    clock = FixedClock(*at);
+  }
+  Env env(config, store_url.empty() ? config.store : store_url, std::move(clock), !at_text.empty(),
+          *zone);
+  for (auto& command : commands)
+    if (command.app->parsed()) return command.run(env);
+  return 2;
+}
+
+}  // namespace followup::cli
+
+int main(int argc, char** argv) { return followup::cli::Main(argc, argv); }

@@ -1,0 +1,195 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "base/money.h"
+#include "base/time.h"
+
+namespace followup {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads one mapping whose keys must all be known. Each handler reads its value into the struct.
+using Handler = std::function<Result<void>(const YAML::Node&)>;
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  Location At(const YAML::Node& node) const {
+    auto mark = node.Mark();
+    return Location{file_, mark.line + 1, mark.column + 1};
+  }
+  Location At(const YAML::Mark& mark) const {
+    return Location{file_, mark.line + 1, mark.column + 1};
+  }
+
+  Result<void> Map(const YAML::Node& node, const std::string& section,
+                   const std::map<std::string, Handler>& handlers) const {
+    if (node.IsNull()) return {};
+    if (!node.IsMap()) return InvalidInput("'" + section + "' must be a mapping", At(node));
+    for (const auto& item : node) {
+      auto key = item.first.as<std::string>();
+      auto it = handlers.find(key);
+      if (it == handlers.end()) {
+        std::string known;
+        for (const auto& [name, _] : handlers) known += (known.empty() ? "" : ", ") + name;
+        std::string where = section.empty() ? "" : " in '" + section + "'";
+        return InvalidInput("unknown key '" + key + "'" + where + " (known: " + known + ")",
+                            At(item.first));
+      }
+      if (auto r = it->second(item.second); !r) return r;
+    }
+    return {};
+  }
+
+  Handler String(std::string& out) const {
+    return [this, &out](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar()) return InvalidInput("expected a text value", At(n));
+      out = n.Scalar();
+      return {};
+    };
+  }
+
+  Handler Path(std::string& out, const fs::path& base) const {
+    return [this, &out, base](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar() || n.Scalar().empty()) return InvalidInput("expected a path", At(n));
+      out = Resolve(n.Scalar(), base);
+      return {};
+    };
+  }
+
+  Handler Number(double& out, double lo, double hi) const {
+    return [this, &out, lo, hi](const YAML::Node& n) -> Result<void> {
+      double v = 0;
+      if (!n.IsScalar() || !YAML::convert<double>::decode(n, v))
+        return InvalidInput("expected a number", At(n));
+      if (v < lo || v > hi) {
+        std::ostringstream why;
+        why << "value " << n.Scalar() << " is out of range [" << lo << ", " << hi << "]";
+        return InvalidInput(why.str(), At(n));
+      }
+      out = v;
+      return {};
+    };
+  }
+
+  Handler Integer(int& out, int lo, int hi) const {
+    return [this, &out, lo, hi](const YAML::Node& n) -> Result<void> {
+      int v = 0;
+      if (!n.IsScalar() || !YAML::convert<int>::decode(n, v))
+        return InvalidInput("expected a whole number", At(n));
+      if (v < lo || v > hi)
+        return InvalidInput("value " + n.Scalar() + " is out of range [" + std::to_string(lo) +
+                                ", " + std::to_string(hi) + "]",
+                            At(n));
+      out = v;
+      return {};
+    };
+  }
+
+  // Paths: "sqlite:REL" and plain relative paths resolve against the config file's folder.
+  static std::string Resolve(const std::string& value, const fs::path& base) {
+    if (base.empty()) return value;
+    fs::path p(value);
+    if (p.is_absolute()) return value;
+    return (base / p).lexically_normal().string();
+  }
+
+ private:
+  std::string file_;
+};
+
+Result<void> Validate(const Config& c, const Reader& reader, const YAML::Node& root) {
+  auto where = [&](const char* section, const char* key) {
+    YAML::Node n = root[section] ? root[section][key] : YAML::Node();
+    return n ? reader.At(n) : Location{c.path, 0, 0};
+  };
+  if (auto zone = LookupZone(c.business.timezone); !zone)
+    return InvalidInput(zone.error().message, where("business", "timezone"));
+  if (!IsCurrencyCode(c.business.currency))
+    return InvalidInput("currency must be an ISO 4217 code such as EUR or USD",
+                        where("business", "currency"));
+  if (c.worth.time_unit != "days" && c.worth.time_unit != "weeks")
+    return InvalidInput("time_unit must be 'days' or 'weeks'", where("worth", "time_unit"));
+  return {};
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path) {
+  Config c;
+  c.path = path;
+  Reader reader(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return InvalidInput(e.msg, reader.At(e.mark));
+  }
+  fs::path base = path.empty() ? fs::path() : fs::absolute(fs::path(path)).parent_path();
+  try {
+    std::string store;
+    auto store_handler = [&](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar() || n.Scalar().empty())
+        return InvalidInput("expected a store URL", reader.At(n));
+      std::string v = n.Scalar();
+      if (v.rfind("sqlite:", 0) == 0)
+        c.store = "sqlite:" + Reader::Resolve(v.substr(7), base);
+      else if (v.find("://") != std::string::npos)
+        c.store = v;  // other backends (postgresql://...) are named as they are
+      else
+        c.store = Reader::Resolve(v, base);
+      return {};
+    };
+    auto business = [&](const YAML::Node& n) {
+      return reader.Map(n, "business",
+                        {{"name", reader.String(c.business.name)},
+                         {"timezone", reader.String(c.business.timezone)},
+                         {"currency", reader.String(c.business.currency)}});
+    };
+    auto worth = [&](const YAML::Node& n) {
+      return reader.Map(
+          n, "worth",
+          {{"time_unit", reader.String(c.worth.time_unit)},
+           {"default_margin", reader.Number(c.worth.default_margin, 0, 1)},
+           {"annual_discount_rate", reader.Number(c.worth.annual_discount_rate, 0, 1)}});
+    };
+    auto import = [&](const YAML::Node& n) {
+      return reader.Map(n, "import",
+                        {{"max_field_bytes", reader.Integer(c.import.max_field_bytes, 16, 1 << 20)},
+                         {"max_line_bytes", reader.Integer(c.import.max_line_bytes, 64, 1 << 24)}});
+    };
+    if (root.IsDefined() && !root.IsNull()) {
+      auto r = reader.Map(root, "",
+                          {{"store", store_handler},
+                           {"rules_dir", reader.Path(c.rules_dir, base)},
+                           {"templates_dir", reader.Path(c.templates_dir, base)},
+                           {"business", business},
+                           {"worth", worth},
+                           {"import", import}});
+      if (!r) return tl::unexpected(r.error());
+    }
+    if (auto r = Validate(c, reader, root); !r) return tl::unexpected(r.error());
+  } catch (const YAML::Exception& e) {
+    return InvalidInput(e.msg, reader.At(e.mark));
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidInput("cannot read config file", Location{path, 0, 0});
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace followup

@@ -1,0 +1,489 @@
+#include "store/import.h"
+
+#include <utf8.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "base/money.h"
+#include "base/time.h"
+#include "store/csv.h"
+
+namespace followup::store {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxIdBytes = 200;
+constexpr size_t kMaxEmailBytes = 254;
+
+std::optional<std::string_view> Get(const RawRow& row, std::string_view name) {
+  for (size_t i = 0; i < row.names->size(); ++i) {
+    if ((*row.names)[i] == name) {
+      if (i < row.values.size() && row.values[i]) return std::string_view(*row.values[i]);
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+tl::unexpected<Error> Bad(std::string_view column, const std::string& why) {
+  return InvalidInput("column '" + std::string(column) + "': " + why);
+}
+
+Result<std::string> Id(const RawRow& row, std::string_view column) {
+  auto v = Get(row, column);
+  if (!v) return Bad(column, "missing");
+  if (v->size() > kMaxIdBytes)
+    return Bad(column, "longer than " + std::to_string(kMaxIdBytes) + " bytes");
+  for (unsigned char c : *v)
+    if (c < 0x20 || c == 0x7f) return Bad(column, "contains a control character");
+  return std::string(*v);
+}
+
+Result<std::optional<Instant>> OptTime(const RawRow& row, std::string_view column,
+                                       const ImportOptions& o) {
+  auto v = Get(row, column);
+  if (!v) return std::optional<Instant>();
+  auto t = ParseInstant(*v, o.zone);
+  if (!t) return Bad(column, t.error().message);
+  return std::optional<Instant>(*t);
+}
+
+bool PlausibleEmail(std::string_view e) {
+  if (e.size() > kMaxEmailBytes) return false;
+  auto at = e.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= e.size()) return false;
+  if (e.substr(at + 1).find('.') == std::string_view::npos) return false;
+  for (unsigned char c : e)
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';') return false;
+  return true;
+}
+
+bool IsKnown(const std::vector<std::string>& known, std::string_view name) {
+  return std::find(known.begin(), known.end(), name) != known.end();
+}
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Checks a header: no empty, repeated or (for transactions) unknown column; required ones present.
+Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOptions& o,
+                         const std::string& path) {
+  const auto& known =
+      o.target == ImportTarget::kCustomers ? CustomerColumns() : TransactionColumns();
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    Location where{path, 1, static_cast<int>(i + 1)};
+    if (names[i].empty())
+      return InvalidInput("column " + std::to_string(i + 1) + " has no name", where);
+    if (!seen.insert(names[i]).second)
+      return InvalidInput("column '" + names[i] + "' appears twice", where);
+    if (o.target == ImportTarget::kTransactions && !IsKnown(known, names[i]))
+      return InvalidInput(
+          "unknown column '" + names[i] + "' (transactions have: " + Join(known) + ")", where);
+  }
+  std::vector<std::string> required =
+      o.target == ImportTarget::kCustomers
+          ? std::vector<std::string>{"id"}
+          : std::vector<std::string>{"id", "customer_id", "occurred_at", "amount"};
+  for (const auto& r : required)
+    if (!seen.count(r)) return InvalidInput("required column '" + r + "' is missing", {path, 1, 0});
+  return {};
+}
+
+bool ValidUtf8(const std::string& s) { return utf8::find_invalid(s.begin(), s.end()) == s.end(); }
+
+// Where rows come from: a CSV file with a header, or JSON Lines.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // Next row; false at end. A malformed row sets `error` (the row is skipped by the caller).
+  virtual Result<bool> Next(RawRow& row, int& line, std::string& error) = 0;
+  virtual uint64_t bytes_read() const = 0;
+};
+
+class CsvSource final : public RowSource {
+ public:
+  CsvSource(std::FILE* f, const ImportOptions& o)
+      : reader_(f, o.max_field_bytes, o.max_line_bytes) {}
+
+  Result<void> ReadHeader(const ImportOptions& o, const std::string& path) {
+    CsvRecord header;
+    auto more = reader_.Next(header);
+    if (!more) return tl::unexpected(more.error());
+    if (!*more) return InvalidInput("the file is empty: expected a header row", {path, 1, 0});
+    if (!header.error.empty())
+      return InvalidInput("header: " + header.error, {path, header.line, 0});
+    names_ = header.fields;
+    for (auto& n : names_) {
+      // Column names are matched case-insensitively and without surrounding blanks.
+      n.erase(0, n.find_first_not_of(" \t"));
+      n.erase(n.find_last_not_of(" \t") + 1);
+      std::transform(n.begin(), n.end(), n.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+    }
+    return CheckHeader(names_, o, path);
+  }
+
+  Result<bool> Next(RawRow& row, int& line, std::string& error) override {
+    auto more = reader_.Next(record_);
+    if (!more || !*more) return more;
+    line = record_.line;
+    error = record_.error;
+    row.names = &names_;
+    row.values.assign(names_.size(), std::nullopt);
+    if (error.empty() && record_.fields.size() != names_.size()) {
+      error = "expected " + std::to_string(names_.size()) + " fields as in the header, found " +
+              std::to_string(record_.fields.size());
+    }
+    for (size_t i = 0; error.empty() && i < record_.fields.size(); ++i) {
+      auto& f = record_.fields[i];
+      if (!ValidUtf8(f)) {
+        error = "column '" + names_[i] + "': bad UTF-8";
+        break;
+      }
+      if (!f.empty()) row.values[i] = std::move(f);
+    }
+    return true;
+  }
+  uint64_t bytes_read() const override { return reader_.bytes_read(); }
+
+ private:
+  CsvReader reader_;
+  CsvRecord record_;
+  std::vector<std::string> names_;
+};
+
+class JsonLinesSource final : public RowSource {
+ public:
+  JsonLinesSource(std::FILE* f, const ImportOptions& o) : file_(f), options_(o) {}
+
+  Result<bool> Next(RawRow& row, int& line, std::string& error) override {
+    for (;;) {
+      if (!ReadLine()) {
+        if (std::ferror(file_)) return RuntimeFailure("read error");
+        return false;
+      }
+      ++line_;
+      if (text_.find_first_not_of(" \t\r") != std::string::npos) break;
+    }
+    line = line_;
+    error.clear();
+    names_.clear();
+    row.names = &names_;
+    row.values.clear();
+    if (too_long_) {
+      error = "the line is longer than " + std::to_string(options_.max_line_bytes) + " bytes";
+      return true;
+    }
+    if (!ValidUtf8(text_)) {
+      error = "bad UTF-8";
+      return true;
+    }
+    Json doc;
+    try {
+      doc = Json::parse(text_);
+    } catch (const Json::parse_error& e) {
+      error = "not valid JSON at byte " + std::to_string(e.byte);
+      return true;
+    }
+    if (!doc.is_object()) {
+      error = "expected one JSON object per line";
+      return true;
+    }
+    const auto& known =
+        options_.target == ImportTarget::kCustomers ? CustomerColumns() : TransactionColumns();
+    for (auto& [key, value] : doc.items()) {
+      if (options_.target == ImportTarget::kTransactions && !IsKnown(known, key)) {
+        error = "unknown field '" + key + "' (transactions have: " + Join(known) + ")";
+        return true;
+      }
+      std::string text;
+      if (value.is_string()) {
+        text = value.get<std::string>();
+      } else if (value.is_number()) {
+        text = value.dump();
+      } else if (!value.is_null()) {
+        error = "field '" + key + "' must be a string or a number";
+        return true;
+      }
+      if (text.size() > options_.max_field_bytes) {
+        error = "field '" + key + "' is longer than " + std::to_string(options_.max_field_bytes) +
+                " bytes";
+        return true;
+      }
+      names_.push_back(key);
+      row.values.emplace_back();
+      if (!text.empty()) row.values.back() = std::move(text);
+    }
+    return true;
+  }
+  uint64_t bytes_read() const override { return bytes_; }
+
+ private:
+  bool ReadLine() {
+    text_.clear();
+    too_long_ = false;
+    int c;
+    bool any = false;
+    while ((c = std::fgetc(file_)) != EOF) {
+      any = true;
+      ++bytes_;
+      if (c == '\n') break;
+      if (text_.size() < options_.max_line_bytes)
+        text_.push_back(static_cast<char>(c));
+      else
+        too_long_ = true;
+    }
+    return any;
+  }
+
+  std::FILE* file_;
+  const ImportOptions& options_;
+  std::string text_;
+  std::vector<std::string> names_;
+  uint64_t bytes_ = 0;
+  int line_ = 0;
+  bool too_long_ = false;
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+bool LooksLikeJsonLines(const std::string& path, std::FILE* f) {
+  auto ext = std::filesystem::path(path).extension().string();
+  if (ext == ".jsonl" || ext == ".ndjson") return true;
+  if (ext == ".csv") return false;
+  int c;
+  while ((c = std::fgetc(f)) != EOF && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
+  }
+  std::rewind(f);
+  return c == '{';
+}
+
+}  // namespace
+
+const std::vector<std::string>& CustomerColumns() {
+  static const std::vector<std::string> k = {
+      "id", "email", "name", "created_at", "referred_by", "timezone", "unsubscribed_at"};
+  return k;
+}
+
+const std::vector<std::string>& TransactionColumns() {
+  static const std::vector<std::string> k = {"id",     "customer_id", "occurred_at", "kind",
+                                             "amount", "cost",        "currency",    "offer_code"};
+  return k;
+}
+
+Result<CustomerRecord> ParseCustomerRow(const RawRow& row, const ImportOptions& o) {
+  CustomerRecord c;
+  auto id = Id(row, "id");
+  if (!id) return tl::unexpected(id.error());
+  c.external_id = std::move(*id);
+  if (auto e = Get(row, "email")) {
+    if (!PlausibleEmail(*e))
+      return Bad("email", "'" + std::string(*e) + "' is not an email address");
+    c.email = std::string(*e);
+  }
+  if (auto n = Get(row, "name")) {
+    for (unsigned char ch : *n)
+      if (ch < 0x20 && ch != '\t') return Bad("name", "contains a control character");
+    c.name = std::string(*n);
+  }
+  auto created = OptTime(row, "created_at", o);
+  if (!created) return tl::unexpected(created.error());
+  c.created_at = *created;
+  if (Get(row, "referred_by")) {
+    auto ref = Id(row, "referred_by");
+    if (!ref) return tl::unexpected(ref.error());
+    if (*ref == c.external_id) return Bad("referred_by", "a customer cannot refer themselves");
+    c.referred_by = std::move(*ref);
+  }
+  if (auto tz = Get(row, "timezone")) {
+    auto zone = LookupZone(*tz);
+    if (!zone) return Bad("timezone", zone.error().message);
+    c.timezone = std::string(*tz);
+  }
+  auto unsub = OptTime(row, "unsubscribed_at", o);
+  if (!unsub) return tl::unexpected(unsub.error());
+  c.unsubscribed_at = *unsub;
+  Json attributes = Json::object();
+  for (size_t i = 0; i < row.names->size(); ++i) {
+    const auto& name = (*row.names)[i];
+    if (IsKnown(CustomerColumns(), name) || i >= row.values.size() || !row.values[i]) continue;
+    attributes[name] = *row.values[i];
+  }
+  c.attributes_json = attributes.dump();
+  return c;
+}
+
+Result<TransactionRecord> ParseTransactionRow(const RawRow& row, const ImportOptions& o) {
+  TransactionRecord t;
+  auto id = Id(row, "id");
+  if (!id) return tl::unexpected(id.error());
+  t.external_id = std::move(*id);
+  auto customer = Id(row, "customer_id");
+  if (!customer) return tl::unexpected(customer.error());
+  t.customer_external_id = std::move(*customer);
+  auto when = OptTime(row, "occurred_at", o);
+  if (!when) return tl::unexpected(when.error());
+  if (!*when) return Bad("occurred_at", "missing");
+  t.occurred_at = **when;
+  if (auto k = Get(row, "kind")) {
+    auto kind = ParseKind(*k);
+    if (!kind)
+      return Bad("kind",
+                 "unknown kind '" + std::string(*k) + "' (expected purchase, return or refund)");
+    t.kind = *kind;
+  }
+  t.currency = std::string(Get(row, "currency").value_or(o.default_currency));
+  if (!IsCurrencyCode(t.currency))
+    return Bad("currency", "'" + t.currency + "' is not an ISO 4217 code such as EUR or USD");
+  int exponent = CurrencyExponent(t.currency);
+  auto amount_text = Get(row, "amount");
+  if (!amount_text) return Bad("amount", "missing");
+  auto amount = ParseAmount(*amount_text, exponent);
+  if (!amount) return Bad("amount", amount.error().message);
+  t.amount = *amount;
+  if (auto cost_text = Get(row, "cost")) {
+    auto cost = ParseAmount(*cost_text, exponent);
+    if (!cost) return Bad("cost", cost.error().message);
+    t.cost = *cost;
+  }
+  if (auto offer = Get(row, "offer_code")) {
+    if (offer->size() > kMaxIdBytes)
+      return Bad("offer_code", "longer than " + std::to_string(kMaxIdBytes) + " bytes");
+    t.offer_code = std::string(*offer);
+  }
+  return t;
+}
+
+Result<ImportSummary> Import(Store& store, const std::string& path, const ImportOptions& o,
+                             const ImportCallbacks& cb) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) return InvalidInput(std::string("cannot read: ") + std::strerror(errno), {path, 0, 0});
+  std::error_code size_error;
+  uint64_t total = std::filesystem::file_size(path, size_error);
+  if (size_error) total = 0;
+
+  std::unique_ptr<RowSource> source;
+  if (LooksLikeJsonLines(path, file.get())) {
+    source = std::make_unique<JsonLinesSource>(file.get(), o);
+  } else {
+    auto csv = std::make_unique<CsvSource>(file.get(), o);
+    if (auto r = csv->ReadHeader(o, path); !r) return tl::unexpected(r.error());
+    source = std::move(csv);
+  }
+
+  auto batch = store.BeginImport();
+  if (!batch) return tl::unexpected(batch.error());
+  ImportSummary summary;
+  auto problem = [&](int line, const std::string& why) {
+    ++summary.rejected;
+    if (cb.on_problem) cb.on_problem(Error{ErrorCode::kInvalidInput, why, {path, line, 0}});
+  };
+  // Counts one put; returns true when the row was accepted (inserted or unchanged).
+  auto count = [&](int line, const PutResult& put, const std::string& id) {
+    switch (put.outcome) {
+      case PutOutcome::kInserted:
+        ++summary.imported;
+        break;
+      case PutOutcome::kUnchanged:
+        ++summary.unchanged;
+        break;
+      case PutOutcome::kConflict:
+        problem(line, "id '" + id + "' is already in the store with different " + put.detail);
+        break;
+      case PutOutcome::kUnknownCustomer:
+        problem(line, "column 'customer_id': unknown customer '" + put.detail + "'");
+        break;
+      case PutOutcome::kUnknownReferrer:
+        problem(line, "column 'referred_by': unknown customer '" + put.detail + "'");
+        break;
+    }
+  };
+
+  // Customers whose referrer was not (yet) known: retried once all rows are in, since a referrer
+  // may come later in the same file.
+  struct Deferred {
+    int line;
+    CustomerRecord record;
+  };
+  std::vector<Deferred> deferred;
+
+  RawRow row;
+  int line = 0;
+  std::string error;
+  for (;;) {
+    auto more = source->Next(row, line, error);
+    if (!more) return RuntimeFailure("import " + path + ": " + more.error().message);
+    if (!*more) break;
+    ++summary.read;
+    if (cb.on_progress && summary.read % 8192 == 0)
+      cb.on_progress(source->bytes_read(), total, summary.read);
+    if (!error.empty()) {
+      problem(line, error);
+      continue;
+    }
+    if (o.target == ImportTarget::kCustomers) {
+      auto rec = ParseCustomerRow(row, o);
+      if (!rec) {
+        problem(line, rec.error().message);
+        continue;
+      }
+      auto put = (*batch)->PutCustomer(*rec);
+      if (!put) return RuntimeFailure("import " + path + ": " + put.error().message);
+      if (put->outcome == PutOutcome::kUnknownReferrer) {
+        deferred.push_back({line, std::move(*rec)});
+        continue;
+      }
+      count(line, *put, rec->external_id);
+    } else {
+      auto rec = ParseTransactionRow(row, o);
+      if (!rec) {
+        problem(line, rec.error().message);
+        continue;
+      }
+      auto put = (*batch)->PutTransaction(*rec);
+      if (!put) return RuntimeFailure("import " + path + ": " + put.error().message);
+      count(line, *put, rec->external_id);
+    }
+  }
+  // Retry deferred referrals until no more resolve; what is left names unknown customers.
+  for (bool progress = true; progress && !deferred.empty();) {
+    progress = false;
+    std::vector<Deferred> still;
+    for (auto& d : deferred) {
+      auto put = (*batch)->PutCustomer(d.record);
+      if (!put) return RuntimeFailure("import " + path + ": " + put.error().message);
+      if (put->outcome == PutOutcome::kUnknownReferrer) {
+        still.push_back(std::move(d));
+        continue;
+      }
+      progress = true;
+      count(d.line, *put, d.record.external_id);
+    }
+    deferred = std::move(still);
+  }
+  for (const auto& d : deferred)
+    count(d.line, {PutOutcome::kUnknownReferrer, *d.record.referred_by}, "");
+  if (cb.on_progress) cb.on_progress(source->bytes_read(), total, summary.read);
+
+  if (o.dry_run) {
+    (*batch)->Rollback();
+  } else if (auto r = (*batch)->Commit(); !r) {
+    return RuntimeFailure("import " + path + ": " + r.error().message);
+  }
+  return summary;
+}
+
+}  // namespace followup::store

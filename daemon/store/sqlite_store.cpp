@@ -1,0 +1,378 @@
+#include "store/sqlite_store.h"
+
+#include <unordered_map>
+#include <vector>
+
+#include "store/migrations.h"
+#include "store/sqlite.h"
+
+namespace followup::store {
+namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+
+std::optional<int64_t> Seconds(const std::optional<Instant>& t) {
+  if (!t) return std::nullopt;
+  return t->time_since_epoch().count();
+}
+std::optional<Instant> FromSeconds(const std::optional<int64_t>& s) {
+  if (!s) return std::nullopt;
+  return Instant{std::chrono::seconds{*s}};
+}
+
+// Lists the fields in which two records differ ("email, name"), for conflict messages.
+template <typename T>
+void Differs(std::string& out, const char* name, const T& a, const T& b) {
+  if (a == b) return;
+  if (!out.empty()) out += ", ";
+  out += name;
+}
+
+Result<int> Migrate(Database& db) {
+  auto migrations = SqliteMigrations();
+  if (auto r = db.Exec("BEGIN IMMEDIATE", "store migrate"); !r) return tl::unexpected(r.error());
+  auto fail = [&](const Error& e) {
+    (void)db.Exec("ROLLBACK", "store migrate");
+    return tl::unexpected(e);
+  };
+  int version = 0;
+  {
+    auto has_meta = db.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
+    if (!has_meta) return fail(has_meta.error());
+    auto row = has_meta->Step();
+    if (!row) return fail(row.error());
+    if (*row) {
+      auto get = db.Prepare("SELECT value FROM meta WHERE key='schema_version'");
+      if (!get) return fail(get.error());
+      auto found = get->Step();
+      if (!found) return fail(found.error());
+      if (*found) version = std::stoi(std::string(get->Text(0)));
+    }
+  }
+  if (version > static_cast<int>(migrations.size())) {
+    return fail(Error{ErrorCode::kRuntime,
+                      "store migrate: the database has schema version " + std::to_string(version) +
+                          ", newer than this followupd knows (" +
+                          std::to_string(migrations.size()) + "); upgrade followupd",
+                      {}});
+  }
+  for (int v = version; v < static_cast<int>(migrations.size()); ++v) {
+    if (auto r = db.Exec(std::string(migrations[v]),
+                         "store migrate to version " + std::to_string(v + 1));
+        !r)
+      return fail(r.error());
+  }
+  if (version < static_cast<int>(migrations.size())) {
+    auto set = db.Prepare(
+        "INSERT INTO meta(key, value) VALUES('schema_version', ?1) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!set) return fail(set.error());
+    if (auto r = set->Bind(1, std::string_view(std::to_string(migrations.size()))).Run(); !r)
+      return fail(r.error());
+  }
+  if (auto r = db.Exec("COMMIT", "store migrate"); !r) return fail(r.error());
+  return static_cast<int>(migrations.size());
+}
+
+class SqliteImportBatch final : public ImportBatch {
+ public:
+  explicit SqliteImportBatch(Database& db) : db_(db) {}
+  ~SqliteImportBatch() override { Rollback(); }
+
+  Result<void> Begin() {
+    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store import"); !r) return r;
+    open_ = true;
+    return {};
+  }
+
+  Result<PutResult> PutCustomer(const CustomerRecord& c) override {
+    std::optional<int64_t> referrer;
+    if (c.referred_by) {
+      auto id = CustomerId(*c.referred_by);
+      if (!id) return tl::unexpected(id.error());
+      if (!*id) return PutResult{PutOutcome::kUnknownReferrer, *c.referred_by};
+      referrer = **id;
+    }
+    if (!insert_customer_.raw()) {
+      auto s = db_.Prepare(
+          "INSERT INTO customers(external_id, email, name, created_at, referred_by, timezone, "
+          "attributes, unsubscribed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+          "ON CONFLICT(external_id) DO NOTHING");
+      if (!s) return tl::unexpected(s.error());
+      insert_customer_ = std::move(*s);
+    }
+    auto& s = insert_customer_.get();
+    s.Bind(1, std::string_view(c.external_id))
+        .Bind(2, c.email)
+        .Bind(3, std::string_view(c.name))
+        .Bind(4, Seconds(c.created_at))
+        .Bind(5, referrer)
+        .Bind(6, c.timezone)
+        .Bind(7, std::string_view(c.attributes_json))
+        .Bind(8, Seconds(c.unsubscribed_at));
+    if (auto r = s.Run(); !r) return tl::unexpected(r.error());
+    if (db_.Changes() == 1) {
+      customer_ids_.emplace(c.external_id, sqlite3_last_insert_rowid(db_.raw()));
+      return PutResult{PutOutcome::kInserted, {}};
+    }
+    // Already there: unchanged, or a conflict naming the fields that differ.
+    auto existing = ReadCustomer(c.external_id);
+    if (!existing) return tl::unexpected(existing.error());
+    std::string diff;
+    Differs(diff, "email", existing->email, c.email);
+    Differs(diff, "name", existing->name, c.name);
+    Differs(diff, "created_at", existing->created_at, c.created_at);
+    Differs(diff, "referred_by", existing->referred_by, c.referred_by);
+    Differs(diff, "timezone", existing->timezone, c.timezone);
+    Differs(diff, "attributes", existing->attributes_json, c.attributes_json);
+    Differs(diff, "unsubscribed_at", existing->unsubscribed_at, c.unsubscribed_at);
+    if (diff.empty()) return PutResult{PutOutcome::kUnchanged, {}};
+    return PutResult{PutOutcome::kConflict, diff};
+  }
+
+  Result<PutResult> PutTransaction(const TransactionRecord& t) override {
+    auto customer = CustomerId(t.customer_external_id);
+    if (!customer) return tl::unexpected(customer.error());
+    if (!*customer) return PutResult{PutOutcome::kUnknownCustomer, t.customer_external_id};
+    if (!insert_txn_.raw()) {
+      auto s = db_.Prepare(
+          "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, cost, "
+          "currency, offer_code) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+          "ON CONFLICT(external_id) DO NOTHING");
+      if (!s) return tl::unexpected(s.error());
+      insert_txn_ = std::move(*s);
+    }
+    auto& s = insert_txn_.get();
+    s.Bind(1, std::string_view(t.external_id))
+        .Bind(2, **customer)
+        .Bind(3, static_cast<int64_t>(t.occurred_at.time_since_epoch().count()))
+        .Bind(4, KindName(t.kind))
+        .Bind(5, t.amount)
+        .Bind(6, t.cost)
+        .Bind(7, std::string_view(t.currency))
+        .Bind(8, t.offer_code);
+    if (auto r = s.Run(); !r) return tl::unexpected(r.error());
+    if (db_.Changes() == 1) return PutResult{PutOutcome::kInserted, {}};
+    auto existing = ReadTransaction(t.external_id);
+    if (!existing) return tl::unexpected(existing.error());
+    std::string diff;
+    Differs(diff, "customer_id", existing->customer_external_id, t.customer_external_id);
+    Differs(diff, "occurred_at", existing->occurred_at, t.occurred_at);
+    Differs(diff, "kind", existing->kind, t.kind);
+    Differs(diff, "amount", existing->amount, t.amount);
+    Differs(diff, "cost", existing->cost, t.cost);
+    Differs(diff, "currency", existing->currency, t.currency);
+    Differs(diff, "offer_code", existing->offer_code, t.offer_code);
+    if (diff.empty()) return PutResult{PutOutcome::kUnchanged, {}};
+    return PutResult{PutOutcome::kConflict, diff};
+  }
+
+  Result<void> Commit() override {
+    if (!open_) return RuntimeFailure("store import: commit without an open batch");
+    open_ = false;
+    Finalize();
+    auto r = db_.Exec("COMMIT", "store import commit");
+    if (!r) (void)db_.Exec("ROLLBACK", "store import rollback");
+    return r;
+  }
+
+  void Rollback() override {
+    if (!open_) return;
+    open_ = false;
+    Finalize();
+    (void)db_.Exec("ROLLBACK", "store import rollback");
+  }
+
+ private:
+  // A prepared statement made on first use and kept for the batch.
+  class Lazy {
+   public:
+    Statement& get() { return stmt_; }
+    bool raw() const { return ready_; }
+    Lazy& operator=(Statement&& s) {
+      stmt_ = std::move(s);
+      ready_ = true;
+      return *this;
+    }
+
+   private:
+    Statement stmt_;
+    bool ready_ = false;
+  };
+
+  void Finalize() {
+    insert_customer_ = Lazy();
+    insert_txn_ = Lazy();
+    find_customer_ = Lazy();
+  }
+
+  // The store id of a customer, from this batch's cache or the database.
+  Result<std::optional<int64_t>> CustomerId(const std::string& external_id) {
+    if (auto it = customer_ids_.find(external_id); it != customer_ids_.end()) return it->second;
+    if (!find_customer_.raw()) {
+      auto s = db_.Prepare("SELECT id FROM customers WHERE external_id = ?1");
+      if (!s) return tl::unexpected(s.error());
+      find_customer_ = std::move(*s);
+    }
+    auto& s = find_customer_.get();
+    s.Bind(1, std::string_view(external_id));
+    auto row = s.Step();
+    if (!row) {
+      s.Reset();
+      return tl::unexpected(row.error());
+    }
+    std::optional<int64_t> id;
+    if (*row) id = s.Int(0);
+    s.Reset();
+    if (id) customer_ids_.emplace(external_id, *id);
+    return id;
+  }
+
+  Result<CustomerRecord> ReadCustomer(const std::string& external_id) {
+    auto s = db_.Prepare(
+        "SELECT c.email, c.name, c.created_at, r.external_id, c.timezone, c.attributes, "
+        "c.unsubscribed_at FROM customers c LEFT JOIN customers r ON r.id = c.referred_by "
+        "WHERE c.external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, std::string_view(external_id));
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return RuntimeFailure("store import: customer " + external_id + " vanished");
+    CustomerRecord c;
+    c.external_id = external_id;
+    c.email = s->OptText(0);
+    c.name = std::string(s->Text(1));
+    c.created_at = FromSeconds(s->OptInt(2));
+    c.referred_by = s->OptText(3);
+    c.timezone = s->OptText(4);
+    c.attributes_json = std::string(s->Text(5));
+    c.unsubscribed_at = FromSeconds(s->OptInt(6));
+    return c;
+  }
+
+  Result<TransactionRecord> ReadTransaction(const std::string& external_id) {
+    auto s = db_.Prepare(
+        "SELECT c.external_id, t.occurred_at, t.kind, t.amount, t.cost, t.currency, t.offer_code "
+        "FROM transactions t JOIN customers c ON c.id = t.customer_id WHERE t.external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, std::string_view(external_id));
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return RuntimeFailure("store import: transaction " + external_id + " vanished");
+    TransactionRecord t;
+    t.external_id = external_id;
+    t.customer_external_id = std::string(s->Text(0));
+    t.occurred_at = Instant{std::chrono::seconds{s->Int(1)}};
+    t.kind = ParseKind(s->Text(2)).value_or(Kind::kPurchase);
+    t.amount = s->Int(3);
+    t.cost = s->OptInt(4);
+    t.currency = std::string(s->Text(5));
+    t.offer_code = s->OptText(6);
+    return t;
+  }
+
+  Database& db_;
+  bool open_ = false;
+  Lazy insert_customer_, insert_txn_, find_customer_;
+  std::unordered_map<std::string, int64_t> customer_ids_;
+};
+
+constexpr std::string_view kCustomerRowColumns =
+    "id, external_id, email, name, referred_by, timezone, unsubscribed_at";
+
+// Reads the kCustomerRowColumns of the current row.
+CustomerRow ReadCustomerRow(const Statement& s) {
+  CustomerRow c;
+  c.id = s.Int(0);
+  c.external_id = std::string(s.Text(1));
+  c.email = s.OptText(2);
+  c.name = std::string(s.Text(3));
+  c.referred_by = s.OptInt(4);
+  c.timezone = s.OptText(5);
+  c.unsubscribed_at = FromSeconds(s.OptInt(6));
+  return c;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Database db, int version) : db_(std::move(db)), version_(version) {}
+
+  int SchemaVersion() const override { return version_; }
+
+  Result<std::unique_ptr<ImportBatch>> BeginImport() override {
+    auto batch = std::make_unique<SqliteImportBatch>(db_);
+    if (auto r = batch->Begin(); !r) return tl::unexpected(r.error());
+    return batch;
+  }
+
+  Result<StoreCounts> Counts() override {
+    auto s =
+        db_.Prepare("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM transactions)");
+    if (!s) return tl::unexpected(s.error());
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    return StoreCounts{s->Int(0), s->Int(1)};
+  }
+
+  Result<void> ForEachCustomer(const std::function<void(const CustomerRow&)>& fn) override {
+    auto s =
+        db_.Prepare("SELECT " + std::string(kCustomerRowColumns) + " FROM customers ORDER BY id");
+    if (!s) return tl::unexpected(s.error());
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      fn(ReadCustomerRow(*s));
+    }
+  }
+
+  Result<void> ForEachTransaction(Instant until,
+                                  const std::function<void(const TransactionRow&)>& fn) override {
+    auto s = db_.Prepare(
+        "SELECT id, customer_id, occurred_at, kind, amount, cost FROM transactions "
+        "WHERE occurred_at <= ?1 ORDER BY customer_id, occurred_at, id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, static_cast<int64_t>(until.time_since_epoch().count()));
+    TransactionRow t;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      t.id = s->Int(0);
+      t.customer_id = s->Int(1);
+      t.occurred_at = Instant{std::chrono::seconds{s->Int(2)}};
+      t.kind = ParseKind(s->Text(3)).value_or(Kind::kPurchase);
+      t.amount = s->Int(4);
+      t.cost = s->OptInt(5);
+      fn(t);
+    }
+  }
+
+  Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override {
+    auto s = db_.Prepare("SELECT " + std::string(kCustomerRowColumns) +
+                         " FROM customers WHERE external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, external_id);
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<CustomerRow>();
+    return std::optional<CustomerRow>(ReadCustomerRow(*s));
+  }
+
+ private:
+  Database db_;
+  int version_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto db = Database::Open(path);
+  if (!db) return tl::unexpected(db.error());
+  auto version = Migrate(*db);
+  if (!version) return tl::unexpected(version.error());
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(*db), *version));
+}
+
+}  // namespace followup::store

@@ -1,0 +1,132 @@
+// The store: customers and their transactions, and (added by later parts) facts, outbox and send
+// log. The rest of followup sees only this interface; SQL lives inside the backends (SQLite now,
+// PostgreSQL for several daemons sharing one database later).
+//
+// Thread safety: a Store and the batches it hands out are used from one thread at a time. Open one
+// Store per thread that needs one; the backends handle concurrent processes (SQLite WAL, PostgreSQL
+// transactions).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "base/time.h"
+
+namespace followup::store {
+
+enum class Kind { kPurchase, kReturn, kRefund };
+std::string_view KindName(Kind kind);
+std::optional<Kind> ParseKind(std::string_view name);
+
+// A customer as import writes it; ids are the business's own (external) ids.
+struct CustomerRecord {
+  std::string external_id;
+  std::optional<std::string> email;
+  std::string name;
+  std::optional<Instant> created_at;
+  std::optional<std::string> referred_by;  // another customer's external id
+  std::optional<std::string> timezone;     // IANA zone; none = the business's
+  std::string attributes_json = "{}";      // a JSON object of further columns
+  std::optional<Instant> unsubscribed_at;
+
+  bool operator==(const CustomerRecord&) const = default;
+};
+
+struct TransactionRecord {
+  std::string external_id;
+  std::string customer_external_id;
+  Instant occurred_at;
+  Kind kind = Kind::kPurchase;
+  int64_t amount = 0;           // minor units, never negative: `kind` says which way it goes
+  std::optional<int64_t> cost;  // minor units, where known
+  std::string currency;         // ISO 4217
+  std::optional<std::string> offer_code;
+
+  bool operator==(const TransactionRecord&) const = default;
+};
+
+// What happened to one record put into an import batch.
+enum class PutOutcome {
+  kInserted,
+  kUnchanged,        // the same id with the same content was already there
+  kConflict,         // the same id with different content: nothing changed
+  kUnknownCustomer,  // a transaction for a customer the store does not know
+  kUnknownReferrer,  // referred_by names a customer the store does not know
+};
+
+struct PutResult {
+  PutOutcome outcome = PutOutcome::kInserted;
+  std::string detail;  // for kConflict: which fields differ
+};
+
+// One import as a unit of work: everything put is visible to later puts in the same batch, and
+// becomes visible to everyone else only on Commit(). Destroying a batch without Commit() (or
+// calling Rollback()) leaves the store as it was.
+class ImportBatch {
+ public:
+  virtual ~ImportBatch() = default;
+  virtual Result<PutResult> PutCustomer(const CustomerRecord& record) = 0;
+  virtual Result<PutResult> PutTransaction(const TransactionRecord& record) = 0;
+  virtual Result<void> Commit() = 0;
+  virtual void Rollback() = 0;
+};
+
+// A transaction as read for fact computation: store ids, ordered by customer then time.
+struct TransactionRow {
+  int64_t id = 0;  // the store's row id (monotonic: the watcher's high-water mark)
+  int64_t customer_id = 0;
+  Instant occurred_at;
+  Kind kind = Kind::kPurchase;
+  int64_t amount = 0;
+  std::optional<int64_t> cost;
+};
+
+struct CustomerRow {
+  int64_t id = 0;
+  std::string external_id;
+  std::optional<std::string> email;
+  std::string name;
+  std::optional<int64_t> referred_by;  // store id
+  std::optional<std::string> timezone;
+  std::optional<Instant> unsubscribed_at;
+};
+
+struct StoreCounts {
+  int64_t customers = 0;
+  int64_t transactions = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating if needed) the store named by `url`: "sqlite:PATH" or a plain PATH, and runs
+  // every pending schema migration. kInvalidInput for an unknown scheme; kRuntime when the database
+  // cannot be opened, is newer than this program, or a migration fails (nothing is half-migrated).
+  static Result<std::unique_ptr<Store>> Open(const std::string& url);
+
+  // The schema version after migrations (the number of migrations applied).
+  virtual int SchemaVersion() const = 0;
+
+  virtual Result<std::unique_ptr<ImportBatch>> BeginImport() = 0;
+
+  virtual Result<StoreCounts> Counts() = 0;
+
+  // Every customer, in store id order.
+  virtual Result<void> ForEachCustomer(const std::function<void(const CustomerRow&)>& fn) = 0;
+
+  // Every transaction that occurred at or before `until`, ordered by (customer_id, occurred_at,
+  // id).
+  virtual Result<void> ForEachTransaction(Instant until,
+                                          const std::function<void(const TransactionRow&)>& fn) = 0;
+
+  // The customer with that external id, if any.
+  virtual Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) = 0;
+};
+
+}  // namespace followup::store

@@ -1,0 +1,103 @@
+// End to end: the real followupd binary on a fresh store in a temp dir.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "support/test_util.h"
+
+namespace followup {
+namespace {
+
+using testing::Followupd;
+using testing::TempDir;
+
+// Runs one SQL query on the store file and returns the first column of the first row.
+std::string Query(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    auto text = sqlite3_column_text(stmt, 0);
+    if (text) out = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+class ImportCommandTest : public ::testing::Test {
+ protected:
+  std::string Store() { return "--store " + dir_ / "f.db"; }
+  TempDir dir_;
+};
+
+TEST_F(ImportCommandTest, ImportsCdnowAndReimportsAsUnchanged) {
+  auto c = Followupd(
+      Store() + " import customers " FOLLOWUP_TEST_DATA_DIR "/cdnow/cdnow_sample_customers.csv",
+      dir_.path());
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("read 2357, imported 2357, unchanged 0, rejected 0"), std::string::npos)
+      << c.out;
+  std::string tx =
+      " import transactions " FOLLOWUP_TEST_DATA_DIR "/cdnow/cdnow_sample_transactions.csv";
+  auto t = Followupd(Store() + tx, dir_.path());
+  EXPECT_EQ(t.status, 0) << t.err;
+  EXPECT_NE(t.out.find("read 6919, imported 6919"), std::string::npos) << t.out;
+  auto again = Followupd(Store() + tx, dir_.path());
+  EXPECT_EQ(again.status, 0);
+  EXPECT_NE(again.out.find("imported 0, unchanged 6919, rejected 0"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(Query(dir_ / "f.db", "SELECT count(*) FROM transactions"), "6919");
+}
+
+TEST_F(ImportCommandTest, BadRowsExitOneAndKeepTheGoodOnes) {
+  auto customers = dir_.Write("c.csv", "id,email\nc1,a@example.com\nc2,nope\n");
+  auto r = Followupd(Store() + " import customers " + customers, dir_.path());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, customers + ":3: column 'email': 'nope' is not an email address\n");
+  EXPECT_NE(r.out.find("read 2, imported 1, unchanged 0, rejected 1"), std::string::npos);
+  EXPECT_EQ(Query(dir_ / "f.db", "SELECT group_concat(external_id) FROM customers"), "c1");
+}
+
+TEST_F(ImportCommandTest, DryRunWritesNothing) {
+  auto customers = dir_.Write("c.csv", "id\nc1\n");
+  auto r = Followupd(Store() + " import customers --dry-run " + customers, dir_.path());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("dry run: "), std::string::npos);
+  EXPECT_EQ(Query(dir_ / "f.db", "SELECT count(*) FROM customers"), "0");
+}
+
+TEST_F(ImportCommandTest, UsageAndFileErrorsHaveTheirExitCodes) {
+  EXPECT_EQ(Followupd(Store() + " import things x.csv", dir_.path()).status, 2);
+  EXPECT_EQ(Followupd("frobnicate", dir_.path()).status, 2);
+  auto missing = Followupd(Store() + " import customers /nonexistent.csv", dir_.path());
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("/nonexistent.csv: cannot read"), std::string::npos) << missing.err;
+  auto bad_store = Followupd("--store /nonexistent/dir/f.db import customers x.csv", dir_.path());
+  EXPECT_EQ(bad_store.status, 3);
+  EXPECT_NE(bad_store.err.find("store open /nonexistent/dir/f.db"), std::string::npos);
+  auto help = Followupd("--help", dir_.path());
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("import"), std::string::npos);
+}
+
+TEST_F(ImportCommandTest, BadConfigIsReportedWithItsPlace) {
+  auto config = dir_.Write("followup.yaml", "business:\n  currency: EURO\n");
+  auto r = Followupd("--config " + config + " import customers x.csv", dir_.path());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(config + ":2:13: currency must be an ISO 4217 code"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(ImportCommandTest, ConfigStoreIsRelativeToTheConfigFile) {
+  auto config = dir_.Write("etc/followup.yaml", "store: sqlite:../data/shop.db\n");
+  std::filesystem::create_directories(dir_.path() / "data");
+  auto customers = dir_.Write("c.csv", "id\nc1\n");
+  auto r = Followupd("--config " + config + " import customers " + customers, "/");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(Query(dir_ / "data/shop.db", "SELECT count(*) FROM customers"), "1");
+}
+
+}  // namespace
+}  // namespace followup

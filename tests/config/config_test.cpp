@@ -1,0 +1,83 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include "support/test_util.h"
+
+namespace followup {
+namespace {
+
+TEST(ConfigTest, ShippedConfigLoadsAndMatchesTheDefaults) {
+  auto c = LoadConfig(FOLLOWUP_SOURCE_DIR "/config/followup.yaml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  Config defaults;
+  EXPECT_EQ(c->business.timezone, defaults.business.timezone);
+  EXPECT_EQ(c->business.currency, defaults.business.currency);
+  EXPECT_EQ(c->worth.time_unit, defaults.worth.time_unit);
+  EXPECT_EQ(c->worth.default_margin, defaults.worth.default_margin);
+  EXPECT_EQ(c->import.max_field_bytes, defaults.import.max_field_bytes);
+  // Relative paths resolve against the config file's folder.
+  EXPECT_EQ(c->store, "sqlite:" FOLLOWUP_SOURCE_DIR "/var/followup.db");
+  EXPECT_EQ(c->rules_dir, FOLLOWUP_SOURCE_DIR "/rules");
+}
+
+TEST(ConfigTest, UnknownKeyIsReportedWithLineAndColumn) {
+  auto c = ParseConfig("business:\n  name: Shop\n  timezon: UTC\n", "/etc/f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().where.line, 3);
+  EXPECT_EQ(c.error().where.column, 3);
+  EXPECT_NE(c.error().ToString().find("/etc/f.yaml:3:3: unknown key 'timezon'"), std::string::npos)
+      << c.error().ToString();
+}
+
+TEST(ConfigTest, BadValuesAreReportedWhereTheyAre) {
+  auto zone = ParseConfig("business:\n  timezone: Mars/Base\n", "f.yaml");
+  ASSERT_FALSE(zone);
+  EXPECT_EQ(zone.error().where.line, 2);
+  EXPECT_EQ(zone.error().where.column, 13);
+  EXPECT_NE(zone.error().message.find("Mars/Base"), std::string::npos);
+
+  auto margin = ParseConfig("worth:\n  default_margin: 1.5\n", "f.yaml");
+  ASSERT_FALSE(margin);
+  EXPECT_EQ(margin.error().where.line, 2);
+  EXPECT_NE(margin.error().message.find("out of range"), std::string::npos);
+
+  auto unit = ParseConfig("worth:\n  time_unit: months\n", "f.yaml");
+  ASSERT_FALSE(unit);
+  EXPECT_EQ(unit.error().where.line, 2);
+
+  auto number = ParseConfig("import:\n  max_field_bytes: lots\n", "f.yaml");
+  ASSERT_FALSE(number);
+  EXPECT_NE(number.error().message.find("whole number"), std::string::npos);
+}
+
+TEST(ConfigTest, YamlSyntaxErrorHasAPlace) {
+  auto c = ParseConfig("business:\n  name: [unclosed\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().where.file, "f.yaml");
+  EXPECT_GT(c.error().where.line, 0);
+}
+
+TEST(ConfigTest, EmptyFileMeansDefaults) {
+  auto c = ParseConfig("", "f.yaml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->business.currency, "EUR");
+}
+
+TEST(ConfigTest, StoreUrlForms) {
+  testing::TempDir dir;
+  auto path = dir.Write("conf/f.yaml", "store: data/x.db\n");
+  auto c = LoadConfig(path);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->store, (dir.path() / "conf/data/x.db").string());
+  EXPECT_EQ(ParseConfig("store: sqlite:/abs/x.db\n", "f.yaml")->store, "sqlite:/abs/x.db");
+}
+
+TEST(ConfigTest, MissingFileIsAnError) {
+  auto c = LoadConfig("/nonexistent/followup.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().where.file, "/nonexistent/followup.yaml");
+}
+
+}  // namespace
+}  // namespace followup

@@ -1,0 +1,81 @@
+// Shared test helpers: temporary folders on disk and running the real followupd binary.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace followup::testing {
+
+// A fresh folder under $TMPDIR, removed with everything in it when the object dies.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "followup-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+  // Writes `text` to a file in the folder and returns its path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    auto p = path_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p.string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct CommandResult {
+  int status = -1;  // exit status, or -1 if it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// Runs a shell command line, capturing stdout and stderr (stderr through a file).
+inline CommandResult Run(const std::string& command_line) {
+  TempDir scratch;
+  std::string err_path = scratch / "stderr";
+  CommandResult result;
+  FILE* pipe = popen((command_line + " 2>" + err_path).c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
+  int status = pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+// followupd with the given arguments, run from `cwd` and without any config file but `--config`.
+inline CommandResult Followupd(const std::string& args, const std::string& cwd = ".") {
+  return Run("cd '" + cwd + "' && env -u FOLLOWUP_CONFIG '" FOLLOWUPD_BINARY "' " + args);
+}
+
+}  // namespace followup::testing
