@@ -420,6 +420,29 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
   };
   std::vector<Deferred> deferred;
 
+  // Transactions go to the store in chunks; problems are reported in line order all the same.
+  struct Pending {
+    int line;
+    std::optional<size_t> record;  // index into pending_records, or none when `error` says why
+    std::string error;
+  };
+  constexpr size_t kTransactionsPerPut = 1024;
+  std::vector<Pending> pending;
+  std::vector<TransactionRecord> pending_records;
+  auto flush = [&]() -> Result<void> {
+    auto puts = (*batch)->PutTransactions(pending_records);
+    if (!puts) return RuntimeFailure("import " + path + ": " + puts.error().message);
+    for (const auto& p : pending) {
+      if (!p.record)
+        problem(p.line, p.error);
+      else
+        count(p.line, (*puts)[*p.record], pending_records[*p.record].external_id);
+    }
+    pending.clear();
+    pending_records.clear();
+    return {};
+  };
+
   RawRow row;
   int line = 0;
   std::string error;
@@ -450,14 +473,17 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
     } else {
       auto rec = ParseTransactionRow(row, o);
       if (!rec) {
-        problem(line, rec.error().message);
-        continue;
+        pending.push_back({line, {}, rec.error().message});
+      } else {
+        pending_records.push_back(std::move(*rec));
+        pending.push_back({line, pending_records.size() - 1, {}});
       }
-      auto put = (*batch)->PutTransaction(*rec);
-      if (!put) return RuntimeFailure("import " + path + ": " + put.error().message);
-      count(line, *put, rec->external_id);
+      if (pending.size() >= kTransactionsPerPut) {
+        if (auto r = flush(); !r) return tl::unexpected(r.error());
+      }
     }
   }
+  if (auto r = flush(); !r) return tl::unexpected(r.error());
   // Retry deferred referrals until no more resolve; what is left names unknown customers.
   for (bool progress = true; progress && !deferred.empty();) {
     progress = false;

@@ -90,8 +90,10 @@ Result<Database> Database::Open(const std::string& path) {
   Database db(raw);
   sqlite3_busy_timeout(raw, 5000);
   sqlite3_extended_result_codes(raw, 1);
-  auto r = db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-                   "store open " + path);
+  auto r = db.Exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+      "PRAGMA cache_size=-65536;",
+      "store open " + path);
   if (!r) return tl::unexpected(r.error());
   return db;
 }

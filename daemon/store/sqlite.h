@@ -45,6 +45,18 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Resets a statement when it goes out of scope, so that an early return leaves it reusable.
+class ScopedReset {
+ public:
+  explicit ScopedReset(Statement& s) : s_(s) {}
+  ~ScopedReset() { s_.Reset(); }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  Statement& s_;
+};
+
 class Database {
  public:
   // Opens or creates the file, with WAL, foreign keys and a busy timeout.

@@ -1,6 +1,8 @@
 #include "store/sqlite_store.h"
 
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "store/migrations.h"
@@ -94,15 +96,13 @@ class SqliteImportBatch final : public ImportBatch {
       if (!*id) return PutResult{PutOutcome::kUnknownReferrer, *c.referred_by};
       referrer = **id;
     }
-    if (!insert_customer_.raw()) {
-      auto s = db_.Prepare(
-          "INSERT INTO customers(external_id, email, name, created_at, referred_by, timezone, "
-          "attributes, unsubscribed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-          "ON CONFLICT(external_id) DO NOTHING");
-      if (!s) return tl::unexpected(s.error());
-      insert_customer_ = std::move(*s);
-    }
-    auto& s = insert_customer_.get();
+    auto cached_insert_customer =
+        Cached(insert_customer_,
+               "INSERT INTO customers(external_id, email, name, created_at, referred_by, timezone, "
+               "attributes, unsubscribed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+               "ON CONFLICT(external_id) DO NOTHING");
+    if (!cached_insert_customer) return tl::unexpected(cached_insert_customer.error());
+    auto& s = **cached_insert_customer;
     s.Bind(1, std::string_view(c.external_id))
         .Bind(2, c.email)
         .Bind(3, std::string_view(c.name))
@@ -131,41 +131,48 @@ class SqliteImportBatch final : public ImportBatch {
     return PutResult{PutOutcome::kConflict, diff};
   }
 
-  Result<PutResult> PutTransaction(const TransactionRecord& t) override {
-    auto customer = CustomerId(t.customer_external_id);
-    if (!customer) return tl::unexpected(customer.error());
-    if (!*customer) return PutResult{PutOutcome::kUnknownCustomer, t.customer_external_id};
-    if (!insert_txn_.raw()) {
-      auto s = db_.Prepare(
-          "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, cost, "
-          "currency, offer_code) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-          "ON CONFLICT(external_id) DO NOTHING");
-      if (!s) return tl::unexpected(s.error());
-      insert_txn_ = std::move(*s);
+  Result<std::vector<PutResult>> PutTransactions(
+      std::span<const TransactionRecord> records) override {
+    std::vector<PutResult> results(records.size());
+    // Rows to insert: those whose customer is known, as (index into records, customer id).
+    std::vector<std::pair<size_t, int64_t>> rows;
+    rows.reserve(records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      auto customer = CustomerId(records[i].customer_external_id);
+      if (!customer) return tl::unexpected(customer.error());
+      if (!*customer) {
+        results[i] = {PutOutcome::kUnknownCustomer, records[i].customer_external_id};
+        continue;
+      }
+      rows.emplace_back(i, **customer);
     }
-    auto& s = insert_txn_.get();
-    s.Bind(1, std::string_view(t.external_id))
-        .Bind(2, **customer)
-        .Bind(3, static_cast<int64_t>(t.occurred_at.time_since_epoch().count()))
-        .Bind(4, KindName(t.kind))
-        .Bind(5, t.amount)
-        .Bind(6, t.cost)
-        .Bind(7, std::string_view(t.currency))
-        .Bind(8, t.offer_code);
-    if (auto r = s.Run(); !r) return tl::unexpected(r.error());
-    if (db_.Changes() == 1) return PutResult{PutOutcome::kInserted, {}};
-    auto existing = ReadTransaction(t.external_id);
-    if (!existing) return tl::unexpected(existing.error());
-    std::string diff;
-    Differs(diff, "customer_id", existing->customer_external_id, t.customer_external_id);
-    Differs(diff, "occurred_at", existing->occurred_at, t.occurred_at);
-    Differs(diff, "kind", existing->kind, t.kind);
-    Differs(diff, "amount", existing->amount, t.amount);
-    Differs(diff, "cost", existing->cost, t.cost);
-    Differs(diff, "currency", existing->currency, t.currency);
-    Differs(diff, "offer_code", existing->offer_code, t.offer_code);
-    if (diff.empty()) return PutResult{PutOutcome::kUnchanged, {}};
-    return PutResult{PutOutcome::kConflict, diff};
+    for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+      size_t n = std::min(kRowsPerInsert, rows.size() - start);
+      auto inserted = InsertTransactions(records, std::span(rows).subspan(start, n));
+      if (!inserted) return tl::unexpected(inserted.error());
+      // RETURNING names each inserted id once; a repeat of it later in the chunk was not inserted.
+      for (size_t k = start; k < start + n; ++k) {
+        const auto& t = records[rows[k].first];
+        auto& result = results[rows[k].first];
+        if (inserted->erase(t.external_id)) {
+          result = {PutOutcome::kInserted, {}};
+          continue;
+        }
+        auto existing = ReadTransaction(t.external_id);
+        if (!existing) return tl::unexpected(existing.error());
+        std::string diff;
+        Differs(diff, "customer_id", existing->customer_external_id, t.customer_external_id);
+        Differs(diff, "occurred_at", existing->occurred_at, t.occurred_at);
+        Differs(diff, "kind", existing->kind, t.kind);
+        Differs(diff, "amount", existing->amount, t.amount);
+        Differs(diff, "cost", existing->cost, t.cost);
+        Differs(diff, "currency", existing->currency, t.currency);
+        Differs(diff, "offer_code", existing->offer_code, t.offer_code);
+        result = diff.empty() ? PutResult{PutOutcome::kUnchanged, {}}
+                              : PutResult{PutOutcome::kConflict, diff};
+      }
+    }
+    return results;
   }
 
   Result<void> Commit() override {
@@ -201,21 +208,79 @@ class SqliteImportBatch final : public ImportBatch {
     bool ready_ = false;
   };
 
+  // The statement in `slot`, prepared from `sql` on first use.
+  Result<Statement*> Cached(Lazy& slot, std::string_view sql) {
+    if (!slot.raw()) {
+      auto prepared = db_.Prepare(sql);
+      if (!prepared) return tl::unexpected(prepared.error());
+      slot = std::move(*prepared);
+    }
+    return &slot.get();
+  }
+
+  // One multi-row INSERT per chunk: far fewer statement executions than a row at a time.
+  static constexpr size_t kRowsPerInsert = 128;
+
+  // Inserts the given rows (index into records, customer id) unless their id exists; returns the
+  // ids that were inserted.
+  Result<std::unordered_multiset<std::string>> InsertTransactions(
+      std::span<const TransactionRecord> records,
+      std::span<const std::pair<size_t, int64_t>> rows) {
+    auto& slot = insert_txns_[rows.size()];
+    if (!slot.raw()) {
+      std::string sql =
+          "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, cost, "
+          "currency, offer_code) VALUES ";
+      for (size_t i = 0; i < rows.size(); ++i)
+        sql += i ? ",(?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?)";
+      sql += " ON CONFLICT(external_id) DO NOTHING RETURNING external_id";
+      auto s = db_.Prepare(sql);
+      if (!s) return tl::unexpected(s.error());
+      slot = std::move(*s);
+    }
+    auto& s = slot.get();
+    int p = 0;  // parameters before this row's
+    for (const auto& [index, customer_id] : rows) {
+      const auto& t = records[index];
+      s.Bind(p + 1, std::string_view(t.external_id))
+          .Bind(p + 2, customer_id)
+          .Bind(p + 3, static_cast<int64_t>(t.occurred_at.time_since_epoch().count()))
+          .Bind(p + 4, KindName(t.kind))
+          .Bind(p + 5, t.amount)
+          .Bind(p + 6, t.cost)
+          .Bind(p + 7, std::string_view(t.currency))
+          .Bind(p + 8, t.offer_code);
+      p += 8;
+    }
+    std::unordered_multiset<std::string> inserted;
+    for (;;) {
+      auto row = s.Step();
+      if (!row) {
+        s.Reset();
+        return tl::unexpected(row.error());
+      }
+      if (!*row) break;
+      inserted.emplace(s.Text(0));
+    }
+    s.Reset();
+    return inserted;
+  }
+
   void Finalize() {
     insert_customer_ = Lazy();
-    insert_txn_ = Lazy();
+    insert_txns_.clear();
     find_customer_ = Lazy();
+    read_customer_ = Lazy();
+    read_txn_ = Lazy();
   }
 
   // The store id of a customer, from this batch's cache or the database.
   Result<std::optional<int64_t>> CustomerId(const std::string& external_id) {
     if (auto it = customer_ids_.find(external_id); it != customer_ids_.end()) return it->second;
-    if (!find_customer_.raw()) {
-      auto s = db_.Prepare("SELECT id FROM customers WHERE external_id = ?1");
-      if (!s) return tl::unexpected(s.error());
-      find_customer_ = std::move(*s);
-    }
-    auto& s = find_customer_.get();
+    auto cached_find_customer =
+        Cached(find_customer_, "SELECT id FROM customers WHERE external_id = ?1");
+    if (!cached_find_customer) return tl::unexpected(cached_find_customer.error());
+    auto& s = **cached_find_customer;
     s.Bind(1, std::string_view(external_id));
     auto row = s.Step();
     if (!row) {
@@ -230,11 +295,14 @@ class SqliteImportBatch final : public ImportBatch {
   }
 
   Result<CustomerRecord> ReadCustomer(const std::string& external_id) {
-    auto s = db_.Prepare(
-        "SELECT c.email, c.name, c.created_at, r.external_id, c.timezone, c.attributes, "
-        "c.unsubscribed_at FROM customers c LEFT JOIN customers r ON r.id = c.referred_by "
-        "WHERE c.external_id = ?1");
-    if (!s) return tl::unexpected(s.error());
+    auto cached_read_customer =
+        Cached(read_customer_,
+               "SELECT c.email, c.name, c.created_at, r.external_id, c.timezone, c.attributes, "
+               "c.unsubscribed_at FROM customers c LEFT JOIN customers r ON r.id = c.referred_by "
+               "WHERE c.external_id = ?1");
+    if (!cached_read_customer) return tl::unexpected(cached_read_customer.error());
+    auto* s = *cached_read_customer;
+    sqlite::ScopedReset reset(*s);
     s->Bind(1, std::string_view(external_id));
     auto row = s->Step();
     if (!row) return tl::unexpected(row.error());
@@ -252,10 +320,13 @@ class SqliteImportBatch final : public ImportBatch {
   }
 
   Result<TransactionRecord> ReadTransaction(const std::string& external_id) {
-    auto s = db_.Prepare(
+    auto cached_read_txn = Cached(
+        read_txn_,
         "SELECT c.external_id, t.occurred_at, t.kind, t.amount, t.cost, t.currency, t.offer_code "
         "FROM transactions t JOIN customers c ON c.id = t.customer_id WHERE t.external_id = ?1");
-    if (!s) return tl::unexpected(s.error());
+    if (!cached_read_txn) return tl::unexpected(cached_read_txn.error());
+    auto* s = *cached_read_txn;
+    sqlite::ScopedReset reset(*s);
     s->Bind(1, std::string_view(external_id));
     auto row = s->Step();
     if (!row) return tl::unexpected(row.error());
@@ -274,7 +345,8 @@ class SqliteImportBatch final : public ImportBatch {
 
   Database& db_;
   bool open_ = false;
-  Lazy insert_customer_, insert_txn_, find_customer_;
+  Lazy insert_customer_, find_customer_, read_customer_, read_txn_;
+  std::unordered_map<size_t, Lazy> insert_txns_;  // by number of rows
   std::unordered_map<std::string, int64_t> customer_ids_;
 };
 

@@ -11,8 +11,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/time.h"
@@ -71,7 +73,15 @@ class ImportBatch {
  public:
   virtual ~ImportBatch() = default;
   virtual Result<PutResult> PutCustomer(const CustomerRecord& record) = 0;
-  virtual Result<PutResult> PutTransaction(const TransactionRecord& record) = 0;
+  // Puts many transactions at once (the fast path for imports); one result per record, in order.
+  // A record repeated within `records` is put once and then compared like any stored one.
+  virtual Result<std::vector<PutResult>> PutTransactions(
+      std::span<const TransactionRecord> records) = 0;
+  Result<PutResult> PutTransaction(const TransactionRecord& record) {
+    auto results = PutTransactions(std::span<const TransactionRecord>(&record, 1));
+    if (!results) return tl::unexpected(results.error());
+    return results->front();
+  }
   virtual Result<void> Commit() = 0;
   virtual void Rollback() = 0;
 };
