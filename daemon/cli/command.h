@@ -50,8 +50,10 @@ struct Command {
 };
 
 Command AddImportCommand(CLI::App& root);
+Command AddDemoDataCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);
+inline int Report(const tl::unexpected<Error>& error) { return Report(error.value()); }
 
 }  // namespace followup::cli

@@ -56,6 +56,7 @@ int Main(int argc, char** argv) {
 
   std::vector<Command> commands;
   commands.push_back(AddImportCommand(app));
+  commands.push_back(AddDemoDataCommand(app));
 
   try {
     app.parse(argc, argv);
