@@ -4,6 +4,7 @@
 #include <date/tz.h>
 
 #include <charconv>
+#include <limits>
 
 namespace followup {
 namespace {
@@ -119,6 +120,24 @@ int64_t LocalDay(Instant t, const date::time_zone* zone) {
   if (zone == nullptr) return date::floor<date::days>(t).time_since_epoch().count();
   auto local = zone->to_local(t);
   return date::floor<date::days>(local).time_since_epoch().count();
+}
+
+int64_t DayCounter::operator()(Instant t) {
+  int64_t s = t.time_since_epoch().count();
+  if (s < begin_ || s >= end_) {
+    if (zone_ == nullptr) {
+      begin_ = std::numeric_limits<int64_t>::min();
+      end_ = std::numeric_limits<int64_t>::max();
+      offset_ = 0;
+    } else {
+      auto info = zone_->get_info(t);
+      begin_ = info.begin.time_since_epoch().count();
+      end_ = info.end.time_since_epoch().count();
+      offset_ = info.offset.count();
+    }
+  }
+  int64_t local = s + offset_;
+  return local >= 0 ? local / 86400 : (local - 86399) / 86400;
 }
 
 Result<std::chrono::seconds> ParseDuration(std::string_view text) {

@@ -36,6 +36,19 @@ std::string FormatInstant(Instant t);
 // The calendar day number (days since 1970-01-01) of `t` as seen in `zone`.
 int64_t LocalDay(Instant t, const date::time_zone* zone);
 
+// LocalDay for many instants in a row: remembers the zone's current UTC offset and the span it
+// holds for, so that consecutive instants cost an addition instead of a zone lookup.
+class DayCounter {
+ public:
+  explicit DayCounter(const date::time_zone* zone) : zone_(zone) {}
+  int64_t operator()(Instant t);
+
+ private:
+  const date::time_zone* zone_;
+  int64_t begin_ = 1, end_ = 0;  // [begin_, end_) in UTC seconds where offset_ holds
+  int64_t offset_ = 0;
+};
+
 // Parses "90d", "12h", "30m", "45s", "2w" into seconds. kInvalidInput on anything else.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
 

@@ -51,6 +51,9 @@ struct Command {
 
 Command AddImportCommand(CLI::App& root);
 Command AddDemoDataCommand(CLI::App& root);
+Command AddCustomersCommand(CLI::App& root);
+Command AddModelCommand(CLI::App& root);
+Command AddExplainCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

@@ -57,6 +57,9 @@ int Main(int argc, char** argv) {
   std::vector<Command> commands;
   commands.push_back(AddImportCommand(app));
   commands.push_back(AddDemoDataCommand(app));
+  commands.push_back(AddCustomersCommand(app));
+  commands.push_back(AddModelCommand(app));
+  commands.push_back(AddExplainCommand(app));
 
   try {
     app.parse(argc, argv);

@@ -351,7 +351,7 @@ class SqliteImportBatch final : public ImportBatch {
 };
 
 constexpr std::string_view kCustomerRowColumns =
-    "id, external_id, email, name, referred_by, timezone, unsubscribed_at";
+    "id, external_id, email, name, referred_by, timezone, unsubscribed_at, created_at";
 
 // Reads the kCustomerRowColumns of the current row.
 CustomerRow ReadCustomerRow(const Statement& s) {
@@ -363,7 +363,34 @@ CustomerRow ReadCustomerRow(const Statement& s) {
   c.referred_by = s.OptInt(4);
   c.timezone = s.OptText(5);
   c.unsubscribed_at = FromSeconds(s.OptInt(6));
+  c.created_at = FromSeconds(s.OptInt(7));
   return c;
+}
+
+constexpr std::string_view kTransactionRowColumns =
+    "id, customer_id, occurred_at, kind, amount, cost";
+
+// Reads the kTransactionRowColumns of the current row.
+void ReadTransactionRow(const Statement& s, TransactionRow& t) {
+  t.id = s.Int(0);
+  t.customer_id = s.Int(1);
+  t.occurred_at = Instant{std::chrono::seconds{s.Int(2)}};
+  t.kind = ParseKind(s.Text(3)).value_or(Kind::kPurchase);
+  t.amount = s.Int(4);
+  t.cost = s.OptInt(5);
+}
+
+// Steps through every row of `s`, handing each to `fn` as a TransactionRow.
+Result<void> EachTransactionRow(Statement& s,
+                                const std::function<void(const TransactionRow&)>& fn) {
+  TransactionRow t;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return {};
+    ReadTransactionRow(s, t);
+    fn(t);
+  }
 }
 
 class SqliteStore final : public Store {
@@ -401,24 +428,33 @@ class SqliteStore final : public Store {
 
   Result<void> ForEachTransaction(Instant until,
                                   const std::function<void(const TransactionRow&)>& fn) override {
-    auto s = db_.Prepare(
-        "SELECT id, customer_id, occurred_at, kind, amount, cost FROM transactions "
-        "WHERE occurred_at <= ?1 ORDER BY customer_id, occurred_at, id");
+    auto s = db_.Prepare("SELECT " + std::string(kTransactionRowColumns) +
+                         " FROM transactions WHERE occurred_at <= ?1 "
+                         "ORDER BY customer_id, occurred_at, id");
     if (!s) return tl::unexpected(s.error());
     s->Bind(1, static_cast<int64_t>(until.time_since_epoch().count()));
-    TransactionRow t;
-    for (;;) {
-      auto row = s->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) return {};
-      t.id = s->Int(0);
-      t.customer_id = s->Int(1);
-      t.occurred_at = Instant{std::chrono::seconds{s->Int(2)}};
-      t.kind = ParseKind(s->Text(3)).value_or(Kind::kPurchase);
-      t.amount = s->Int(4);
-      t.cost = s->OptInt(5);
-      fn(t);
-    }
+    return EachTransactionRow(*s, fn);
+  }
+
+  Result<void> ForEachTransactionOf(int64_t customer_id, Instant until,
+                                    const std::function<void(const TransactionRow&)>& fn) override {
+    auto s = db_.Prepare("SELECT " + std::string(kTransactionRowColumns) +
+                         " FROM transactions WHERE customer_id = ?1 AND occurred_at <= ?2 "
+                         "ORDER BY occurred_at, id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, customer_id).Bind(2, static_cast<int64_t>(until.time_since_epoch().count()));
+    return EachTransactionRow(*s, fn);
+  }
+
+  Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override {
+    auto s =
+        db_.Prepare("SELECT " + std::string(kCustomerRowColumns) + " FROM customers WHERE id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, id);
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<CustomerRow>();
+    return std::optional<CustomerRow>(ReadCustomerRow(*s));
   }
 
   Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override {

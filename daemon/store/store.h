@@ -104,6 +104,7 @@ struct CustomerRow {
   std::optional<int64_t> referred_by;  // store id
   std::optional<std::string> timezone;
   std::optional<Instant> unsubscribed_at;
+  std::optional<Instant> created_at;
 };
 
 struct StoreCounts {
@@ -135,8 +136,14 @@ class Store {
   virtual Result<void> ForEachTransaction(Instant until,
                                           const std::function<void(const TransactionRow&)>& fn) = 0;
 
+  // One customer's transactions that occurred at or before `until`, ordered by (occurred_at, id).
+  virtual Result<void> ForEachTransactionOf(
+      int64_t customer_id, Instant until, const std::function<void(const TransactionRow&)>& fn) = 0;
+
   // The customer with that external id, if any.
   virtual Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) = 0;
+  // The customer with that store id, if any.
+  virtual Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) = 0;
 };
 
 }  // namespace followup::store

@@ -52,6 +52,16 @@ TEST(TimeTest, LocalDayFollowsTheZone) {
   EXPECT_EQ(LocalDay(t, berlin) - LocalDay(t, nullptr), 1);
 }
 
+TEST(TimeTest, DayCounterAgreesWithLocalDayAcrossDaylightSaving) {
+  auto berlin = *LookupZone("Europe/Berlin");
+  DayCounter count(berlin);
+  auto t = *ParseInstant("2026-03-28T20:00:00Z", nullptr);
+  for (int hour = 0; hour < 24 * 220; hour += 7) {  // through both 2026 changes
+    auto at = t + std::chrono::hours{hour};
+    ASSERT_EQ(count(at), LocalDay(at, berlin)) << FormatInstant(at);
+  }
+}
+
 TEST(TimeTest, Durations) {
   EXPECT_EQ(ParseDuration("90d").value().count(), 90 * 86400);
   EXPECT_EQ(ParseDuration("2w").value().count(), 14 * 86400);

@@ -1,0 +1,303 @@
+// followupd customers | model | explain: the worth part's facts, for people and for scripts.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/money.h"
+#include "cli/command.h"
+#include "worth/customer_base.h"
+
+namespace followup::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using worth::Fact;
+using worth::FactType;
+
+worth::FactsOptions OptionsFor(const Env& env) {
+  worth::FactsOptions o;
+  o.at = env.clock().Now();
+  o.zone = env.zone();
+  o.unit =
+      env.config().worth.time_unit == "days" ? worth::TimeUnit::kDays : worth::TimeUnit::kWeeks;
+  o.default_margin = env.config().worth.default_margin;
+  o.annual_discount_rate = env.config().worth.annual_discount_rate;
+  o.currency_exponent = CurrencyExponent(env.config().business.currency);
+  return o;
+}
+
+Result<worth::CustomerBase> LoadBase(Env& env) {
+  auto store = env.store();
+  if (!store) return tl::unexpected(store.error());
+  bool tty = isatty(STDERR_FILENO);
+  auto last = std::chrono::steady_clock::now();
+  auto base = worth::CustomerBase::Load(**store, OptionsFor(env), [&](int64_t rows) {
+    auto now = std::chrono::steady_clock::now();
+    if (!tty || now - last < std::chrono::milliseconds(200)) return;
+    last = now;
+    std::fprintf(stderr, "\rreading transactions: %lld", static_cast<long long>(rows));
+  });
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  return base;
+}
+
+// A fact's value as text for a person.
+std::string Text(const worth::FactInfo& info, std::optional<double> v, int exponent) {
+  if (!v) return "-";
+  char buf[64];
+  switch (info.type) {
+    case FactType::kMoney:
+      return FormatAmount(std::llround(*v * std::pow(10.0, exponent)), exponent);
+    case FactType::kTime:
+      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(*v)}});
+    case FactType::kCount:
+    case FactType::kScore:
+      std::snprintf(buf, sizeof buf, "%.0f", *v);
+      return buf;
+    case FactType::kDays:
+      std::snprintf(buf, sizeof buf, *v == std::floor(*v) ? "%.0f" : "%.1f", *v);
+      return buf;
+    case FactType::kPercent:
+      std::snprintf(buf, sizeof buf, "%.1f", *v);
+      return buf;
+    case FactType::kRatio:
+      std::snprintf(buf, sizeof buf, "%.3f", *v);
+      return buf;
+    case FactType::kNumber:
+      std::snprintf(buf, sizeof buf, "%.2f", *v);
+      return buf;
+  }
+  return "-";
+}
+
+// A fact's value for JSON: money rounded to the currency, times as ISO strings, null if undefined.
+Json JsonValue(const worth::FactInfo& info, std::optional<double> v, int exponent) {
+  if (!v) return nullptr;
+  switch (info.type) {
+    case FactType::kTime:
+      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(*v)}});
+    case FactType::kCount:
+    case FactType::kScore:
+      return static_cast<int64_t>(std::llround(*v));
+    case FactType::kMoney: {
+      double scale = std::pow(10.0, exponent);
+      return std::round(*v * scale) / scale;
+    }
+    default:
+      return std::round(*v * 1e6) / 1e6;
+  }
+}
+
+Json FactsJson(const worth::CustomerBase& base, const worth::CustomerSummary& s,
+               const std::string& external_id) {
+  Json line;
+  line["id"] = external_id;
+  int exponent = base.options().currency_exponent;
+  for (const auto& info : worth::AllFacts())
+    line[std::string(info.name)] = JsonValue(info, base.Value(s, info.fact), exponent);
+  return line;
+}
+
+// One line on how the forward-looking facts were made.
+std::string ModelLine(const worth::ValueModel& m) {
+  if (m.bgnbd && m.gamma_gamma) return "forward-looking facts: BG/NBD + Gamma-Gamma";
+  std::string out = "forward-looking facts: ";
+  if (!m.bgnbd) out += "historic fallback (purchase model not fitted: " + m.bgnbd_note + ")";
+  if (!m.gamma_gamma)
+    out += std::string(m.bgnbd ? "" : "; ") +
+           "own average order values (spend model not fitted: " + m.gamma_gamma_note + ")";
+  return out;
+}
+
+struct CustomersArgs {
+  std::optional<int64_t> top;
+  std::string by;
+  bool json = false;
+};
+
+int RunCustomers(Env& env, const CustomersArgs& args) {
+  std::optional<Fact> by;
+  if (!args.by.empty()) {
+    by = worth::FindFact(args.by);
+    if (!by) {
+      std::string known;
+      for (const auto& f : worth::AllFacts())
+        known += (known.empty() ? "" : ", ") + std::string(f.name);
+      return Report(Error{
+          ErrorCode::kUsage, "--by: unknown fact '" + args.by + "' (facts: " + known + ")", {}});
+    }
+  } else if (args.top) {
+    by = Fact::kProfit;
+  }
+  auto base = LoadBase(env);
+  if (!base) return Report(base.error());
+  auto store = env.store();
+  if (!store) return Report(store.error());
+
+  // Which customers, in which order: by the fact descending (undefined last), else by store id.
+  std::vector<const worth::CustomerSummary*> chosen;
+  chosen.reserve(base->customers().size());
+  for (const auto& s : base->customers()) chosen.push_back(&s);
+  if (by) {
+    std::stable_sort(chosen.begin(), chosen.end(), [&](auto* a, auto* b) {
+      auto va = base->Value(*a, *by), vb = base->Value(*b, *by);
+      if (!va || !vb) return va.has_value() && !vb.has_value();
+      return *va > *vb;
+    });
+  }
+  if (args.top && static_cast<size_t>(*args.top) < chosen.size()) chosen.resize(*args.top);
+
+  // External ids: one look-up each for a short list, else one pass over the customers.
+  std::unordered_map<int64_t, std::string> names;
+  if (chosen.size() <= 1000) {
+    for (auto* s : chosen) {
+      auto row = (*store)->FindCustomerById(s->customer_id);
+      if (!row) return Report(row.error());
+      if (*row) names[s->customer_id] = (*row)->external_id;
+    }
+  } else {
+    auto all = (*store)->ForEachCustomer(
+        [&](const store::CustomerRow& c) { names[c.id] = c.external_id; });
+    if (!all) return Report(all.error());
+  }
+
+  int exponent = base->options().currency_exponent;
+  if (args.json) {
+    for (auto* s : chosen)
+      std::printf("%s\n", FactsJson(*base, *s, names[s->customer_id]).dump().c_str());
+    return 0;
+  }
+  std::printf("%s\n", ModelLine(base->population().model).c_str());
+  const Fact columns[] = {Fact::kPurchases,    Fact::kDaysSinceLastPurchase,
+                          Fact::kOverdueRatio, Fact::kNetRevenue,
+                          Fact::kProfit,       Fact::kReturnRate,
+                          Fact::kReferrals,    Fact::kPAlive,
+                          Fact::kClv12m};
+  std::printf("%-14s", "id");
+  for (Fact f : columns) std::printf(" %12.12s", std::string(worth::InfoOf(f).name).c_str());
+  std::printf("\n");
+  for (auto* s : chosen) {
+    std::printf("%-14s", names[s->customer_id].c_str());
+    for (Fact f : columns)
+      std::printf(" %12s", Text(worth::InfoOf(f), base->Value(*s, f), exponent).c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int RunModel(Env& env, bool json) {
+  auto base = LoadBase(env);
+  if (!base) return Report(base.error());
+  const auto& m = base->population().model;
+  Json doc;
+  doc["time_unit"] = env.config().worth.time_unit;
+  doc["at"] = FormatInstant(base->options().at);
+  doc["customers"] = m.customers;
+  doc["patterns"] = m.patterns;
+  doc["repeat_buyers"] = m.repeat_buyers;
+  doc["spend_patterns"] = m.spend_patterns;
+  if (m.bgnbd)
+    doc["bgnbd"] = {{"r", m.bgnbd->r},
+                    {"alpha", m.bgnbd->alpha},
+                    {"a", m.bgnbd->a},
+                    {"b", m.bgnbd->b},
+                    {"log_likelihood", m.bgnbd->log_likelihood}};
+  else
+    doc["bgnbd"] = {{"error", m.bgnbd_note}};
+  if (m.gamma_gamma)
+    doc["gamma_gamma"] = {{"p", m.gamma_gamma->p},
+                          {"q", m.gamma_gamma->q},
+                          {"v", m.gamma_gamma->v},
+                          {"log_likelihood", m.gamma_gamma->log_likelihood}};
+  else
+    doc["gamma_gamma"] = {{"error", m.gamma_gamma_note}};
+  if (json) {
+    std::printf("%s\n", doc.dump().c_str());
+    return 0;
+  }
+  std::printf("observation window ends %s; time unit %s\n",
+              FormatInstant(base->options().at).c_str(), env.config().worth.time_unit.c_str());
+  std::printf("customers with a purchase: %lld (%lld distinct patterns), repeat buyers: %lld\n",
+              static_cast<long long>(m.customers), static_cast<long long>(m.patterns),
+              static_cast<long long>(m.repeat_buyers));
+  if (m.bgnbd)
+    std::printf("BG/NBD:      r = %.4f  alpha = %.4f  a = %.4f  b = %.4f  log-likelihood = %.2f\n",
+                m.bgnbd->r, m.bgnbd->alpha, m.bgnbd->a, m.bgnbd->b, m.bgnbd->log_likelihood);
+  else
+    std::printf("BG/NBD:      not fitted: %s\n", m.bgnbd_note.c_str());
+  if (m.gamma_gamma)
+    std::printf("Gamma-Gamma: p = %.4f  q = %.4f  v = %.4f  log-likelihood = %.2f\n",
+                m.gamma_gamma->p, m.gamma_gamma->q, m.gamma_gamma->v,
+                m.gamma_gamma->log_likelihood);
+  else
+    std::printf("Gamma-Gamma: not fitted: %s\n", m.gamma_gamma_note.c_str());
+  return 0;
+}
+
+int RunExplain(Env& env, const std::string& customer, bool json) {
+  auto store = env.store();
+  if (!store) return Report(store.error());
+  auto row = (*store)->FindCustomer(customer);
+  if (!row) return Report(row.error());
+  if (!*row)
+    return Report(Error{ErrorCode::kNotFound, "no customer with id '" + customer + "'", {}});
+  auto base = LoadBase(env);
+  if (!base) return Report(base.error());
+  const auto* s = base->Find((*row)->id);
+  if (!s)
+    return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
+  if (json) {
+    std::printf("%s\n", FactsJson(*base, *s, customer).dump().c_str());
+    return 0;
+  }
+  std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), (*row)->name.empty() ? "" : " ",
+              (*row)->name.c_str(), FormatInstant(base->options().at).c_str());
+  std::printf("%s\n\n", ModelLine(base->population().model).c_str());
+  int exponent = base->options().currency_exponent;
+  for (const auto& info : worth::AllFacts()) {
+    std::printf("  %-26s %22s  %s\n", std::string(info.name).c_str(),
+                Text(info, base->Value(*s, info.fact), exponent).c_str(),
+                std::string(info.meaning).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command AddCustomersCommand(CLI::App& root) {
+  auto args = std::make_shared<CustomersArgs>();
+  auto* app = root.add_subcommand(
+      "customers",
+      "Every customer's facts: a table, or JSON Lines (id and every fact) with --json.");
+  app->add_option("--top", args->top, "only the first N (by --by, default profit)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--by", args->by, "order by this fact, highest first");
+  app->add_flag("--json", args->json, "JSON Lines: id and every fact");
+  return {app, [args](Env& env) { return RunCustomers(env, *args); }};
+}
+
+Command AddModelCommand(CLI::App& root) {
+  auto json = std::make_shared<bool>(false);
+  auto* app = root.add_subcommand(
+      "model", "The fitted worth models (BG/NBD, Gamma-Gamma): parameters and log-likelihood.");
+  app->add_flag("--json", *json, "one JSON document");
+  return {app, [json](Env& env) { return RunModel(env, *json); }};
+}
+
+Command AddExplainCommand(CLI::App& root) {
+  struct Args {
+    std::string customer;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* app = root.add_subcommand("explain", "All facts of one customer, each with its meaning.");
+  app->add_option("customer", args->customer, "the customer's id (external)")->required();
+  app->add_flag("--json", args->json, "one JSON document: id and every fact");
+  return {app, [args](Env& env) { return RunExplain(env, args->customer, args->json); }};
+}
+
+}  // namespace followup::cli

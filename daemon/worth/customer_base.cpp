@@ -1,0 +1,109 @@
+#include "worth/customer_base.h"
+
+#include <algorithm>
+
+namespace followup::worth {
+namespace {
+
+struct ById {
+  bool operator()(const CustomerSummary& c, int64_t id) const { return c.customer_id < id; }
+};
+
+}  // namespace
+
+Result<CustomerBase> CustomerBase::Load(store::Store& store, const FactsOptions& options,
+                                        const std::function<void(int64_t)>& progress) {
+  CustomerBase base(options);
+  // Customers first (ordered by id), then their transactions (ordered by customer): a merge.
+  struct Meta {
+    int64_t referred_by;
+    std::optional<Instant> created_at;
+  };
+  std::vector<Meta> meta;
+  auto customers = store.ForEachCustomer([&](const store::CustomerRow& c) {
+    CustomerSummary s;
+    s.customer_id = c.id;
+    base.summaries_.push_back(s);
+    meta.push_back({c.referred_by.value_or(0), c.created_at});
+  });
+  if (!customers) return tl::unexpected(customers.error());
+
+  std::vector<store::TransactionRow> rows;
+  size_t next = 0;  // the first summary not yet folded
+  int64_t read = 0;
+  auto fold_until = [&](int64_t customer_id) {
+    // Customers without transactions before `customer_id` get their (empty) summary too.
+    for (; next < base.summaries_.size() && base.summaries_[next].customer_id <= customer_id;
+         ++next) {
+      auto& s = base.summaries_[next];
+      std::span<const store::TransactionRow> mine;
+      if (!rows.empty() && rows.front().customer_id == s.customer_id) mine = rows;
+      s = Summarize(s.customer_id, meta[next].referred_by, meta[next].created_at, mine, options);
+    }
+  };
+  auto scan = store.ForEachTransaction(options.at, [&](const store::TransactionRow& t) {
+    if (!rows.empty() && rows.front().customer_id != t.customer_id) {
+      fold_until(rows.front().customer_id);
+      rows.clear();
+    }
+    rows.push_back(t);
+    if (progress && ++read % 65536 == 0) progress(read);
+  });
+  if (!scan) return tl::unexpected(scan.error());
+  if (!rows.empty()) fold_until(rows.front().customer_id);
+  rows.clear();
+  fold_until(std::numeric_limits<int64_t>::max());
+  if (progress) progress(read);
+
+  AddReferrals(base.summaries_);
+  base.Refit();
+  return base;
+}
+
+void CustomerBase::Refit() {
+  population_ = BuildPopulation(summaries_, options_);
+  for (auto& s : summaries_) ApplyModel(s, population_, options_);
+}
+
+const CustomerSummary* CustomerBase::Find(int64_t customer_id) const {
+  auto it = std::lower_bound(summaries_.begin(), summaries_.end(), customer_id, ById{});
+  return it != summaries_.end() && it->customer_id == customer_id ? &*it : nullptr;
+}
+
+CustomerSummary* CustomerBase::FindMutable(int64_t customer_id) {
+  return const_cast<CustomerSummary*>(Find(customer_id));
+}
+
+Result<void> CustomerBase::Update(store::Store& store, int64_t customer_id) {
+  auto customer = store.FindCustomerById(customer_id);
+  if (!customer) return tl::unexpected(customer.error());
+  if (!*customer)
+    return Fail(ErrorCode::kNotFound, "no customer with store id " + std::to_string(customer_id));
+  std::vector<store::TransactionRow> rows;
+  auto scan = store.ForEachTransactionOf(
+      customer_id, options_.at, [&](const store::TransactionRow& t) { rows.push_back(t); });
+  if (!scan) return tl::unexpected(scan.error());
+  auto fresh = Summarize(customer_id, (*customer)->referred_by.value_or(0), (*customer)->created_at,
+                         rows, options_);
+  ApplyModel(fresh, population_, options_);
+  auto it = std::lower_bound(summaries_.begin(), summaries_.end(), customer_id, ById{});
+  CustomerSummary before;  // empty for a customer new to the base
+  before.referred_by = fresh.referred_by;
+  if (it == summaries_.end() || it->customer_id != customer_id) {
+    summaries_.insert(it, fresh);
+  } else {
+    before = *it;
+    fresh.referrals = it->referrals;
+    fresh.referred_revenue = it->referred_revenue;
+    *it = fresh;
+  }
+  // The referrer's referral facts change by the difference this customer made.
+  if (auto* referrer = fresh.referred_by ? FindMutable(fresh.referred_by) : nullptr) {
+    referrer->referrals += (fresh.has_purchases() ? 1 : 0) - (before.has_purchases() ? 1 : 0);
+    referrer->referred_revenue +=
+        (fresh.revenue - fresh.returns) - (before.revenue - before.returns);
+  }
+  return {};
+}
+
+}  // namespace followup::worth
