@@ -54,6 +54,8 @@ Command AddDemoDataCommand(CLI::App& root);
 Command AddCustomersCommand(CLI::App& root);
 Command AddModelCommand(CLI::App& root);
 Command AddExplainCommand(CLI::App& root);
+Command AddCheckCommand(CLI::App& root);
+Command AddSimulateCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

@@ -60,6 +60,8 @@ int Main(int argc, char** argv) {
   commands.push_back(AddCustomersCommand(app));
   commands.push_back(AddModelCommand(app));
   commands.push_back(AddExplainCommand(app));
+  commands.push_back(AddCheckCommand(app));
+  commands.push_back(AddSimulateCommand(app));
 
   try {
     app.parse(argc, argv);

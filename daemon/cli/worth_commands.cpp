@@ -9,109 +9,13 @@
 
 #include "base/money.h"
 #include "cli/command.h"
+#include "cli/worth_view.h"
 #include "worth/customer_base.h"
 
 namespace followup::cli {
 namespace {
 
-using Json = nlohmann::ordered_json;
 using worth::Fact;
-using worth::FactType;
-
-worth::FactsOptions OptionsFor(const Env& env) {
-  worth::FactsOptions o;
-  o.at = env.clock().Now();
-  o.zone = env.zone();
-  o.unit =
-      env.config().worth.time_unit == "days" ? worth::TimeUnit::kDays : worth::TimeUnit::kWeeks;
-  o.default_margin = env.config().worth.default_margin;
-  o.annual_discount_rate = env.config().worth.annual_discount_rate;
-  o.currency_exponent = CurrencyExponent(env.config().business.currency);
-  return o;
-}
-
-Result<worth::CustomerBase> LoadBase(Env& env) {
-  auto store = env.store();
-  if (!store) return tl::unexpected(store.error());
-  bool tty = isatty(STDERR_FILENO);
-  auto last = std::chrono::steady_clock::now();
-  auto base = worth::CustomerBase::Load(**store, OptionsFor(env), [&](int64_t rows) {
-    auto now = std::chrono::steady_clock::now();
-    if (!tty || now - last < std::chrono::milliseconds(200)) return;
-    last = now;
-    std::fprintf(stderr, "\rreading transactions: %lld", static_cast<long long>(rows));
-  });
-  if (tty) std::fprintf(stderr, "\r\033[K");
-  return base;
-}
-
-// A fact's value as text for a person.
-std::string Text(const worth::FactInfo& info, std::optional<double> v, int exponent) {
-  if (!v) return "-";
-  char buf[64];
-  switch (info.type) {
-    case FactType::kMoney:
-      return FormatAmount(std::llround(*v * std::pow(10.0, exponent)), exponent);
-    case FactType::kTime:
-      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(*v)}});
-    case FactType::kCount:
-    case FactType::kScore:
-      std::snprintf(buf, sizeof buf, "%.0f", *v);
-      return buf;
-    case FactType::kDays:
-      std::snprintf(buf, sizeof buf, *v == std::floor(*v) ? "%.0f" : "%.1f", *v);
-      return buf;
-    case FactType::kPercent:
-      std::snprintf(buf, sizeof buf, "%.1f", *v);
-      return buf;
-    case FactType::kRatio:
-      std::snprintf(buf, sizeof buf, "%.3f", *v);
-      return buf;
-    case FactType::kNumber:
-      std::snprintf(buf, sizeof buf, "%.2f", *v);
-      return buf;
-  }
-  return "-";
-}
-
-// A fact's value for JSON: money rounded to the currency, times as ISO strings, null if undefined.
-Json JsonValue(const worth::FactInfo& info, std::optional<double> v, int exponent) {
-  if (!v) return nullptr;
-  switch (info.type) {
-    case FactType::kTime:
-      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(*v)}});
-    case FactType::kCount:
-    case FactType::kScore:
-      return static_cast<int64_t>(std::llround(*v));
-    case FactType::kMoney: {
-      double scale = std::pow(10.0, exponent);
-      return std::round(*v * scale) / scale;
-    }
-    default:
-      return std::round(*v * 1e6) / 1e6;
-  }
-}
-
-Json FactsJson(const worth::CustomerBase& base, const worth::CustomerSummary& s,
-               const std::string& external_id) {
-  Json line;
-  line["id"] = external_id;
-  int exponent = base.options().currency_exponent;
-  for (const auto& info : worth::AllFacts())
-    line[std::string(info.name)] = JsonValue(info, base.Value(s, info.fact), exponent);
-  return line;
-}
-
-// One line on how the forward-looking facts were made.
-std::string ModelLine(const worth::ValueModel& m) {
-  if (m.bgnbd && m.gamma_gamma) return "forward-looking facts: BG/NBD + Gamma-Gamma";
-  std::string out = "forward-looking facts: ";
-  if (!m.bgnbd) out += "historic fallback (purchase model not fitted: " + m.bgnbd_note + ")";
-  if (!m.gamma_gamma)
-    out += std::string(m.bgnbd ? "" : "; ") +
-           "own average order values (spend model not fitted: " + m.gamma_gamma_note + ")";
-  return out;
-}
 
 struct CustomersArgs {
   std::optional<int64_t> top;
@@ -183,7 +87,7 @@ int RunCustomers(Env& env, const CustomersArgs& args) {
   for (auto* s : chosen) {
     std::printf("%-14s", names[s->customer_id].c_str());
     for (Fact f : columns)
-      std::printf(" %12s", Text(worth::InfoOf(f), base->Value(*s, f), exponent).c_str());
+      std::printf(" %12s", FactText(worth::InfoOf(f), base->Value(*s, f), exponent).c_str());
     std::printf("\n");
   }
   return 0;
@@ -238,34 +142,6 @@ int RunModel(Env& env, bool json) {
   return 0;
 }
 
-int RunExplain(Env& env, const std::string& customer, bool json) {
-  auto store = env.store();
-  if (!store) return Report(store.error());
-  auto row = (*store)->FindCustomer(customer);
-  if (!row) return Report(row.error());
-  if (!*row)
-    return Report(Error{ErrorCode::kNotFound, "no customer with id '" + customer + "'", {}});
-  auto base = LoadBase(env);
-  if (!base) return Report(base.error());
-  const auto* s = base->Find((*row)->id);
-  if (!s)
-    return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
-  if (json) {
-    std::printf("%s\n", FactsJson(*base, *s, customer).dump().c_str());
-    return 0;
-  }
-  std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), (*row)->name.empty() ? "" : " ",
-              (*row)->name.c_str(), FormatInstant(base->options().at).c_str());
-  std::printf("%s\n\n", ModelLine(base->population().model).c_str());
-  int exponent = base->options().currency_exponent;
-  for (const auto& info : worth::AllFacts()) {
-    std::printf("  %-26s %22s  %s\n", std::string(info.name).c_str(),
-                Text(info, base->Value(*s, info.fact), exponent).c_str(),
-                std::string(info.meaning).c_str());
-  }
-  return 0;
-}
-
 }  // namespace
 
 Command AddCustomersCommand(CLI::App& root) {
@@ -286,18 +162,6 @@ Command AddModelCommand(CLI::App& root) {
       "model", "The fitted worth models (BG/NBD, Gamma-Gamma): parameters and log-likelihood.");
   app->add_flag("--json", *json, "one JSON document");
   return {app, [json](Env& env) { return RunModel(env, *json); }};
-}
-
-Command AddExplainCommand(CLI::App& root) {
-  struct Args {
-    std::string customer;
-    bool json = false;
-  };
-  auto args = std::make_shared<Args>();
-  auto* app = root.add_subcommand("explain", "All facts of one customer, each with its meaning.");
-  app->add_option("customer", args->customer, "the customer's id (external)")->required();
-  app->add_flag("--json", args->json, "one JSON document: id and every fact");
-  return {app, [args](Env& env) { return RunExplain(env, args->customer, args->json); }};
 }
 
 }  // namespace followup::cli

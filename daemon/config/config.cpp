@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -95,6 +96,37 @@ class Reader {
     };
   }
 
+  Handler Duration(std::chrono::seconds& out) const {
+    return [this, &out](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar()) return InvalidInput("expected a duration such as 7d", At(n));
+      auto d = ParseDuration(n.Scalar());
+      if (!d) return InvalidInput(d.error().message, At(n));
+      out = *d;
+      return {};
+    };
+  }
+
+  // "HH:MM-HH:MM" into minutes after midnight; "" for none (start == end == 0).
+  Handler Hours(int& start, int& end) const {
+    return [this, &start, &end](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar()) return InvalidInput("expected hours such as 21:00-08:00", At(n));
+      const std::string& v = n.Scalar();
+      if (v.empty()) {
+        start = end = 0;
+        return {};
+      }
+      int h1, m1, h2, m2;
+      char tail;
+      if (std::sscanf(v.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
+          h1 > 23 || h2 < 0 || h2 > 23 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+        return InvalidInput("bad hours '" + v + "' (expected HH:MM-HH:MM, e.g. 21:00-08:00)",
+                            At(n));
+      start = h1 * 60 + m1;
+      end = h2 * 60 + m2;
+      return {};
+    };
+  }
+
   // Paths: "sqlite:REL" and plain relative paths resolve against the config file's folder.
   static std::string Resolve(const std::string& value, const fs::path& base) {
     if (base.empty()) return value;
@@ -167,6 +199,14 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                         {{"max_field_bytes", reader.Integer(c.import.max_field_bytes, 16, 1 << 20)},
                          {"max_line_bytes", reader.Integer(c.import.max_line_bytes, 64, 1 << 24)}});
     };
+    auto policy = [&](const YAML::Node& n) {
+      auto& p = c.contact_policy;
+      return reader.Map(n, "contact_policy",
+                        {{"max_contacts", reader.Integer(p.max_contacts, 0, 1000)},
+                         {"per", reader.Duration(p.per)},
+                         {"quiet_hours", reader.Hours(p.quiet_start_minute, p.quiet_end_minute)},
+                         {"event_lookback", reader.Duration(p.event_lookback)}});
+    };
     if (root.IsDefined() && !root.IsNull()) {
       auto r = reader.Map(root, "",
                           {{"store", store_handler},
@@ -174,7 +214,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                            {"templates_dir", reader.Path(c.templates_dir, base)},
                            {"business", business},
                            {"worth", worth},
-                           {"import", import}});
+                           {"import", import},
+                           {"contact_policy", policy}});
       if (!r) return tl::unexpected(r.error());
     }
     if (auto r = Validate(c, reader, root); !r) return tl::unexpected(r.error());

@@ -2,6 +2,7 @@
 // mirrors it line for line with every default; keep the two together.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "base/error.h"
@@ -27,6 +28,19 @@ struct ImportConfig {
   int max_line_bytes = 65536;  // a longer line is rejected
 };
 
+// Across all rules: how often one customer may be contacted, and when not.
+struct ContactPolicyConfig {
+  int max_contacts = 1;                 // per customer per `per`; 0 = no cap
+  std::chrono::seconds per{7 * 86400};  // "7d" in the file
+  // Quiet hours in the customer's time zone, "21:00-08:00" in the file ("" = none): a decision made
+  // then waits until they end. Minutes after local midnight; start == end means none.
+  int quiet_start_minute = 21 * 60;
+  int quiet_end_minute = 8 * 60;
+  // How far back event triggers (purchases, returns, referrals) are picked up: a daemon that was
+  // down this long still acts on them once; dedupe keys make sure never twice.
+  std::chrono::seconds event_lookback{7 * 86400};
+};
+
 struct Config {
   // Where the config came from ("" = built-in defaults); relative paths below resolve against its
   // folder when loaded from a file.
@@ -38,6 +52,7 @@ struct Config {
   BusinessConfig business;
   WorthConfig worth;
   ImportConfig import;
+  ContactPolicyConfig contact_policy;
 };
 
 // Reads `path`. Every key not in Config, every value of the wrong type or out of range, and YAML

@@ -42,7 +42,37 @@ CREATE TABLE suppressions (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// The outbox: every decision (sends, holdouts, experiment controls), and for sends the delivery
+// state. It is also the send log.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE outbox (
+  id                  INTEGER PRIMARY KEY,
+  dedupe_key          TEXT NOT NULL UNIQUE,
+  rule                TEXT NOT NULL,
+  customer_id         INTEGER NOT NULL REFERENCES customers(id),
+  recipient_id        INTEGER NOT NULL REFERENCES customers(id),
+  kind                TEXT NOT NULL CHECK (kind IN ('send', 'holdout', 'control')),
+  arm                 TEXT,
+  template            TEXT NOT NULL,
+  template_values     TEXT NOT NULL DEFAULT '{}',
+  decided_at          INTEGER NOT NULL,
+  send_after          INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'deferred',
+                                                      'failed', 'suppressed', 'held_out')),
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at     INTEGER,
+  last_reply          TEXT,
+  provider_message_id TEXT,
+  message_id          TEXT,
+  sent_at             INTEGER,
+  updated_at          INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(status, send_after);
+CREATE INDEX outbox_by_customer ON outbox(customer_id, decided_at);
+CREATE INDEX outbox_by_decided ON outbox(decided_at);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

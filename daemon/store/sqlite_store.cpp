@@ -446,6 +446,105 @@ class SqliteStore final : public Store {
     return EachTransactionRow(*s, fn);
   }
 
+  Result<void> ForEachRecentTransaction(
+      Instant from, Instant to, const std::function<void(const RecentTransaction&)>& fn) override {
+    auto s = db_.Prepare(
+        "SELECT t.id, t.external_id, t.customer_id, t.occurred_at, t.kind, "
+        "  t.kind = 'purchase' AND NOT EXISTS (SELECT 1 FROM transactions p "
+        "    WHERE p.customer_id = t.customer_id AND p.kind = 'purchase' AND "
+        "    (p.occurred_at < t.occurred_at OR (p.occurred_at = t.occurred_at AND p.id < t.id))) "
+        "FROM transactions t WHERE t.occurred_at > ?1 AND t.occurred_at <= ?2 "
+        "ORDER BY t.occurred_at, t.id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, static_cast<int64_t>(from.time_since_epoch().count()))
+        .Bind(2, static_cast<int64_t>(to.time_since_epoch().count()));
+    RecentTransaction t;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      t.id = s->Int(0);
+      t.external_id = std::string(s->Text(1));
+      t.customer_id = s->Int(2);
+      t.occurred_at = Instant{std::chrono::seconds{s->Int(3)}};
+      t.kind = ParseKind(s->Text(4)).value_or(Kind::kPurchase);
+      t.first_purchase = s->Int(5) != 0;
+      fn(t);
+    }
+  }
+
+  Result<int64_t> RecordDecisions(std::span<const DecisionRecord> decisions) override {
+    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record decisions"); !r)
+      return tl::unexpected(r.error());
+    auto fail = [&](const Error& e) {
+      (void)db_.Exec("ROLLBACK", "store record decisions");
+      return tl::unexpected(e);
+    };
+    auto s = db_.Prepare(
+        "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
+        "template_values, decided_at, send_after, status, updated_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9) "
+        "ON CONFLICT(dedupe_key) DO NOTHING");
+    if (!s) return fail(s.error());
+    int64_t inserted = 0;
+    for (const auto& d : decisions) {
+      s->Bind(1, std::string_view(d.dedupe_key))
+          .Bind(2, std::string_view(d.rule))
+          .Bind(3, d.customer_id)
+          .Bind(4, d.recipient_id)
+          .Bind(5, std::string_view(d.kind))
+          .Bind(6, d.arm.empty() ? std::optional<std::string>() : d.arm)
+          .Bind(7, std::string_view(d.template_name))
+          .Bind(8, std::string_view(d.values_json))
+          .Bind(9, static_cast<int64_t>(d.decided_at.time_since_epoch().count()))
+          .Bind(10, static_cast<int64_t>(d.send_after.time_since_epoch().count()))
+          .Bind(11, std::string_view(d.kind == "send" ? "queued" : "held_out"));
+      if (auto r = s->Run(); !r) return fail(r.error());
+      inserted += db_.Changes();
+    }
+    if (auto r = db_.Exec("COMMIT", "store record decisions"); !r) return fail(r.error());
+    return inserted;
+  }
+
+  Result<void> ForEachDecisionSince(Instant since,
+                                    const std::function<void(const DecisionRecord&)>& fn) override {
+    auto s = db_.Prepare(
+        "SELECT dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
+        "template_values, decided_at, send_after FROM outbox WHERE decided_at > ?1 "
+        "ORDER BY decided_at, id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, static_cast<int64_t>(since.time_since_epoch().count()));
+    DecisionRecord d;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      d.dedupe_key = std::string(s->Text(0));
+      d.rule = std::string(s->Text(1));
+      d.customer_id = s->Int(2);
+      d.recipient_id = s->Int(3);
+      d.kind = std::string(s->Text(4));
+      d.arm = std::string(s->Text(5));
+      d.template_name = std::string(s->Text(6));
+      d.values_json = std::string(s->Text(7));
+      d.decided_at = Instant{std::chrono::seconds{s->Int(8)}};
+      d.send_after = Instant{std::chrono::seconds{s->Int(9)}};
+      fn(d);
+    }
+  }
+
+  Result<std::vector<std::string>> Suppressions() override {
+    auto s = db_.Prepare("SELECT lower(email) FROM suppressions");
+    if (!s) return tl::unexpected(s.error());
+    std::vector<std::string> out;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return out;
+      out.emplace_back(s->Text(0));
+    }
+  }
+
   Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override {
     auto s =
         db_.Prepare("SELECT " + std::string(kCustomerRowColumns) + " FROM customers WHERE id = ?1");

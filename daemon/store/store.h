@@ -107,6 +107,30 @@ struct CustomerRow {
   std::optional<Instant> created_at;
 };
 
+// A decision as the outbox keeps it (rules make them; delivery sends the kind "send" ones).
+struct DecisionRecord {
+  std::string dedupe_key;  // unique: a decision is recorded once
+  std::string rule;
+  int64_t customer_id = 0;
+  int64_t recipient_id = 0;
+  std::string kind;  // send | holdout | control
+  std::string arm;
+  std::string template_name;
+  std::string values_json = "{}";
+  Instant decided_at;
+  Instant send_after;
+};
+
+// A transaction that may trigger event rules.
+struct RecentTransaction {
+  int64_t id = 0;
+  std::string external_id;
+  int64_t customer_id = 0;
+  Instant occurred_at;
+  Kind kind = Kind::kPurchase;
+  bool first_purchase = false;  // the customer's first purchase (earliest, then lowest id)
+};
+
 struct StoreCounts {
   int64_t customers = 0;
   int64_t transactions = 0;
@@ -139,6 +163,22 @@ class Store {
   // One customer's transactions that occurred at or before `until`, ordered by (occurred_at, id).
   virtual Result<void> ForEachTransactionOf(
       int64_t customer_id, Instant until, const std::function<void(const TransactionRow&)>& fn) = 0;
+
+  // Transactions with from < occurred_at <= to, ordered by (occurred_at, id).
+  virtual Result<void> ForEachRecentTransaction(
+      Instant from, Instant to, const std::function<void(const RecentTransaction&)>& fn) = 0;
+
+  // Records decisions in one store transaction; a dedupe key already recorded is left as it is.
+  // Sends are queued (status "queued"), holdouts and controls recorded as "held_out". Returns how
+  // many were new.
+  virtual Result<int64_t> RecordDecisions(std::span<const DecisionRecord> decisions) = 0;
+
+  // Decisions made after `since`, oldest first.
+  virtual Result<void> ForEachDecisionSince(
+      Instant since, const std::function<void(const DecisionRecord&)>& fn) = 0;
+
+  // Every suppressed address (hard bounces, complaints), lower-cased.
+  virtual Result<std::vector<std::string>> Suppressions() = 0;
 
   // The customer with that external id, if any.
   virtual Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) = 0;

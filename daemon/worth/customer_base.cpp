@@ -60,6 +60,19 @@ Result<CustomerBase> CustomerBase::Load(store::Store& store, const FactsOptions&
   return base;
 }
 
+CustomerBase CustomerBase::FromSummaries(std::vector<CustomerSummary> summaries,
+                                         const FactsOptions& options) {
+  CustomerBase base(options);
+  base.summaries_ = std::move(summaries);
+  std::sort(base.summaries_.begin(), base.summaries_.end(),
+            [](const CustomerSummary& a, const CustomerSummary& b) {
+              return a.customer_id < b.customer_id;
+            });
+  AddReferrals(base.summaries_);
+  base.Refit();
+  return base;
+}
+
 void CustomerBase::Refit() {
   population_ = BuildPopulation(summaries_, options_);
   for (auto& s : summaries_) ApplyModel(s, population_, options_);

@@ -25,6 +25,10 @@ class CustomerBase {
   static Result<CustomerBase> Load(store::Store& store, const FactsOptions& options,
                                    const std::function<void(int64_t rows)>& progress = {});
 
+  // A base from summaries made elsewhere (tests, benchmarks): adds referrals, fits and scores.
+  static CustomerBase FromSummaries(std::vector<CustomerSummary> summaries,
+                                    const FactsOptions& options);
+
   // Recomputes one customer's facts from the store (and their referrer's referral facts), against
   // the population and models of the last Load: what the service calls for each new transaction.
   // A customer the base has not seen yet is added. kNotFound when the store does not know it.

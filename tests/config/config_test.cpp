@@ -16,6 +16,10 @@ TEST(ConfigTest, ShippedConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(c->worth.time_unit, defaults.worth.time_unit);
   EXPECT_EQ(c->worth.default_margin, defaults.worth.default_margin);
   EXPECT_EQ(c->import.max_field_bytes, defaults.import.max_field_bytes);
+  EXPECT_EQ(c->contact_policy.max_contacts, defaults.contact_policy.max_contacts);
+  EXPECT_EQ(c->contact_policy.per, defaults.contact_policy.per);
+  EXPECT_EQ(c->contact_policy.quiet_start_minute, defaults.contact_policy.quiet_start_minute);
+  EXPECT_EQ(c->contact_policy.quiet_end_minute, defaults.contact_policy.quiet_end_minute);
   // Relative paths resolve against the config file's folder.
   EXPECT_EQ(c->store, "sqlite:" FOLLOWUP_SOURCE_DIR "/var/followup.db");
   EXPECT_EQ(c->rules_dir, FOLLOWUP_SOURCE_DIR "/rules");
@@ -56,6 +60,29 @@ TEST(ConfigTest, YamlSyntaxErrorHasAPlace) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().where.file, "f.yaml");
   EXPECT_GT(c.error().where.line, 0);
+}
+
+TEST(ConfigTest, ContactPolicy) {
+  auto c = ParseConfig(
+      "contact_policy:\n  max_contacts: 2\n  per: 14d\n  quiet_hours: \"22:30-07:15\"\n"
+      "  event_lookback: 3d\n",
+      "f.yaml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->contact_policy.max_contacts, 2);
+  EXPECT_EQ(c->contact_policy.per, std::chrono::days{14});
+  EXPECT_EQ(c->contact_policy.quiet_start_minute, 22 * 60 + 30);
+  EXPECT_EQ(c->contact_policy.quiet_end_minute, 7 * 60 + 15);
+  EXPECT_EQ(c->contact_policy.event_lookback, std::chrono::days{3});
+  auto none = ParseConfig("contact_policy:\n  quiet_hours: \"\"\n", "f.yaml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->contact_policy.quiet_start_minute, none->contact_policy.quiet_end_minute);
+  auto bad = ParseConfig("contact_policy:\n  quiet_hours: 9pm-8am\n", "f.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where.line, 2);
+  EXPECT_NE(bad.error().message.find("bad hours '9pm-8am'"), std::string::npos);
+  auto per = ParseConfig("contact_policy:\n  per: weekly\n", "f.yaml");
+  ASSERT_FALSE(per);
+  EXPECT_NE(per.error().message.find("bad duration"), std::string::npos);
 }
 
 TEST(ConfigTest, EmptyFileMeansDefaults) {

@@ -1,0 +1,260 @@
+// followupd check | simulate | explain: the rules part, for operators.
+#include <cstdio>
+#include <map>
+
+#include "cli/command.h"
+#include "cli/worth_view.h"
+#include "rules/runner.h"
+
+namespace followup::cli {
+namespace {
+
+rules::LoadOptions RuleOptions(const Env& env) {
+  rules::LoadOptions o;
+  o.rules_dir = env.config().rules_dir;
+  o.templates_dir = env.config().templates_dir;
+  o.now = env.clock().Now();
+  o.zone = env.zone();
+  return o;
+}
+
+rules::ContactPolicy PolicyFor(const Env& env) {
+  const auto& c = env.config().contact_policy;
+  rules::ContactPolicy p;
+  p.max_contacts = c.max_contacts;
+  p.per = c.per;
+  p.quiet_start_minute = c.quiet_start_minute;
+  p.quiet_end_minute = c.quiet_end_minute;
+  p.event_lookback = c.event_lookback;
+  return p;
+}
+
+// Loads the rules, printing every problem; nullopt when there were any.
+std::optional<rules::RuleSet> LoadRulesReporting(const Env& env) {
+  auto set = rules::LoadRules(RuleOptions(env));
+  if (!set) {
+    for (const auto& e : set.error()) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    return std::nullopt;
+  }
+  return std::move(*set);
+}
+
+// Everything Evaluate needs at --at, loaded from the store.
+struct World {
+  rules::RuleSet rules;
+  worth::CustomerBase base;
+  rules::Snapshot snapshot;
+};
+
+Result<World> LoadWorld(Env& env, rules::RuleSet set) {
+  auto base = LoadBase(env);
+  if (!base) return tl::unexpected(base.error());
+  auto store = env.store();
+  if (!store) return tl::unexpected(store.error());
+  auto snap = rules::LoadSnapshot(**store, set, PolicyFor(env), env.clock().Now());
+  if (!snap) return tl::unexpected(snap.error());
+  return World{std::move(set), std::move(*base), std::move(*snap)};
+}
+
+rules::Evaluation EvaluateWorld(const Env& env, const World& w, int64_t explain_customer = 0) {
+  rules::EvaluateInput in;
+  in.rules = &w.rules;
+  in.facts = &w.base;
+  in.contacts = &w.snapshot.contacts;
+  in.history = &w.snapshot.history;
+  in.events = w.snapshot.events;
+  in.policy = PolicyFor(env);
+  in.now = env.clock().Now();
+  in.zone = env.zone();
+  in.explain_customer = explain_customer;
+  return rules::Evaluate(in);
+}
+
+int RunCheck(Env& env) {
+  // The config was loaded (and checked) before any command runs.
+  auto set = LoadRulesReporting(env);
+  if (!set) return 1;
+  std::printf("config %s: ok\n",
+              env.config().path.empty() ? "(defaults)" : env.config().path.c_str());
+  std::printf("rules %s: %zu ok\n", env.config().rules_dir.c_str(), set->rules.size());
+  for (const auto& r : set->rules) {
+    std::string trigger = r.trigger.schedule
+                              ? r.trigger.schedule->text
+                              : "on " + std::string(rules::EventName(*r.trigger.event));
+    std::printf("  %-24s %-28s send %s%s\n", r.name.c_str(), trigger.c_str(), r.send.c_str(),
+                r.to_referrer ? " to the referrer" : "");
+  }
+  return 0;
+}
+
+int RunSimulate(Env& env, bool json) {
+  auto set = LoadRulesReporting(env);
+  if (!set) return 1;
+  auto world = LoadWorld(env, std::move(*set));
+  if (!world) return Report(world.error());
+  auto eval = EvaluateWorld(env, *world);
+  std::map<int64_t, std::string> ids;
+  auto store = env.store();
+  for (const auto& d : eval.decisions) {
+    for (int64_t id : {d.customer_id, d.recipient_id}) {
+      if (ids.count(id)) continue;
+      if (const auto* c = world->snapshot.contacts.Find(id)) ids[id] = c->external_id;
+    }
+  }
+  if (json) {
+    Json doc;
+    doc["at"] = FormatInstant(env.clock().Now());
+    Json rules_json = Json::array();
+    for (const auto& r : world->rules.rules) {
+      const auto& o = eval.rules[r.name];
+      Json reasons = Json::object();
+      for (const auto& [reason, n] : o.reasons) reasons[std::string(rules::ReasonName(reason))] = n;
+      rules_json.push_back({{"rule", r.name},
+                            {"due", o.due},
+                            {"occurrence", o.occurrence},
+                            {"candidates", o.candidates},
+                            {"decided", o.decided},
+                            {"reasons", reasons}});
+    }
+    doc["rules"] = rules_json;
+    Json decisions = Json::array();
+    for (const auto& d : eval.decisions) {
+      decisions.push_back({{"rule", d.rule},
+                           {"customer", ids[d.customer_id]},
+                           {"recipient", ids[d.recipient_id]},
+                           {"kind", rules::DecisionKindName(d.kind)},
+                           {"arm", d.arm},
+                           {"template", d.template_name},
+                           {"dedupe_key", d.dedupe_key},
+                           {"send_after", FormatInstant(d.send_after)}});
+    }
+    doc["decisions"] = decisions;
+    std::printf("%s\n", doc.dump().c_str());
+    return 0;
+  }
+  std::printf("simulation at %s (nothing is written)\n", FormatInstant(env.clock().Now()).c_str());
+  for (const auto& r : world->rules.rules) {
+    const auto& o = eval.rules[r.name];
+    if (!o.due) {
+      std::printf("\n%s: not due\n", r.name.c_str());
+      continue;
+    }
+    std::printf("\n%s%s%s: %lld candidates, %lld emails decided\n", r.name.c_str(),
+                o.occurrence.empty() ? "" : " for ", o.occurrence.c_str(),
+                static_cast<long long>(o.candidates), static_cast<long long>(o.decided));
+    for (const auto& [reason, n] : o.reasons)
+      std::printf("  %-18s %lld\n", std::string(rules::ReasonName(reason)).c_str(),
+                  static_cast<long long>(n));
+  }
+  if (!eval.decisions.empty()) std::printf("\ndecisions:\n");
+  for (const auto& d : eval.decisions) {
+    std::printf("  %-24s %-12s -> %-12s %-8s %s%s%s\n", d.rule.c_str(), ids[d.customer_id].c_str(),
+                ids[d.recipient_id].c_str(), std::string(rules::DecisionKindName(d.kind)).c_str(),
+                d.template_name.c_str(), d.arm.empty() ? "" : " arm ", d.arm.c_str());
+  }
+  return 0;
+}
+
+int RunExplain(Env& env, const std::string& customer, bool json) {
+  auto store = env.store();
+  if (!store) return Report(store.error());
+  auto row = (*store)->FindCustomer(customer);
+  if (!row) return Report(row.error());
+  if (!*row)
+    return Report(Error{ErrorCode::kNotFound, "no customer with id '" + customer + "'", {}});
+  // Rules are optional here: facts are worth explaining even while a rule file is broken.
+  auto set = rules::LoadRules(RuleOptions(env));
+  auto world = LoadWorld(env, set ? std::move(*set) : rules::RuleSet{});
+  if (!world) return Report(world.error());
+  const auto* s = world->base.Find((*row)->id);
+  if (!s)
+    return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
+  auto eval = EvaluateWorld(env, *world, (*row)->id);
+  // Per rule: the decision about this customer, or the reasons it was not made.
+  std::map<std::string, std::vector<std::string>> why;
+  std::map<std::string, const rules::Decision*> decided;
+  for (const auto& d : eval.decisions)
+    if (d.customer_id == (*row)->id) decided[d.rule] = &d;
+  for (const auto& skip : eval.skips)
+    why[skip.rule].push_back(std::string(rules::ReasonName(skip.reason)) +
+                             (skip.detail.empty() ? "" : ": " + skip.detail));
+  auto verdict = [&](const rules::Rule& r) -> std::pair<std::string, std::string> {
+    const auto& o = eval.rules[r.name];
+    auto d = decided.find(r.name);
+    std::string reasons;
+    for (const auto& w : why[r.name]) reasons += (reasons.empty() ? "" : "; ") + w;
+    if (d != decided.end()) return {std::string(rules::DecisionKindName(d->second->kind)), reasons};
+    if (!o.due)
+      return {"not due", r.trigger.schedule ? "schedule " + r.trigger.schedule->text
+                                            : "no triggering event in the window"};
+    if (reasons.empty()) reasons = "no triggering event for this customer";
+    return {"not decided", reasons};
+  };
+  if (json) {
+    Json doc = FactsJson(world->base, *s, customer);
+    Json rules_json = Json::array();
+    for (const auto& r : world->rules.rules) {
+      auto [decision, reasons] = verdict(r);
+      rules_json.push_back({{"rule", r.name}, {"decision", decision}, {"why", reasons}});
+    }
+    doc["rules"] = rules_json;
+    if (!set) doc["rules_error"] = set.error().front().ToString();
+    std::printf("%s\n", doc.dump().c_str());
+    return 0;
+  }
+  std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), (*row)->name.empty() ? "" : " ",
+              (*row)->name.c_str(), FormatInstant(world->base.options().at).c_str());
+  std::printf("%s\n\n", ModelLine(world->base.population().model).c_str());
+  int exponent = world->base.options().currency_exponent;
+  for (const auto& info : worth::AllFacts()) {
+    std::printf("  %-26s %22s  %s\n", std::string(info.name).c_str(),
+                FactText(info, world->base.Value(*s, info.fact), exponent).c_str(),
+                std::string(info.meaning).c_str());
+  }
+  std::printf("\nrules:\n");
+  if (!set) {
+    std::printf("  the rules do not load (run followupd check): %s\n",
+                set.error().front().ToString().c_str());
+    return 0;
+  }
+  for (const auto& r : world->rules.rules) {
+    auto [decision, reasons] = verdict(r);
+    std::printf("  %-24s %-12s %s\n", r.name.c_str(), decision.c_str(), reasons.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command AddCheckCommand(CLI::App& root) {
+  auto* app = root.add_subcommand(
+      "check",
+      "Validate the config, every rule and the templates they name. Every problem is printed as "
+      "FILE:LINE:COL: message; exit 1 if there is any. Nothing else is touched.");
+  return {app, [](Env& env) { return RunCheck(env); }};
+}
+
+Command AddSimulateCommand(CLI::App& root) {
+  auto json = std::make_shared<bool>(false);
+  auto* app = root.add_subcommand(
+      "simulate",
+      "The decisions the rules would make at --at (default now), with counts per rule and per "
+      "reason. Writes nothing.");
+  app->add_flag("--json", *json, "one JSON document");
+  return {app, [json](Env& env) { return RunSimulate(env, *json); }};
+}
+
+Command AddExplainCommand(CLI::App& root) {
+  struct Args {
+    std::string customer;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* app = root.add_subcommand(
+      "explain", "One customer's facts, each with its meaning, and each rule's decision and why.");
+  app->add_option("customer", args->customer, "the customer's id (external)")->required();
+  app->add_flag("--json", args->json, "one JSON document");
+  return {app, [args](Env& env) { return RunExplain(env, args->customer, args->json); }};
+}
+
+}  // namespace followup::cli

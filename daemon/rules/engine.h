@@ -1,0 +1,159 @@
+// The decision engine: a pure function of (rules, facts, contacts, contact history, events, clock)
+// to decisions, each with a dedupe key (rule + customer + occurrence) so that the same decision is
+// never made twice, and a reason for every customer not chosen.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/time.h"
+#include "rules/rule.h"
+#include "worth/customer_base.h"
+
+namespace followup::rules {
+
+// What the contact policy needs to know of a customer.
+struct Contact {
+  int64_t id = 0;
+  std::string external_id;
+  bool has_email = false;
+  bool unsubscribed = false;
+  bool suppressed = false;                // their address is on the suppression list
+  const date::time_zone* zone = nullptr;  // their own; nullptr = the business's
+  int64_t referred_by = 0;                // store id; 0 = none
+};
+
+// Customers by store id.
+class Contacts {
+ public:
+  explicit Contacts(std::vector<Contact> contacts);  // any order
+  const Contact* Find(int64_t id) const;
+  size_t size() const { return contacts_.size(); }
+
+ private:
+  std::vector<Contact> contacts_;  // sorted by id
+};
+
+// The global contact policy (config `contact_policy`).
+struct ContactPolicy {
+  int max_contacts = 1;  // 0 = no cap
+  std::chrono::seconds per{7 * 86400};
+  int quiet_start_minute = 0;  // start == end: no quiet hours
+  int quiet_end_minute = 0;
+  std::chrono::seconds event_lookback{7 * 86400};
+};
+
+enum class DecisionKind { kSend, kHoldout, kControl };
+std::string_view DecisionKindName(DecisionKind kind);
+
+struct Decision {
+  std::string rule;
+  int64_t customer_id = 0;   // whose facts or event it is
+  int64_t recipient_id = 0;  // who would get the email: the customer, or their referrer
+  std::string dedupe_key;    // rule:customer:occurrence, unique
+  DecisionKind kind = DecisionKind::kSend;
+  std::string arm;            // experiment arm, if any
+  std::string template_name;  // what to send
+  std::string values_json = "{}";
+  Instant decided_at;
+  Instant send_after;  // decided_at, or the end of the recipient's quiet hours
+};
+
+// What the store remembers of earlier decisions (the outbox).
+struct PastDecision {
+  std::string rule;
+  int64_t customer_id = 0;
+  int64_t recipient_id = 0;
+  DecisionKind kind = DecisionKind::kSend;
+  Instant decided_at;
+  std::string dedupe_key;
+};
+
+class ContactHistory {
+ public:
+  void Add(const PastDecision& d);
+  bool Decided(const std::string& dedupe_key) const { return keys_.count(dedupe_key) > 0; }
+  // The last decision of `rule` about `customer`, if any.
+  std::optional<Instant> LastDecision(const std::string& rule, int64_t customer) const;
+  // Emails to `recipient` decided after `since`.
+  int SendsSince(int64_t recipient, Instant since) const;
+
+ private:
+  std::unordered_set<std::string> keys_;
+  std::unordered_map<std::string, std::unordered_map<int64_t, Instant>> last_;
+  std::unordered_map<int64_t, std::vector<Instant>> sends_;
+};
+
+// A transaction that may trigger event rules.
+struct Event {
+  int64_t customer_id = 0;
+  std::string occurrence;  // the transaction's external id
+  Instant occurred_at;
+  store::Kind kind = store::Kind::kPurchase;
+  bool first_purchase = false;  // the customer's first purchase
+};
+
+// Why a customer was not chosen (or, for kQuietHours, why the email waits).
+enum class Reason {
+  kOutOfAudience,
+  kNotInTop,
+  kAlreadyDecided,
+  kNoReferrer,
+  kUnsubscribed,
+  kSuppressed,
+  kNoEmail,
+  kOncePer,
+  kCapped,
+  kHoldout,
+  kControl,
+  kQuietHours,
+};
+std::string_view ReasonName(Reason reason);
+
+struct Skip {
+  std::string rule;
+  int64_t customer_id = 0;
+  Reason reason;
+  std::string detail;
+};
+
+struct RuleOutcome {
+  bool due = false;        // a schedule that fired in the window, or an event rule with events
+  std::string occurrence;  // schedules: the period ("2026-06-30"); events: ""
+  int64_t candidates = 0;  // customers (or events) considered
+  int64_t decided = 0;     // emails decided (kind send)
+  std::map<Reason, int64_t> reasons;
+};
+
+struct Evaluation {
+  std::vector<Decision> decisions;  // in the order made (rule priority, then audience order)
+  std::map<std::string, RuleOutcome> rules;
+  std::vector<Skip> skips;  // only for EvaluateOptions::explain_customer
+};
+
+struct EvaluateInput {
+  const RuleSet* rules = nullptr;
+  const worth::CustomerBase* facts = nullptr;
+  const Contacts* contacts = nullptr;
+  const ContactHistory* history = nullptr;
+  std::span<const Event> events;
+  ContactPolicy policy;
+  Instant now;
+  const date::time_zone* zone = nullptr;  // the business's
+  // Record every reason for this customer (explain); 0 = none.
+  int64_t explain_customer = 0;
+};
+
+// Decides. Pure: no I/O, no clock but `now`; the same input gives the same decisions.
+Evaluation Evaluate(const EvaluateInput& input);
+
+// The stable share in [0, 1) that holdout and arm assignment use for (salt, customer).
+double StableShare(std::string_view salt, std::string_view customer_external_id);
+
+}  // namespace followup::rules

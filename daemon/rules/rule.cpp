@@ -1,0 +1,569 @@
+#include "rules/rule.h"
+
+#include <date/date.h>
+#include <date/tz.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace followup::rules {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr std::array<std::string_view, 7> kWeekdays = {"sunday",   "monday", "tuesday", "wednesday",
+                                                       "thursday", "friday", "saturday"};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(text)};
+  std::string w;
+  while (in >> w) words.push_back(w);
+  return words;
+}
+
+// "09:00" -> minutes after midnight, or -1.
+int ParseClock(std::string_view text) {
+  int h = -1, m = -1;
+  char tail;
+  std::string s(text);
+  if (std::sscanf(s.c_str(), "%2d:%2d%c", &h, &m, &tail) != 2) return -1;
+  if (h < 0 || h > 23 || m < 0 || m > 59) return -1;
+  return h * 60 + m;
+}
+
+// Collects the problems of one file; knows the file's name for every location.
+class Checker {
+ public:
+  Checker(std::string file, std::vector<Error>& errors) : file_(std::move(file)), errors_(errors) {}
+
+  Location At(const YAML::Node& n) const {
+    auto mark = n.Mark();
+    return {file_, mark.line + 1, mark.column + 1};
+  }
+  Location At(const YAML::Mark& mark) const { return {file_, mark.line + 1, mark.column + 1}; }
+  void Add(const std::string& message, const Location& where) {
+    errors_.push_back(Error{ErrorCode::kInvalidInput, message, where});
+  }
+  void Add(const Error& e) { errors_.push_back(e); }
+  const std::string& file() const { return file_; }
+
+  // Reports keys of `node` that are not in `known`; false when `node` is not a mapping.
+  bool KnownKeys(const YAML::Node& node, const std::string& section,
+                 std::initializer_list<std::string_view> known) {
+    if (!node.IsMap()) {
+      Add("'" + section + "' must be a mapping", At(node));
+      return false;
+    }
+    for (const auto& item : node) {
+      auto key = item.first.Scalar();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        Add("unknown key '" + key + "' in " + section + " (known: " + list + ")", At(item.first));
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> Text(const YAML::Node& n, const char* what) {
+    if (!n.IsScalar()) {
+      Add(std::string(what) + " must be text", At(n));
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<std::chrono::seconds> Duration(const YAML::Node& n, const char* what) {
+    auto text = Text(n, what);
+    if (!text) return std::nullopt;
+    auto d = ParseDuration(*text);
+    if (!d) {
+      Add(std::string(what) + ": " + d.error().message, At(n));
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  // "10%" -> 0.10, within [lo, hi] (as shares).
+  std::optional<double> Percent(const YAML::Node& n, const char* what, double lo, double hi) {
+    auto text = Text(n, what);
+    if (!text) return std::nullopt;
+    double v = 0;
+    size_t used = 0;
+    bool ok = !text->empty() && text->back() == '%';
+    if (ok) {
+      try {
+        v = std::stod(text->substr(0, text->size() - 1), &used);
+        ok = used == text->size() - 1;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      Add(std::string(what) + ": bad percentage '" + *text + "' (expected e.g. 10%)", At(n));
+      return std::nullopt;
+    }
+    if (v / 100 < lo || v / 100 > hi) {
+      Add(std::string(what) + ": " + *text + " is out of range (" + std::to_string(int(lo * 100)) +
+              "% to " + std::to_string(int(hi * 100)) + "%)",
+          At(n));
+      return std::nullopt;
+    }
+    return v / 100;
+  }
+
+  // A mapping of scalars as a JSON object of strings, for template values.
+  std::optional<std::string> Values(const YAML::Node& n) {
+    if (!n.IsMap()) {
+      Add("values must be a mapping of names to text", At(n));
+      return std::nullopt;
+    }
+    Json values = Json::object();
+    for (const auto& item : n) {
+      if (!item.second.IsScalar()) {
+        Add("value '" + item.first.Scalar() + "' must be text", At(item.second));
+        return std::nullopt;
+      }
+      values[item.first.Scalar()] = item.second.Scalar();
+    }
+    return values.dump();
+  }
+
+ private:
+  std::string file_;
+  std::vector<Error>& errors_;
+};
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::islower(c) || std::isdigit(c) || c == '-' || c == '_';
+  });
+}
+
+// Where an expression's text starts: plain scalars at the mark, quoted ones one column later.
+Location ExpressionStart(const Checker& check, const YAML::Node& n) {
+  Location where = check.At(n);
+  if (n.Tag() == "!") ++where.column;  // yaml-cpp tags quoted scalars "!"
+  return where;
+}
+
+void CheckTemplate(Checker& check, const LoadOptions& o, const std::string& name,
+                   const YAML::Node& node) {
+  if (!ValidName(name)) {
+    check.Add("template name '" + name + "' must be lower-case letters, digits, - or _",
+              check.At(node));
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_directory(fs::path(o.templates_dir) / name, ec))
+    check.Add("unknown template '" + name + "' (no folder " +
+                  (fs::path(o.templates_dir) / name).string() + ")",
+              check.At(node));
+}
+
+void ParseTrigger(Checker& check, const YAML::Node& n, Rule& rule, const LoadOptions& o) {
+  if (!check.KnownKeys(n, "trigger", {"event", "schedule", "wait"})) return;
+  if (n["event"] && n["schedule"]) {
+    check.Add("a trigger is an event or a schedule, not both", check.At(n));
+    return;
+  }
+  if (auto e = n["event"]) {
+    auto text = check.Text(e, "event");
+    if (!text) return;
+    static const std::map<std::string, EventKind, std::less<>> kEvents = {
+        {"purchase", EventKind::kPurchase},
+        {"first_purchase", EventKind::kFirstPurchase},
+        {"return", EventKind::kReturn},
+        {"referral_converted", EventKind::kReferralConverted}};
+    auto it = kEvents.find(*text);
+    if (it == kEvents.end()) {
+      check.Add("unknown event '" + *text +
+                    "' (events: purchase, first_purchase, return, referral_converted)",
+                check.At(e));
+      return;
+    }
+    rule.trigger.event = it->second;
+    if (auto w = n["wait"]) {
+      if (auto d = check.Duration(w, "wait")) rule.trigger.wait = *d;
+    }
+  } else if (auto s = n["schedule"]) {
+    if (n["wait"])
+      check.Add("wait goes with an event trigger, not a schedule", check.At(n["wait"]));
+    auto text = check.Text(s, "schedule");
+    if (!text) return;
+    auto schedule = ParseSchedule(*text);
+    if (!schedule) {
+      check.Add(schedule.error().message, check.At(s));
+      return;
+    }
+    if (schedule->every == Schedule::Every::kOnce) {
+      auto fired = schedule->LastFiring(o.now, o.zone);
+      if (fired && fired->at < o.now - std::chrono::hours{24})
+        check.Add("schedule '" + *text + "' lies in the past: it would never fire", check.At(s));
+    }
+    rule.trigger.schedule = *schedule;
+  } else {
+    check.Add("a trigger needs an event or a schedule", check.At(n));
+  }
+}
+
+void ParseAudience(Checker& check, const YAML::Node& n, Rule& rule) {
+  if (!check.KnownKeys(n, "audience", {"where", "top"})) return;
+  if (auto w = n["where"]) {
+    if (auto text = check.Text(w, "where")) {
+      auto expr = Expression::Compile(*text, ExpressionStart(check, w));
+      if (expr)
+        rule.where = std::move(*expr);
+      else
+        check.Add(expr.error());
+    }
+  }
+  if (auto t = n["top"]) {
+    auto text = check.Text(t, "top");
+    if (!text) return;
+    auto words = Words(*text);
+    if (words.size() != 3 || words[1] != "by") {
+      check.Add("top: expected 'N by FACT' or 'N% by FACT', e.g. '10% by profit'", check.At(t));
+      return;
+    }
+    Top top;
+    auto fact = worth::FindFact(words[2]);
+    if (!fact) {
+      check.Add("top: unknown fact '" + words[2] + "'", check.At(t));
+      return;
+    }
+    top.by = *fact;
+    std::string amount = words[0];
+    top.percent = !amount.empty() && amount.back() == '%';
+    if (top.percent) amount.pop_back();
+    try {
+      size_t used = 0;
+      top.amount = std::stod(amount, &used);
+      if (used != amount.size()) throw std::invalid_argument(amount);
+    } catch (const std::exception&) {
+      check.Add("top: bad amount '" + words[0] + "'", check.At(t));
+      return;
+    }
+    if (top.percent) top.amount /= 100;
+    if (top.amount <= 0 || (top.percent && top.amount > 1) ||
+        (!top.percent && top.amount != std::floor(top.amount))) {
+      check.Add("top: '" + words[0] + "' must be a whole number or a percentage up to 100%",
+                check.At(t));
+      return;
+    }
+    rule.top = top;
+  }
+}
+
+void ParseAction(Checker& check, const YAML::Node& n, Rule& rule, const LoadOptions& o) {
+  if (!check.KnownKeys(n, "action", {"send", "to", "values"})) return;
+  if (auto s = n["send"]) {
+    if (auto name = check.Text(s, "send")) {
+      rule.send = *name;
+      CheckTemplate(check, o, *name, s);
+    }
+  } else {
+    check.Add("action needs 'send: TEMPLATE'", check.At(n));
+  }
+  if (auto t = n["to"]) {
+    auto to = check.Text(t, "to");
+    if (to && *to != "customer" && *to != "referrer")
+      check.Add("to: expected customer or referrer, found '" + *to + "'", check.At(t));
+    rule.to_referrer = to && *to == "referrer";
+  }
+  if (auto v = n["values"]) {
+    if (auto json = check.Values(v)) rule.values_json = *json;
+  }
+}
+
+void ParseExperiment(Checker& check, const YAML::Node& n, Rule& rule, const LoadOptions& o) {
+  if (!check.KnownKeys(n, "experiment", {"arms", "conversion"})) return;
+  Experiment ex;
+  auto arms = n["arms"];
+  if (!arms || !arms.IsSequence() || arms.size() < 2) {
+    check.Add("experiment needs 'arms:' with at least two arms", check.At(arms ? arms : n));
+    return;
+  }
+  double total = 0;
+  std::set<std::string> names;
+  for (const auto& a : arms) {
+    if (!check.KnownKeys(a, "arm", {"name", "weight", "control", "send", "values"})) continue;
+    Arm arm;
+    if (auto name = a["name"] ? check.Text(a["name"], "name") : std::nullopt) {
+      arm.name = *name;
+      if (!names.insert(arm.name).second)
+        check.Add("two arms named '" + arm.name + "'", check.At(a));
+    } else {
+      check.Add("every arm needs a name", check.At(a));
+    }
+    if (a["weight"]) {
+      if (auto w = check.Percent(a["weight"], "weight", 0, 1)) arm.weight = *w;
+    } else {
+      check.Add("arm '" + arm.name + "' needs a weight such as 50%", check.At(a));
+    }
+    if (a["control"]) {
+      auto c = check.Text(a["control"], "control");
+      if (c && *c != "true" && *c != "false")
+        check.Add("control: expected true or false", check.At(a["control"]));
+      arm.control = c && *c == "true";
+    }
+    if (a["send"]) {
+      if (auto name = check.Text(a["send"], "send")) {
+        arm.send = *name;
+        CheckTemplate(check, o, *name, a["send"]);
+      }
+    }
+    if (a["values"]) {
+      if (auto json = check.Values(a["values"])) arm.values_json = *json;
+    }
+    total += arm.weight;
+    ex.arms.push_back(arm);
+  }
+  if (std::abs(total - 1.0) > 1e-9)
+    check.Add("arm weights add up to " +
+                  std::to_string(static_cast<int>(std::lround(total * 100))) + "%, not 100%",
+              check.At(arms));
+  if (auto c = n["conversion"]) {
+    if (check.KnownKeys(c, "conversion", {"within", "offer_code"})) {
+      if (c["within"]) {
+        if (auto d = check.Duration(c["within"], "within")) ex.conversion_within = *d;
+      }
+      if (c["offer_code"]) {
+        if (auto code = check.Text(c["offer_code"], "offer_code")) ex.conversion_offer_code = *code;
+      }
+    }
+  }
+  rule.experiment = std::move(ex);
+}
+
+}  // namespace
+
+std::string_view EventName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kPurchase:
+      return "purchase";
+    case EventKind::kFirstPurchase:
+      return "first_purchase";
+    case EventKind::kReturn:
+      return "return";
+    case EventKind::kReferralConverted:
+      return "referral_converted";
+  }
+  return "purchase";
+}
+
+Result<Schedule> ParseSchedule(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return InvalidInput("schedule '" + std::string(text) + "': " + why +
+                        " (expected 'daily at 09:00', 'weekly on monday at 09:00' or "
+                        "'once at 2026-07-01 09:00')");
+  };
+  auto words = Words(Lower(text));
+  Schedule s;
+  s.text = std::string(text);
+  size_t i = 0;
+  if (words.empty()) return bad("empty");
+  if (words[i] == "daily") {
+    s.every = Schedule::Every::kDaily;
+    ++i;
+  } else if (words[i] == "weekly") {
+    s.every = Schedule::Every::kWeekly;
+    if (words.size() < 3 || words[1] != "on") return bad("weekly needs 'on DAY'");
+    auto day = std::find(kWeekdays.begin(), kWeekdays.end(), words[2]);
+    if (day == kWeekdays.end()) return bad("'" + words[2] + "' is not a day of the week");
+    s.weekday = static_cast<int>(day - kWeekdays.begin());
+    i = 3;
+  } else if (words[i] == "once") {
+    s.every = Schedule::Every::kOnce;
+    if (words.size() < 3 || words[1] != "at") return bad("once needs 'at YYYY-MM-DD'");
+    auto day = ParseInstant(words[2], nullptr);
+    if (!day || words[2].size() != 10) return bad("'" + words[2] + "' is not a date YYYY-MM-DD");
+    s.once_day = day->time_since_epoch().count() / 86400;
+    i = 3;
+    if (i < words.size()) {
+      s.minute_of_day = ParseClock(words[i]);
+      if (s.minute_of_day < 0) return bad("'" + words[i] + "' is not a time of day HH:MM");
+      ++i;
+    }
+    if (i != words.size()) return bad("unexpected '" + words[i] + "'");
+    return s;
+  } else {
+    return bad("starts with neither daily, weekly nor once");
+  }
+  if (i < words.size()) {
+    if (words[i] != "at" || i + 1 >= words.size()) return bad("expected 'at HH:MM'");
+    s.minute_of_day = ParseClock(words[i + 1]);
+    if (s.minute_of_day < 0) return bad("'" + words[i + 1] + "' is not a time of day HH:MM");
+    i += 2;
+  }
+  if (i != words.size()) return bad("unexpected '" + words[i] + "'");
+  return s;
+}
+
+std::optional<Schedule::Firing> Schedule::LastFiring(Instant now,
+                                                     const date::time_zone* zone) const {
+  // The wall-clock firing on local day `day`, as an instant (DST: a skipped time moves forward, a
+  // repeated one fires at the earlier instant).
+  auto fire_on = [&](int64_t day) {
+    date::local_seconds local{date::local_days{date::days{day}} +
+                              std::chrono::minutes{minute_of_day}};
+    if (!zone) return Instant{local.time_since_epoch()};
+    auto info = zone->get_info(local);
+    return Instant{(local - info.first.offset).time_since_epoch()};
+  };
+  int64_t today = LocalDay(now, zone);
+  auto period_of = [&](int64_t day) -> std::string {
+    date::year_month_day ymd{date::sys_days{date::days{day}}};
+    if (every == Every::kOnce) return "once";
+    if (every == Every::kDaily) return date::format("%Y-%m-%d", date::sys_days{ymd});
+    return date::format("%G-W%V", date::sys_days{ymd});
+  };
+  switch (every) {
+    case Every::kOnce: {
+      auto at = fire_on(once_day);
+      if (at > now) return std::nullopt;
+      return Firing{at, period_of(once_day)};
+    }
+    case Every::kDaily: {
+      int64_t day = fire_on(today) <= now ? today : today - 1;
+      return Firing{fire_on(day), period_of(day)};
+    }
+    case Every::kWeekly: {
+      for (int64_t day = today; day > today - 8; --day) {
+        int wd = static_cast<int>(((day % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday (4)
+        if (wd != weekday) continue;
+        auto at = fire_on(day);
+        if (at <= now) return Firing{at, period_of(day)};
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Rule> ParseRule(const std::string& yaml_text, const std::string& file,
+                              const LoadOptions& o, std::vector<Error>& errors) {
+  Checker check(file, errors);
+  size_t before = errors.size();
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    check.Add(e.msg, check.At(e.mark));
+    return std::nullopt;
+  }
+  Rule rule;
+  rule.file = file;
+  try {
+    if (!root.IsMap()) {
+      check.Add("a rule file holds one mapping (name:, trigger:, audience:, action: ...)",
+                Location{file, 1, 1});
+      return std::nullopt;
+    }
+    check.KnownKeys(root, "the rule",
+                    {"name", "description", "trigger", "audience", "action", "limits", "priority",
+                     "holdout", "experiment"});
+    if (auto n = root["name"]) {
+      if (auto name = check.Text(n, "name")) {
+        rule.name = *name;
+        if (!ValidName(rule.name))
+          check.Add("name '" + rule.name + "' must be 1-64 lower-case letters, digits, - or _",
+                    check.At(n));
+      }
+    } else {
+      check.Add("a rule needs a name", Location{file, 1, 1});
+    }
+    if (auto n = root["description"]) {
+      if (auto d = check.Text(n, "description")) rule.description = *d;
+    }
+    if (auto n = root["trigger"])
+      ParseTrigger(check, n, rule, o);
+    else
+      check.Add("a rule needs a trigger (event: or schedule:)", Location{file, 1, 1});
+    if (auto n = root["audience"]) ParseAudience(check, n, rule);
+    if (auto n = root["action"])
+      ParseAction(check, n, rule, o);
+    else
+      check.Add("a rule needs an action (send: TEMPLATE)", Location{file, 1, 1});
+    if (auto n = root["limits"]) {
+      if (check.KnownKeys(n, "limits", {"once_per"}) && n["once_per"])
+        rule.once_per = check.Duration(n["once_per"], "once_per");
+    }
+    if (auto n = root["priority"]) {
+      int p = 0;
+      if (!n.IsScalar() || !YAML::convert<int>::decode(n, p))
+        check.Add("priority must be a whole number", check.At(n));
+      rule.priority = p;
+    }
+    if (auto n = root["holdout"]) {
+      if (auto h = check.Percent(n, "holdout", 0, 0.9)) rule.holdout = *h;
+    }
+    if (auto n = root["experiment"]) ParseExperiment(check, n, rule, o);
+  } catch (const YAML::Exception& e) {
+    check.Add(e.msg, check.At(e.mark));
+  }
+  if (errors.size() != before) return std::nullopt;
+  return rule;
+}
+
+tl::expected<RuleSet, std::vector<Error>> LoadRules(const LoadOptions& o) {
+  std::vector<Error> errors;
+  RuleSet set;
+  std::error_code ec;
+  if (!fs::is_directory(o.rules_dir, ec)) {
+    errors.push_back(
+        Error{ErrorCode::kInvalidInput, "rules folder not found", {o.rules_dir, 0, 0}});
+    return tl::unexpected(errors);
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(o.rules_dir, ec)) {
+    auto ext = entry.path().extension();
+    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::map<std::string, std::string> names;  // rule name -> file
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      errors.push_back(Error{ErrorCode::kInvalidInput, "cannot read", {path.string(), 0, 0}});
+      continue;
+    }
+    auto rule = ParseRule(text.str(), path.string(), o, errors);
+    if (!rule) continue;
+    auto [it, fresh] = names.emplace(rule->name, rule->file);
+    if (!fresh) {
+      errors.push_back(
+          Error{ErrorCode::kInvalidInput,
+                "two rules named '" + rule->name + "' (the other is in " + it->second + ")",
+                {rule->file, 1, 1}});
+      continue;
+    }
+    set.rules.push_back(std::move(*rule));
+  }
+  if (!errors.empty()) return tl::unexpected(errors);
+  std::stable_sort(set.rules.begin(), set.rules.end(), [](const Rule& a, const Rule& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
+  });
+  return set;
+}
+
+}  // namespace followup::rules

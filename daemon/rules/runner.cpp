@@ -1,0 +1,99 @@
+#include "rules/runner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace followup::rules {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+DecisionKind KindOf(const std::string& name) {
+  if (name == "holdout") return DecisionKind::kHoldout;
+  if (name == "control") return DecisionKind::kControl;
+  return DecisionKind::kSend;
+}
+
+}  // namespace
+
+Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
+                              const ContactPolicy& policy, Instant now) {
+  Snapshot snap;
+  auto suppressed = store.Suppressions();
+  if (!suppressed) return tl::unexpected(suppressed.error());
+  std::unordered_set<std::string> suppressed_set(suppressed->begin(), suppressed->end());
+
+  std::unordered_map<std::string, const date::time_zone*> zones;
+  std::vector<Contact> contacts;
+  auto customers = store.ForEachCustomer([&](const store::CustomerRow& c) {
+    Contact contact;
+    contact.id = c.id;
+    contact.external_id = c.external_id;
+    contact.has_email = c.email.has_value() && !c.email->empty();
+    contact.unsubscribed = c.unsubscribed_at.has_value() && *c.unsubscribed_at <= now;
+    contact.suppressed = contact.has_email && suppressed_set.count(Lower(*c.email)) > 0;
+    contact.referred_by = c.referred_by.value_or(0);
+    if (c.timezone) {
+      auto [it, fresh] = zones.emplace(*c.timezone, nullptr);
+      if (fresh) {
+        auto zone = LookupZone(*c.timezone);
+        it->second = zone ? *zone : nullptr;
+      }
+      contact.zone = it->second;
+    }
+    contacts.push_back(std::move(contact));
+  });
+  if (!customers) return tl::unexpected(customers.error());
+  snap.contacts = Contacts(std::move(contacts));
+
+  // Long enough for every limit that looks back.
+  std::chrono::seconds window = std::max(policy.per, policy.event_lookback);
+  std::chrono::seconds max_wait{0};
+  for (const auto& r : rules.rules) {
+    if (r.once_per) window = std::max(window, *r.once_per);
+    max_wait = std::max(max_wait, r.trigger.wait);
+  }
+  window = std::max(window, policy.event_lookback + max_wait);
+  auto past = store.ForEachDecisionSince(
+      now - window - std::chrono::hours{24}, [&](const store::DecisionRecord& d) {
+        snap.history.Add(
+            {d.rule, d.customer_id, d.recipient_id, KindOf(d.kind), d.decided_at, d.dedupe_key});
+      });
+  if (!past) return tl::unexpected(past.error());
+
+  auto recent = store.ForEachRecentTransaction(
+      now - policy.event_lookback - max_wait, now, [&](const store::RecentTransaction& t) {
+        snap.events.push_back(
+            {t.customer_id, t.external_id, t.occurred_at, t.kind, t.first_purchase});
+      });
+  if (!recent) return tl::unexpected(recent.error());
+  return snap;
+}
+
+Result<int64_t> RecordDecisions(store::Store& store, const std::vector<Decision>& decisions) {
+  std::vector<store::DecisionRecord> records;
+  records.reserve(decisions.size());
+  for (const auto& d : decisions) {
+    store::DecisionRecord r;
+    r.dedupe_key = d.dedupe_key;
+    r.rule = d.rule;
+    r.customer_id = d.customer_id;
+    r.recipient_id = d.recipient_id;
+    r.kind = std::string(DecisionKindName(d.kind));
+    r.arm = d.arm;
+    r.template_name = d.template_name;
+    r.values_json = d.values_json;
+    r.decided_at = d.decided_at;
+    r.send_after = d.send_after;
+    records.push_back(std::move(r));
+  }
+  return store.RecordDecisions(records);
+}
+
+}  // namespace followup::rules

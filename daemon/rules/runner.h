@@ -1,0 +1,29 @@
+// The shell around the decision engine: reads what Evaluate needs from the store, and records the
+// decisions it makes. (The engine itself, engine.h, does no I/O.)
+#pragma once
+
+#include <vector>
+
+#include "base/error.h"
+#include "rules/engine.h"
+#include "store/store.h"
+
+namespace followup::rules {
+
+struct Snapshot {
+  Contacts contacts{{}};
+  ContactHistory history;
+  std::vector<Event> events;
+};
+
+// Customers' contactability, the decisions of the last `history window` (long enough for the
+// policy period, every rule's once_per and the event lookback) and the transactions that may
+// trigger event rules at `now`. kRuntime when the store fails.
+Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
+                              const ContactPolicy& policy, Instant now);
+
+// Records the decisions in the outbox (sends queued, holdouts and controls held out), all in one
+// store transaction. Returns how many were new (a dedupe key already there is left alone).
+Result<int64_t> RecordDecisions(store::Store& store, const std::vector<Decision>& decisions);
+
+}  // namespace followup::rules

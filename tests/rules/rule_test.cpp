@@ -1,0 +1,223 @@
+#include "rules/rule.h"
+
+#include <date/tz.h>
+#include <gtest/gtest.h>
+
+#include "support/test_util.h"
+
+namespace followup::rules {
+namespace {
+
+class RuleTest : public ::testing::Test {
+ protected:
+  RuleTest() {
+    dir_.Write("templates/hello/subject.mustache", "Hi");
+    options_.rules_dir = dir_ / "rules";
+    options_.templates_dir = dir_ / "templates";
+    options_.now = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
+    options_.zone = *LookupZone("UTC");
+    std::filesystem::create_directories(options_.rules_dir);
+  }
+
+  // Parses one rule; returns the problems as "LINE:COL: message".
+  std::vector<std::string> Problems(const std::string& yaml) {
+    std::vector<Error> errors;
+    ParseRule(yaml, "r.yaml", options_, errors);
+    std::vector<std::string> out;
+    for (const auto& e : errors)
+      out.push_back(std::to_string(e.where.line) + ":" + std::to_string(e.where.column) + ": " +
+                    e.message);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  LoadOptions options_;
+};
+
+constexpr const char* kGood = R"(name: welcome
+trigger:
+  event: first_purchase
+  wait: 2d
+audience:
+  where: purchases >= 1 and profit > 10
+  top: 25% by profit
+action:
+  send: hello
+  to: customer
+  values:
+    code: HELLO
+limits:
+  once_per: 30d
+priority: 5
+holdout: 10%
+)";
+
+TEST_F(RuleTest, ParsesEveryPart) {
+  std::vector<Error> errors;
+  auto rule = ParseRule(kGood, "r.yaml", options_, errors);
+  ASSERT_TRUE(rule) << (errors.empty() ? "" : errors[0].ToString());
+  EXPECT_EQ(rule->name, "welcome");
+  EXPECT_EQ(rule->trigger.event, EventKind::kFirstPurchase);
+  EXPECT_EQ(rule->trigger.wait, std::chrono::hours{48});
+  ASSERT_TRUE(rule->where);
+  ASSERT_TRUE(rule->top);
+  EXPECT_TRUE(rule->top->percent);
+  EXPECT_DOUBLE_EQ(rule->top->amount, 0.25);
+  EXPECT_EQ(rule->top->by, worth::Fact::kProfit);
+  EXPECT_EQ(rule->send, "hello");
+  EXPECT_FALSE(rule->to_referrer);
+  EXPECT_EQ(rule->values_json, R"({"code":"HELLO"})");
+  EXPECT_EQ(rule->once_per, std::chrono::hours{24 * 30});
+  EXPECT_EQ(rule->priority, 5);
+  EXPECT_DOUBLE_EQ(rule->holdout, 0.10);
+}
+
+TEST_F(RuleTest, EveryProblemIsReportedWithLineAndColumn) {
+  auto problems = Problems(R"(name: Bad Name
+trigger:
+  event: birthday
+audience:
+  where: purchases >= 3 and overdue_ration > 2
+  top: lots by profit
+action:
+  send: nosuch
+  to: neighbour
+limits:
+  once_per: 90 days
+holdout: ten percent
+colour: red
+)");
+  std::vector<std::string> expected = {
+      "13:1: unknown key 'colour' in the rule",
+      "1:7: name 'Bad Name' must be 1-64 lower-case letters, digits, - or _",
+      "3:10: unknown event 'birthday'",
+      "5:29: unknown fact 'overdue_ration'",
+      "6:8: top: bad amount 'lots'",
+      "8:9: unknown template 'nosuch'",
+      "9:7: to: expected customer or referrer, found 'neighbour'",
+      "11:13: once_per: bad duration '90 days'",
+      "12:10: holdout: bad percentage 'ten percent'",
+  };
+  ASSERT_EQ(problems.size(), expected.size()) << ::testing::PrintToString(problems);
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(problems[i].rfind(expected[i], 0), 0u)
+        << problems[i] << "\nexpected: " << expected[i];
+}
+
+TEST_F(RuleTest, QuotedExpressionsPointInsideTheQuotes) {
+  auto problems = Problems(
+      "name: q\ntrigger:\n  schedule: daily\naudience:\n  where: \"profit > \"\naction:\n  send: "
+      "hello\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("5:20: ", 0), 0u) << problems[0];
+}
+
+TEST_F(RuleTest, YamlSyntaxErrorsHaveAPlace) {
+  auto problems = Problems("name: x\ntrigger: [unclosed\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("3:", 0), 0u) << problems[0];
+}
+
+TEST_F(RuleTest, SchedulesThatNeverFireAndBadExperimentsAreErrors) {
+  auto past =
+      Problems("name: p\ntrigger:\n  schedule: once at 2020-01-01\naction:\n  send: hello\n");
+  ASSERT_EQ(past.size(), 1u);
+  EXPECT_NE(past[0].find("lies in the past: it would never fire"), std::string::npos);
+  auto weekday =
+      Problems("name: w\ntrigger:\n  schedule: weekly on funday\naction:\n  send: hello\n");
+  ASSERT_EQ(weekday.size(), 1u);
+  EXPECT_NE(weekday[0].find("'funday' is not a day of the week"), std::string::npos);
+  auto weights = Problems(R"(name: e
+trigger:
+  schedule: daily at 09:00
+action:
+  send: hello
+experiment:
+  arms:
+    - name: a
+      weight: 50%
+    - name: b
+      weight: 30%
+)");
+  ASSERT_EQ(weights.size(), 1u);
+  EXPECT_NE(weights[0].find("arm weights add up to 80%, not 100%"), std::string::npos);
+  auto both =
+      Problems("name: b\ntrigger:\n  schedule: daily\n  event: purchase\naction:\n  send: hello\n");
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_NE(both[0].find("not both"), std::string::npos);
+}
+
+TEST_F(RuleTest, LoadRulesReportsAllFilesAndDuplicateNames) {
+  dir_.Write("rules/a.yaml", kGood);
+  dir_.Write("rules/b.yaml", kGood);  // the same name again
+  dir_.Write("rules/c.yaml", "name: c\ntrigger:\n  event: nope\naction:\n  send: hello\n");
+  dir_.Write("rules/notes.txt", "not a rule");
+  auto set = LoadRules(options_);
+  ASSERT_FALSE(set);
+  ASSERT_EQ(set.error().size(), 2u);
+  EXPECT_NE(set.error()[0].ToString().find("b.yaml:1:1: two rules named 'welcome'"),
+            std::string::npos)
+      << set.error()[0].ToString();
+  EXPECT_NE(set.error()[1].ToString().find("c.yaml:3:10: unknown event 'nope'"), std::string::npos);
+  std::filesystem::remove(dir_ / "rules/b.yaml");
+  std::filesystem::remove(dir_ / "rules/c.yaml");
+  auto good = LoadRules(options_);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->rules.size(), 1u);
+}
+
+TEST_F(RuleTest, TheShippedRulesLoad) {
+  options_.rules_dir = FOLLOWUP_SOURCE_DIR "/rules";
+  options_.templates_dir = FOLLOWUP_SOURCE_DIR "/templates";
+  auto set = LoadRules(options_);
+  ASSERT_TRUE(set) << set.error()[0].ToString();
+  ASSERT_EQ(set->rules.size(), 3u);
+  // Highest priority first.
+  EXPECT_EQ(set->rules[0].name, "referral-thanks");
+  EXPECT_EQ(set->rules[1].name, "lapsed-winback");
+  EXPECT_EQ(set->rules[2].name, "vip-offer-test");
+}
+
+Instant At(const char* text) { return *ParseInstant(text, nullptr); }
+
+TEST(ScheduleTest, DailyWeeklyAndOnceFiringsAndPeriods) {
+  auto utc = *LookupZone("UTC");
+  auto daily = *ParseSchedule("daily at 10:00");
+  auto before = daily.LastFiring(At("2026-06-30T09:59:00Z"), utc);
+  EXPECT_EQ(FormatInstant(before->at), "2026-06-29T10:00:00Z");
+  EXPECT_EQ(before->period, "2026-06-29");
+  auto after = daily.LastFiring(At("2026-06-30T10:00:00Z"), utc);
+  EXPECT_EQ(after->period, "2026-06-30");
+
+  auto weekly = *ParseSchedule("weekly on Monday at 08:30");
+  auto w = weekly.LastFiring(At("2026-07-01T00:00:00Z"), utc);  // a Wednesday
+  EXPECT_EQ(FormatInstant(w->at), "2026-06-29T08:30:00Z");
+  EXPECT_EQ(w->period, "2026-W27");
+
+  auto once = *ParseSchedule("once at 2026-07-01 09:00");
+  EXPECT_FALSE(once.LastFiring(At("2026-06-30T00:00:00Z"), utc));
+  EXPECT_EQ(once.LastFiring(At("2026-07-02T00:00:00Z"), utc)->period, "once");
+}
+
+TEST(ScheduleTest, FiresAtWallClockTimeAcrossDaylightSaving) {
+  auto berlin = *LookupZone("Europe/Berlin");
+  auto daily = *ParseSchedule("daily at 09:00");
+  EXPECT_EQ(FormatInstant(daily.LastFiring(At("2026-03-28T12:00:00Z"), berlin)->at),
+            "2026-03-28T08:00:00Z");  // winter time, UTC+1
+  EXPECT_EQ(FormatInstant(daily.LastFiring(At("2026-03-29T12:00:00Z"), berlin)->at),
+            "2026-03-29T07:00:00Z");  // summer time, UTC+2
+  // 02:30 does not exist on 2026-03-29 in Berlin: it fires at 03:30 summer time instead.
+  auto gap = *ParseSchedule("daily at 02:30");
+  EXPECT_EQ(FormatInstant(gap.LastFiring(At("2026-03-29T12:00:00Z"), berlin)->at),
+            "2026-03-29T01:30:00Z");
+}
+
+TEST(ScheduleTest, BadSchedules) {
+  for (const char* bad : {"", "hourly", "daily at 25:00", "daily 10:00", "weekly at 10:00",
+                          "once at tomorrow", "daily at 10:00 sharp"}) {
+    EXPECT_FALSE(ParseSchedule(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace followup::rules
