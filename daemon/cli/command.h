@@ -56,6 +56,10 @@ Command AddModelCommand(CLI::App& root);
 Command AddExplainCommand(CLI::App& root);
 Command AddCheckCommand(CLI::App& root);
 Command AddSimulateCommand(CLI::App& root);
+Command AddLogCommand(CLI::App& root);
+Command AddReportCommand(CLI::App& root);
+Command AddRunCommand(CLI::App& root);
+Command AddPreviewCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

@@ -62,6 +62,10 @@ int Main(int argc, char** argv) {
   commands.push_back(AddExplainCommand(app));
   commands.push_back(AddCheckCommand(app));
   commands.push_back(AddSimulateCommand(app));
+  commands.push_back(AddLogCommand(app));
+  commands.push_back(AddReportCommand(app));
+  commands.push_back(AddRunCommand(app));
+  commands.push_back(AddPreviewCommand(app));
 
   try {
     app.parse(argc, argv);

@@ -3,76 +3,16 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/pipeline.h"
 #include "cli/worth_view.h"
 #include "rules/runner.h"
 
 namespace followup::cli {
 namespace {
 
-rules::LoadOptions RuleOptions(const Env& env) {
-  rules::LoadOptions o;
-  o.rules_dir = env.config().rules_dir;
-  o.templates_dir = env.config().templates_dir;
-  o.now = env.clock().Now();
-  o.zone = env.zone();
-  return o;
-}
-
-rules::ContactPolicy PolicyFor(const Env& env) {
-  const auto& c = env.config().contact_policy;
-  rules::ContactPolicy p;
-  p.max_contacts = c.max_contacts;
-  p.per = c.per;
-  p.quiet_start_minute = c.quiet_start_minute;
-  p.quiet_end_minute = c.quiet_end_minute;
-  p.event_lookback = c.event_lookback;
-  return p;
-}
-
-// Loads the rules, printing every problem; nullopt when there were any.
-std::optional<rules::RuleSet> LoadRulesReporting(const Env& env) {
-  auto set = rules::LoadRules(RuleOptions(env));
-  if (!set) {
-    for (const auto& e : set.error()) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    return std::nullopt;
-  }
-  return std::move(*set);
-}
-
-// Everything Evaluate needs at --at, loaded from the store.
-struct World {
-  rules::RuleSet rules;
-  worth::CustomerBase base;
-  rules::Snapshot snapshot;
-};
-
-Result<World> LoadWorld(Env& env, rules::RuleSet set) {
-  auto base = LoadBase(env);
-  if (!base) return tl::unexpected(base.error());
-  auto store = env.store();
-  if (!store) return tl::unexpected(store.error());
-  auto snap = rules::LoadSnapshot(**store, set, PolicyFor(env), env.clock().Now());
-  if (!snap) return tl::unexpected(snap.error());
-  return World{std::move(set), std::move(*base), std::move(*snap)};
-}
-
-rules::Evaluation EvaluateWorld(const Env& env, const World& w, int64_t explain_customer = 0) {
-  rules::EvaluateInput in;
-  in.rules = &w.rules;
-  in.facts = &w.base;
-  in.contacts = &w.snapshot.contacts;
-  in.history = &w.snapshot.history;
-  in.events = w.snapshot.events;
-  in.policy = PolicyFor(env);
-  in.now = env.clock().Now();
-  in.zone = env.zone();
-  in.explain_customer = explain_customer;
-  return rules::Evaluate(in);
-}
-
 int RunCheck(Env& env) {
   // The config was loaded (and checked) before any command runs.
-  auto set = LoadRulesReporting(env);
+  auto set = LoadCheckedRules(env);
   if (!set) return 1;
   std::printf("config %s: ok\n",
               env.config().path.empty() ? "(defaults)" : env.config().path.c_str());
@@ -88,7 +28,7 @@ int RunCheck(Env& env) {
 }
 
 int RunSimulate(Env& env, bool json) {
-  auto set = LoadRulesReporting(env);
+  auto set = LoadCheckedRules(env);
   if (!set) return 1;
   auto world = LoadWorld(env, std::move(*set));
   if (!world) return Report(world.error());

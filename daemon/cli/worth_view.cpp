@@ -44,31 +44,7 @@ Result<worth::CustomerBase> LoadBase(Env& env) {
 
 // A fact's value as text for a person.
 std::string FactText(const worth::FactInfo& info, std::optional<double> v, int exponent) {
-  if (!v) return "-";
-  char buf[64];
-  switch (info.type) {
-    case FactType::kMoney:
-      return FormatAmount(std::llround(*v * std::pow(10.0, exponent)), exponent);
-    case FactType::kTime:
-      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(*v)}});
-    case FactType::kCount:
-    case FactType::kScore:
-      std::snprintf(buf, sizeof buf, "%.0f", *v);
-      return buf;
-    case FactType::kDays:
-      std::snprintf(buf, sizeof buf, *v == std::floor(*v) ? "%.0f" : "%.1f", *v);
-      return buf;
-    case FactType::kPercent:
-      std::snprintf(buf, sizeof buf, "%.1f", *v);
-      return buf;
-    case FactType::kRatio:
-      std::snprintf(buf, sizeof buf, "%.3f", *v);
-      return buf;
-    case FactType::kNumber:
-      std::snprintf(buf, sizeof buf, "%.2f", *v);
-      return buf;
-  }
-  return "-";
+  return v ? worth::FormatFact(info, *v, exponent) : "-";
 }
 
 // A fact's value for JSON: money rounded to the currency, times as ISO strings, null if undefined.

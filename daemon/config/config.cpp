@@ -149,6 +149,12 @@ Result<void> Validate(const Config& c, const Reader& reader, const YAML::Node& r
   if (!IsCurrencyCode(c.business.currency))
     return InvalidInput("currency must be an ISO 4217 code such as EUR or USD",
                         where("business", "currency"));
+  if (c.delivery.api != "postmark" && c.delivery.api != "generic")
+    return InvalidInput("api must be 'postmark' or 'generic'", where("delivery", "api"));
+  if (c.delivery.unsubscribe_url.rfind("https://", 0) != 0 &&
+      c.delivery.unsubscribe_url.rfind("http://", 0) != 0)
+    return InvalidInput("unsubscribe_url must be an http(s) URL (https in production: RFC 8058)",
+                        where("delivery", "unsubscribe_url"));
   if (c.worth.time_unit != "days" && c.worth.time_unit != "weeks")
     return InvalidInput("time_unit must be 'days' or 'weeks'", where("worth", "time_unit"));
   return {};
@@ -207,6 +213,55 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                          {"quiet_hours", reader.Hours(p.quiet_start_minute, p.quiet_end_minute)},
                          {"event_lookback", reader.Duration(p.event_lookback)}});
     };
+    auto delivery = [&](const YAML::Node& n) -> Result<void> {
+      auto& d = c.delivery;
+      auto transport = [&](const YAML::Node& v) -> Result<void> {
+        if (!v.IsScalar() || v.Scalar().empty())
+          return InvalidInput("expected a URL", reader.At(v));
+        std::string url = v.Scalar();
+        if (url.rfind("maildir://", 0) == 0) {
+          d.transport = "maildir://" + Reader::Resolve(url.substr(10), base);
+        } else if (url.rfind("smtp://", 0) == 0 || url.rfind("smtps://", 0) == 0 ||
+                   url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+          d.transport = url;
+        } else {
+          return InvalidInput(
+              "transport must start with maildir://, smtp://, smtps://, http:// or "
+              "https://",
+              reader.At(v));
+        }
+        return {};
+      };
+      auto boolean = [&](bool& out) {
+        return [&out, &reader](const YAML::Node& v) -> Result<void> {
+          if (!v.IsScalar() || !YAML::convert<bool>::decode(v, out))
+            return InvalidInput("expected true or false", reader.At(v));
+          return {};
+        };
+      };
+      auto optional_path = [&](std::string& out) {
+        return [&out, &reader, base](const YAML::Node& v) -> Result<void> {
+          if (!v.IsScalar()) return InvalidInput("expected a path", reader.At(v));
+          out = v.Scalar().empty() ? "" : Reader::Resolve(v.Scalar(), base);
+          return {};
+        };
+      };
+      return reader.Map(n, "delivery",
+                        {{"transport", transport},
+                         {"from", reader.String(d.from)},
+                         {"reply_to", reader.String(d.reply_to)},
+                         {"require_tls", boolean(d.require_tls)},
+                         {"credentials_file", reader.String(d.credentials_file)},
+                         {"api", reader.String(d.api)},
+                         {"connections", reader.Integer(d.connections, 1, 64)},
+                         {"timeout", reader.Duration(d.timeout)},
+                         {"rate_per_second", reader.Number(d.rate_per_second, 0, 1e6)},
+                         {"rate_per_domain", reader.Number(d.rate_per_domain, 0, 1e6)},
+                         {"max_attempts", reader.Integer(d.max_attempts, 1, 100)},
+                         {"retry_base", reader.Duration(d.retry_base)},
+                         {"unsubscribe_url", reader.String(d.unsubscribe_url)},
+                         {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
+    };
     if (root.IsDefined() && !root.IsNull()) {
       auto r = reader.Map(root, "",
                           {{"store", store_handler},
@@ -215,7 +270,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                            {"business", business},
                            {"worth", worth},
                            {"import", import},
-                           {"contact_policy", policy}});
+                           {"contact_policy", policy},
+                           {"delivery", delivery}});
       if (!r) return tl::unexpected(r.error());
     }
     if (auto r = Validate(c, reader, root); !r) return tl::unexpected(r.error());

@@ -41,6 +41,29 @@ struct ContactPolicyConfig {
   std::chrono::seconds event_lookback{7 * 86400};
 };
 
+// How email leaves (delivery.* in the file).
+struct DeliveryConfig {
+  // maildir://PATH (relative to the config's folder), smtp://HOST:PORT, smtps://HOST:PORT, or the
+  // URL of an HTTP mail API (https://api.postmarkapp.com/email).
+  std::string transport = "maildir:///var/lib/followup/mail";
+  std::string from = "Example Shop <hello@example.com>";
+  std::string reply_to;          // "" = none
+  bool require_tls = true;       // SMTP: refuse to send without STARTTLS
+  std::string credentials_file;  // "user:password" for SMTP AUTH, or the API token; relative to
+                                 // $CREDENTIALS_DIRECTORY when that is set; "" = none
+  std::string api = "postmark";  // HTTP API shape: postmark | generic
+  int connections = 8;
+  std::chrono::seconds timeout{30};
+  double rate_per_second = 0;           // 0 = unlimited
+  double rate_per_domain = 0;           // per recipient domain; 0 = unlimited
+  int max_attempts = 8;                 // temporary failures retried up to this, then failed
+  std::chrono::seconds retry_base{60};  // first retry after this, doubling, with jitter
+  // The public https URL of the one-click unsubscribe endpoint (the daemon's /unsubscribe behind
+  // the shop's web server), and the file holding the HMAC key that signs its links.
+  std::string unsubscribe_url = "https://shop.example.com/unsubscribe";
+  std::string unsubscribe_key_file = "/var/lib/followup/unsubscribe.key";
+};
+
 struct Config {
   // Where the config came from ("" = built-in defaults); relative paths below resolve against its
   // folder when loaded from a file.
@@ -53,6 +76,7 @@ struct Config {
   WorthConfig worth;
   ImportConfig import;
   ContactPolicyConfig contact_policy;
+  DeliveryConfig delivery;
 };
 
 // Reads `path`. Every key not in Config, every value of the wrong type or out of range, and YAML

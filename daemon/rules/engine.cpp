@@ -44,7 +44,7 @@ std::optional<Instant> QuietUntil(const ContactPolicy& p, Instant now,
 // One candidate of a rule: a customer, and what occurrence of the rule it is for.
 struct Candidate {
   const worth::CustomerSummary* summary;
-  std::string occurrence;
+  const std::string* occurrence;  // owned by the rule's evaluation (its period or the event)
 };
 
 }  // namespace
@@ -146,6 +146,23 @@ double StableShare(std::string_view salt, std::string_view customer) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
+const Arm& AssignArm(const Rule& rule, std::string_view customer_external_id) {
+  double share = StableShare(rule.name + "/arm", customer_external_id);
+  const auto& arms = rule.experiment->arms;
+  for (const auto& a : arms) {
+    if (share < a.weight) return a;
+    share -= a.weight;
+  }
+  return arms.back();
+}
+
+std::string ArmValues(const Rule& rule, const Arm& arm) {
+  if (arm.values_json.empty()) return rule.values_json;
+  auto merged = nlohmann::json::parse(rule.values_json);
+  merged.update(nlohmann::json::parse(arm.values_json));
+  return merged.dump();
+}
+
 Evaluation Evaluate(const EvaluateInput& in) {
   Evaluation out;
   ContactHistory history = *in.history;  // grows with this pass's own decisions
@@ -166,7 +183,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
       if (!fired || fired->at <= in.now - in.policy.event_lookback) continue;
       outcome.occurrence = fired->period;
       candidates.reserve(base.customers().size());
-      for (const auto& s : base.customers()) candidates.push_back({&s, fired->period});
+      for (const auto& s : base.customers()) candidates.push_back({&s, &outcome.occurrence});
     } else if (rule.trigger.event) {
       for (const auto& e : in.events) {
         Instant due = e.occurred_at + rule.trigger.wait;
@@ -190,7 +207,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
           }
         }
         if (!matches) continue;
-        if (const auto* s = base.Find(e.customer_id)) candidates.push_back({s, e.occurrence});
+        if (const auto* s = base.Find(e.customer_id)) candidates.push_back({s, &e.occurrence});
       }
     }
     outcome.due = true;
@@ -234,7 +251,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
       const int64_t id = c.summary->customer_id;
       const Contact* customer = in.contacts->Find(id);
       if (!customer) continue;  // facts without a customer row: nothing to contact
-      std::string key = rule.name + ":" + customer->external_id + ":" + c.occurrence;
+      std::string key = rule.name + ":" + customer->external_id + ":" + *c.occurrence;
       if (history.Decided(key)) {
         skip(outcome, rule, id, Reason::kAlreadyDecided, key);
         continue;
@@ -283,22 +300,10 @@ Evaluation Evaluate(const EvaluateInput& in) {
         d.kind = DecisionKind::kHoldout;
         skip(outcome, rule, id, Reason::kHoldout);
       } else if (rule.experiment) {
-        double share = StableShare(rule.name + "/arm", customer->external_id);
-        const Arm* arm = &rule.experiment->arms.back();
-        for (const auto& a : rule.experiment->arms) {
-          if (share < a.weight) {
-            arm = &a;
-            break;
-          }
-          share -= a.weight;
-        }
+        const Arm* arm = &AssignArm(rule, customer->external_id);
         d.arm = arm->name;
         if (!arm->send.empty()) d.template_name = arm->send;
-        if (!arm->values_json.empty()) {
-          auto merged = nlohmann::json::parse(d.values_json);
-          merged.update(nlohmann::json::parse(arm->values_json));
-          d.values_json = merged.dump();
-        }
+        d.values_json = ArmValues(rule, *arm);
         if (arm->control) {
           d.kind = DecisionKind::kControl;
           skip(outcome, rule, id, Reason::kControl, arm->name);

@@ -153,6 +153,11 @@ struct EvaluateInput {
 // Decides. Pure: no I/O, no clock but `now`; the same input gives the same decisions.
 Evaluation Evaluate(const EvaluateInput& input);
 
+// The experiment arm a customer falls in (stable); the rule must have an experiment.
+const Arm& AssignArm(const Rule& rule, std::string_view customer_external_id);
+// The rule's values with the arm's laid over them, as a JSON object text.
+std::string ArmValues(const Rule& rule, const Arm& arm);
+
 // The stable share in [0, 1) that holdout and arm assignment use for (salt, customer).
 double StableShare(std::string_view salt, std::string_view customer_external_id);
 

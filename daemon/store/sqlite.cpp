@@ -92,7 +92,7 @@ Result<Database> Database::Open(const std::string& path) {
   sqlite3_extended_result_codes(raw, 1);
   auto r = db.Exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-      "PRAGMA cache_size=-65536;",
+      "PRAGMA cache_size=-16384;",
       "store open " + path);
   if (!r) return tl::unexpected(r.error());
   return db;

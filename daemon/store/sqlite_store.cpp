@@ -533,6 +533,180 @@ class SqliteStore final : public Store {
     }
   }
 
+  Result<int64_t> RequeueInFlight() override {
+    auto r = db_.Exec("UPDATE outbox SET status = 'queued' WHERE status = 'sending'",
+                      "store requeue in-flight sends");
+    if (!r) return tl::unexpected(r.error());
+    return db_.Changes();
+  }
+
+  Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) override {
+    const int64_t t = now.time_since_epoch().count();
+    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store claim due sends"); !r)
+      return tl::unexpected(r.error());
+    auto fail = [&](const Error& e) {
+      (void)db_.Exec("ROLLBACK", "store claim due sends");
+      return tl::unexpected(e);
+    };
+    auto s = db_.Prepare(
+        "SELECT id, dedupe_key, rule, customer_id, recipient_id, coalesce(arm, ''), template, "
+        "template_values, decided_at, attempts, coalesce(message_id, '') FROM outbox "
+        "WHERE ((status = 'queued' AND send_after <= ?1) OR "
+        "       (status = 'deferred' AND coalesce(next_attempt_at, 0) <= ?1)) "
+        "ORDER BY decided_at, id LIMIT ?2");
+    if (!s) return fail(s.error());
+    s->Bind(1, t).Bind(2, static_cast<int64_t>(limit));
+    std::vector<OutboxItem> items;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return fail(row.error());
+      if (!*row) break;
+      OutboxItem item;
+      item.id = s->Int(0);
+      item.dedupe_key = std::string(s->Text(1));
+      item.rule = std::string(s->Text(2));
+      item.customer_id = s->Int(3);
+      item.recipient_id = s->Int(4);
+      item.arm = std::string(s->Text(5));
+      item.template_name = std::string(s->Text(6));
+      item.values_json = std::string(s->Text(7));
+      item.decided_at = Instant{std::chrono::seconds{s->Int(8)}};
+      item.attempts = static_cast<int>(s->Int(9));
+      item.message_id = std::string(s->Text(10));
+      items.push_back(std::move(item));
+    }
+    auto mark = db_.Prepare("UPDATE outbox SET status = 'sending', updated_at = ?2 WHERE id = ?1");
+    if (!mark) return fail(mark.error());
+    for (const auto& item : items) {
+      if (auto r = mark->Bind(1, item.id).Bind(2, t).Run(); !r) return fail(r.error());
+    }
+    if (auto r = db_.Exec("COMMIT", "store claim due sends"); !r) return fail(r.error());
+    return items;
+  }
+
+  Result<void> RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) override {
+    const int64_t t = now.time_since_epoch().count();
+    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record deliveries"); !r) return r;
+    auto fail = [&](const Error& e) {
+      (void)db_.Exec("ROLLBACK", "store record deliveries");
+      return tl::unexpected(e);
+    };
+    auto s = db_.Prepare(
+        "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = ?4, last_reply = ?5, "
+        "provider_message_id = coalesce(?6, provider_message_id), "
+        "message_id = coalesce(?7, message_id), sent_at = coalesce(?8, sent_at), updated_at = ?9 "
+        "WHERE id = ?1");
+    if (!s) return fail(s.error());
+    auto suppress = db_.Prepare(
+        "INSERT INTO suppressions(email, reason, created_at) VALUES(lower(?1), ?2, ?3) "
+        "ON CONFLICT(email) DO NOTHING");
+    if (!suppress) return fail(suppress.error());
+    auto opt = [](const std::string& v) {
+      return v.empty() ? std::optional<std::string>() : std::optional<std::string>(v);
+    };
+    auto secs = [](const std::optional<Instant>& v) -> std::optional<int64_t> {
+      if (!v) return std::nullopt;
+      return v->time_since_epoch().count();
+    };
+    for (const auto& u : updates) {
+      s->Bind(1, u.id)
+          .Bind(2, std::string_view(u.status))
+          .Bind(3, static_cast<int64_t>(u.attempts))
+          .Bind(4, secs(u.next_attempt_at))
+          .Bind(5, opt(u.last_reply))
+          .Bind(6, opt(u.provider_message_id))
+          .Bind(7, opt(u.message_id))
+          .Bind(8, secs(u.sent_at))
+          .Bind(9, t);
+      if (auto r = s->Run(); !r) return fail(r.error());
+      if (!u.suppress_email.empty()) {
+        suppress->Bind(1, std::string_view(u.suppress_email))
+            .Bind(2, std::string_view(u.last_reply.empty() ? "hard bounce" : u.last_reply))
+            .Bind(3, t);
+        if (auto r = suppress->Run(); !r) return fail(r.error());
+      }
+    }
+    if (auto r = db_.Exec("COMMIT", "store record deliveries"); !r) return fail(r.error());
+    return {};
+  }
+
+  Result<void> ForEachLogEntry(const LogFilter& f,
+                               const std::function<void(const LogEntry&)>& fn) override {
+    std::string sql =
+        "SELECT o.id, o.rule, c.external_id, r.external_id, coalesce(r.email, ''), o.kind, "
+        "coalesce(o.arm, ''), o.template, o.status, o.attempts, o.decided_at, o.send_after, "
+        "o.next_attempt_at, o.sent_at, coalesce(o.last_reply, ''), "
+        "coalesce(o.provider_message_id, ''), coalesce(o.message_id, ''), o.dedupe_key, "
+        "o.updated_at FROM outbox o JOIN customers c ON c.id = o.customer_id "
+        "JOIN customers r ON r.id = o.recipient_id WHERE 1";
+    if (f.since) sql += " AND o.decided_at > ?1";
+    if (!f.rule.empty()) sql += " AND o.rule = ?2";
+    if (!f.customer.empty()) sql += " AND (c.external_id = ?3 OR r.external_id = ?3)";
+    if (!f.status.empty()) sql += " AND o.status = ?4";
+    sql += " ORDER BY o.decided_at DESC, o.id DESC";
+    if (f.limit > 0) sql += " LIMIT ?5";
+    auto s = db_.Prepare(sql);
+    if (!s) return tl::unexpected(s.error());
+    if (f.since) s->Bind(1, static_cast<int64_t>(f.since->time_since_epoch().count()));
+    if (!f.rule.empty()) s->Bind(2, std::string_view(f.rule));
+    if (!f.customer.empty()) s->Bind(3, std::string_view(f.customer));
+    if (!f.status.empty()) s->Bind(4, std::string_view(f.status));
+    if (f.limit > 0) s->Bind(5, f.limit);
+    LogEntry e;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      e.id = s->Int(0);
+      e.rule = std::string(s->Text(1));
+      e.customer = std::string(s->Text(2));
+      e.recipient = std::string(s->Text(3));
+      e.recipient_email = std::string(s->Text(4));
+      e.kind = std::string(s->Text(5));
+      e.arm = std::string(s->Text(6));
+      e.template_name = std::string(s->Text(7));
+      e.status = std::string(s->Text(8));
+      e.attempts = static_cast<int>(s->Int(9));
+      e.decided_at = Instant{std::chrono::seconds{s->Int(10)}};
+      e.send_after = Instant{std::chrono::seconds{s->Int(11)}};
+      e.next_attempt_at = FromSeconds(s->OptInt(12));
+      e.sent_at = FromSeconds(s->OptInt(13));
+      e.last_reply = std::string(s->Text(14));
+      e.provider_message_id = std::string(s->Text(15));
+      e.message_id = std::string(s->Text(16));
+      e.dedupe_key = std::string(s->Text(17));
+      e.updated_at = Instant{std::chrono::seconds{s->Int(18)}};
+      fn(e);
+    }
+  }
+
+  Result<void> ForEachDecisionOutcome(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const DecisionOutcome&)>& fn) override {
+    auto s = db_.Prepare(
+        "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0) "
+        "FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
+        "  AND t.kind = 'purchase' AND t.occurred_at > o.decided_at "
+        "  AND t.occurred_at <= o.decided_at + ?2 AND (?3 = '' OR t.offer_code = ?3) "
+        "WHERE o.rule = ?1 GROUP BY o.id ORDER BY o.id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, std::string_view(rule))
+        .Bind(2, static_cast<int64_t>(window.count()))
+        .Bind(3, std::string_view(offer_code));
+    DecisionOutcome o;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return {};
+      o.kind = std::string(s->Text(0));
+      o.status = std::string(s->Text(1));
+      o.arm = std::string(s->Text(2));
+      o.purchases = s->Int(3);
+      o.revenue = s->Int(4);
+      fn(o);
+    }
+  }
+
   Result<std::vector<std::string>> Suppressions() override {
     auto s = db_.Prepare("SELECT lower(email) FROM suppressions");
     if (!s) return tl::unexpected(s.error());

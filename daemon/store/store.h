@@ -131,6 +131,74 @@ struct RecentTransaction {
   bool first_purchase = false;  // the customer's first purchase (earliest, then lowest id)
 };
 
+// A queued send, claimed for delivery.
+struct OutboxItem {
+  int64_t id = 0;
+  std::string dedupe_key;
+  std::string rule;
+  int64_t customer_id = 0;
+  int64_t recipient_id = 0;
+  std::string arm;
+  std::string template_name;
+  std::string values_json;
+  Instant decided_at;
+  int attempts = 0;        // attempts made before this one
+  std::string message_id;  // set on the first attempt and kept, so a retry is the same message
+};
+
+// The outcome of one delivery attempt, to record.
+struct DeliveryUpdate {
+  int64_t id = 0;
+  std::string status;                      // sent | deferred | failed | suppressed
+  int attempts = 0;                        // attempts made, this one included
+  std::optional<Instant> next_attempt_at;  // deferred: when to try again
+  std::string last_reply;                  // the server's words, or why not
+  std::string provider_message_id;
+  std::string message_id;
+  std::optional<Instant> sent_at;
+  std::string suppress_email;  // non-empty: add this address to the suppressions (hard bounce)
+};
+
+// One row of the send log.
+struct LogEntry {
+  int64_t id = 0;
+  std::string rule;
+  std::string customer;   // external id
+  std::string recipient;  // external id
+  std::string recipient_email;
+  std::string kind;
+  std::string arm;
+  std::string template_name;
+  std::string status;
+  int attempts = 0;
+  Instant decided_at;
+  Instant send_after;
+  std::optional<Instant> next_attempt_at;
+  std::optional<Instant> sent_at;
+  std::string last_reply;
+  std::string provider_message_id;
+  std::string message_id;
+  std::string dedupe_key;
+  Instant updated_at;
+};
+
+struct LogFilter {
+  std::optional<Instant> since;  // decided after
+  std::string rule;              // "" = any
+  std::string customer;          // external id of the customer or recipient; "" = any
+  std::string status;            // "" = any
+  int64_t limit = 0;             // 0 = no limit
+};
+
+// What happened after one decision, for `report`.
+struct DecisionOutcome {
+  std::string kind;    // send | holdout | control
+  std::string status;  // queued | sent | ... | held_out
+  std::string arm;
+  int64_t purchases = 0;  // the recipient's purchases in the window after the decision
+  int64_t revenue = 0;    // their sum, minor units
+};
+
 struct StoreCounts {
   int64_t customers = 0;
   int64_t transactions = 0;
@@ -176,6 +244,27 @@ class Store {
   // Decisions made after `since`, oldest first.
   virtual Result<void> ForEachDecisionSince(
       Instant since, const std::function<void(const DecisionRecord&)>& fn) = 0;
+
+  // Puts every send left in "sending" (a crash between sending and sent) back to "queued": delivery
+  // is at-least-once. Returns how many. Call once at start, before any ClaimDue.
+  virtual Result<int64_t> RequeueInFlight() = 0;
+
+  // Claims up to `limit` sends that are due at `now` (queued or deferred, send_after and
+  // next_attempt_at passed), marking them "sending"; oldest decisions first.
+  virtual Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) = 0;
+
+  // Records delivery outcomes (and hard-bounce suppressions) in one store transaction.
+  virtual Result<void> RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) = 0;
+
+  // The send log, newest first.
+  virtual Result<void> ForEachLogEntry(const LogFilter& filter,
+                                       const std::function<void(const LogEntry&)>& fn) = 0;
+
+  // Every decision of `rule` with what its recipient bought in (decided_at, decided_at + window],
+  // counting only purchases with `offer_code` when it is not empty.
+  virtual Result<void> ForEachDecisionOutcome(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const DecisionOutcome&)>& fn) = 0;
 
   // Every suppressed address (hard bounces, complaints), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;

@@ -20,6 +20,10 @@ Result<CustomerBase> CustomerBase::Load(store::Store& store, const FactsOptions&
     std::optional<Instant> created_at;
   };
   std::vector<Meta> meta;
+  if (auto counts = store.Counts()) {
+    base.summaries_.reserve(static_cast<size_t>(counts->customers));
+    meta.reserve(static_cast<size_t>(counts->customers));
+  }
   auto customers = store.ForEachCustomer([&](const store::CustomerRow& c) {
     CustomerSummary s;
     s.customer_id = c.id;
@@ -55,6 +59,7 @@ Result<CustomerBase> CustomerBase::Load(store::Store& store, const FactsOptions&
   fold_until(std::numeric_limits<int64_t>::max());
   if (progress) progress(read);
 
+  meta = {};  // freed before the fit, where memory peaks
   AddReferrals(base.summaries_);
   base.Refit();
   return base;
@@ -75,7 +80,7 @@ CustomerBase CustomerBase::FromSummaries(std::vector<CustomerSummary> summaries,
 
 void CustomerBase::Refit() {
   population_ = BuildPopulation(summaries_, options_);
-  for (auto& s : summaries_) ApplyModel(s, population_, options_);
+  ApplyModelToAll(summaries_, population_, options_);
 }
 
 const CustomerSummary* CustomerBase::Find(int64_t customer_id) const {

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
+
+#include "base/money.h"
 
 namespace followup::worth {
 namespace {
@@ -85,10 +89,35 @@ int Score(double v, const std::vector<double>& cuts) {
   return score;
 }
 
-int64_t Today(const FactsOptions& o) { return LocalDay(o.at, o.zone); }
+// "Today" in the business zone. Facts ask for it on every read, so the last answer is kept.
+int64_t Today(const FactsOptions& o) {
+  thread_local Instant at = Instant::min();
+  thread_local const date::time_zone* zone = nullptr;
+  thread_local int64_t day = 0;
+  if (o.at != at || o.zone != zone) {
+    at = o.at;
+    zone = o.zone;
+    day = LocalDay(o.at, o.zone);
+  }
+  return day;
+}
+
+// 10^exponent for the currency exponents there are (0..4).
+double Scale(int exponent) {
+  static constexpr double kPowers[] = {1, 10, 100, 1000, 10000};
+  return exponent >= 0 && exponent <= 4 ? kPowers[exponent] : std::pow(10.0, exponent);
+}
 
 double DaysSinceLast(const CustomerSummary& s, const FactsOptions& o) {
   return s.has_purchases() ? static_cast<double>(Today(o) - s.last_day) : kNaN;
+}
+
+// The distinct-pattern key of a buyer: x, t_x and T in days, packed.
+uint64_t PatternKey(const CustomerSummary& s, int64_t today) {
+  const uint64_t x = static_cast<uint64_t>(s.repeat_days());
+  const uint64_t tx = static_cast<uint64_t>(s.last_day - s.first_day);
+  const uint64_t age = static_cast<uint64_t>(today - s.first_day);
+  return (x << 42) | (tx << 21) | age;
 }
 
 }  // namespace
@@ -175,15 +204,16 @@ Population BuildPopulation(std::span<const CustomerSummary> summaries, const Fac
   std::unordered_map<uint64_t, double> spend;
   std::vector<double> recency, frequency, monetary;
   pop.sorted_profits.reserve(summaries.size());
+  recency.reserve(summaries.size());
+  frequency.reserve(summaries.size());
+  monetary.reserve(summaries.size());
   const int64_t today = Today(o);
   for (const auto& s : summaries) {
     pop.sorted_profits.push_back(s.profit);
     if (!s.has_purchases() || s.first_day > today) continue;
     ++pop.model.customers;
+    patterns[PatternKey(s, today)] += 1;
     const uint64_t x = static_cast<uint64_t>(s.repeat_days());
-    const uint64_t tx = static_cast<uint64_t>(s.last_day - s.first_day);
-    const uint64_t age = static_cast<uint64_t>(today - s.first_day);
-    patterns[(x << 42) | (tx << 21) | age] += 1;
     if (x > 0 && s.zbar > 0) {
       uint32_t bits;
       std::memcpy(&bits, &s.zbar, sizeof bits);
@@ -224,6 +254,9 @@ Population BuildPopulation(std::span<const CustomerSummary> summaries, const Fac
             [](const SpendPattern& a, const SpendPattern& b) {
               return std::tie(a.x, a.zbar) < std::tie(b.x, b.zbar);
             });
+  // What the fits do not need is freed before they run (memory peaks here on large stores).
+  patterns = {};
+  spend = {};
   pop.model.patterns = static_cast<int64_t>(fit_patterns.size());
   pop.model.spend_patterns = static_cast<int64_t>(spend_patterns.size());
   if (auto fit = FitBgNbd(fit_patterns))
@@ -237,44 +270,87 @@ Population BuildPopulation(std::span<const CustomerSummary> summaries, const Fac
   return pop;
 }
 
-void ApplyModel(CustomerSummary& s, const Population& pop, const FactsOptions& o) {
+PatternValue ValuePattern(const BgNbdParams& model, const Pattern& p, const FactsOptions& o) {
+  const double unit = UnitDays(o.unit);
+  PatternValue v;
+  v.p_alive = static_cast<float>(PAlive(model, p.x, p.t_x, p.T));
+  v.expected_purchases_90d =
+      static_cast<float>(ExpectedPurchases(model, 90 / unit, p.x, p.t_x, p.T));
+  ClvTerms terms;
+  terms.units_per_year = 365.25 / unit;
+  terms.horizon = terms.units_per_year;
+  terms.period = terms.horizon / 12;
+  terms.annual_discount_rate = o.annual_discount_rate;
+  terms.margin = 1;
+  // With p = 1, q = 2, v = zbar = 1 the expected order value is 1 whatever x: Clv is then the
+  // discounted expected purchases alone.
+  const GammaGammaParams unit_spend{1, 2, 1, 0};
+  v.discounted_purchases_12m =
+      static_cast<float>(Clv(model, unit_spend, p.x, p.t_x, p.T, 1, terms));
+  return v;
+}
+
+void ApplyModel(CustomerSummary& s, const Population& pop, const FactsOptions& o,
+                const PatternValue* known) {
   s.p_alive = s.expected_purchases_90d = s.expected_order_value = s.clv_12m =
       std::numeric_limits<float>::quiet_NaN();
   if (!s.has_purchases()) return;
-  const double scale = std::pow(10.0, o.currency_exponent);
-  const double unit = UnitDays(o.unit);
+  const double scale = Scale(o.currency_exponent);
   const double net = static_cast<double>(s.revenue - s.returns);
   const double margin =
       net > 0 ? std::clamp(static_cast<double>(s.profit) / net, 0.0, 1.0) : o.default_margin;
   const Pattern p = PatternOf(s, o);
   const auto& m = pop.model;
   double order_value = m.gamma_gamma ? ExpectedOrderValue(*m.gamma_gamma, p.x, s.zbar) : kNaN;
+  // Without a spend model: the customer's own average order value.
   if (std::isnan(order_value)) order_value = s.revenue / scale / s.purchases;
   s.expected_order_value = static_cast<float>(order_value);
   if (m.bgnbd && p.T >= 0) {
-    s.p_alive = static_cast<float>(PAlive(*m.bgnbd, p.x, p.t_x, p.T));
-    s.expected_purchases_90d =
-        static_cast<float>(ExpectedPurchases(*m.bgnbd, 90 / unit, p.x, p.t_x, p.T));
-    ClvTerms terms;
-    terms.units_per_year = 365.25 / unit;
-    terms.horizon = terms.units_per_year;
-    terms.period = terms.horizon / 12;
-    terms.annual_discount_rate = o.annual_discount_rate;
-    terms.margin = margin;
-    if (m.gamma_gamma) {
-      s.clv_12m = static_cast<float>(Clv(*m.bgnbd, *m.gamma_gamma, p.x, p.t_x, p.T, s.zbar, terms));
-    } else {
-      // Without a spend model: the customer's own average order value.
-      // p = 1, q = 2, v = zbar = order value makes the expected order value that, whatever x.
-      GammaGammaParams own{1, 2, order_value, 0};
-      s.clv_12m = static_cast<float>(Clv(*m.bgnbd, own, p.x, p.t_x, p.T, order_value, terms));
-    }
+    PatternValue v = known ? *known : ValuePattern(*m.bgnbd, p, o);
+    s.p_alive = v.p_alive;
+    s.expected_purchases_90d = v.expected_purchases_90d;
+    s.clv_12m = static_cast<float>(margin * order_value * v.discounted_purchases_12m);
   } else {
     // Historic fallback: their own past rate of purchase days and last year's profit.
     const double days = std::max<int64_t>(1, Today(o) - s.first_day + 1);
     s.expected_purchases_90d = static_cast<float>(s.purchase_days / days * 90);
     s.clv_12m = static_cast<float>(s.profit_12m / scale);
   }
+}
+
+void ApplyModelToAll(std::span<CustomerSummary> summaries, const Population& pop,
+                     const FactsOptions& o, int threads) {
+  if (!pop.model.bgnbd) {
+    for (auto& s : summaries) ApplyModel(s, pop, o);
+    return;
+  }
+  // Each distinct pattern is valued once (the series behind it are the expensive part).
+  const int64_t today = Today(o);
+  std::unordered_map<uint64_t, uint32_t> index;
+  std::vector<Pattern> distinct;
+  std::vector<uint32_t> slot(summaries.size(), UINT32_MAX);
+  for (size_t i = 0; i < summaries.size(); ++i) {
+    const auto& s = summaries[i];
+    if (!s.has_purchases() || s.first_day > today) continue;
+    auto [it, fresh] = index.emplace(PatternKey(s, today), static_cast<uint32_t>(distinct.size()));
+    if (fresh) distinct.push_back(PatternOf(s, o));
+    slot[i] = it->second;
+  }
+  index = {};
+  std::vector<PatternValue> values(distinct.size());
+  auto work = [&](size_t begin, size_t end) {
+    for (size_t k = begin; k < end; ++k) values[k] = ValuePattern(*pop.model.bgnbd, distinct[k], o);
+  };
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(distinct.size() / 1024) + 1));
+  std::vector<std::thread> pool;
+  const size_t chunk = (distinct.size() + threads - 1) / threads;
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back(work, std::min(distinct.size(), t * chunk),
+                      std::min(distinct.size(), (t + 1) * chunk));
+  work(0, std::min(distinct.size(), chunk));
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < summaries.size(); ++i)
+    ApplyModel(summaries[i], pop, o, slot[i] == UINT32_MAX ? nullptr : &values[slot[i]]);
 }
 
 void AddReferrals(std::span<CustomerSummary> summaries) {
@@ -293,6 +369,33 @@ void AddReferrals(std::span<CustomerSummary> summaries) {
   }
 }
 
+std::string FormatFact(const FactInfo& info, double value, int exponent) {
+  char buf[64];
+  switch (info.type) {
+    case FactType::kMoney:
+      return FormatAmount(std::llround(value * std::pow(10.0, exponent)), exponent);
+    case FactType::kTime:
+      return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(value)}});
+    case FactType::kCount:
+    case FactType::kScore:
+      std::snprintf(buf, sizeof buf, "%.0f", value);
+      return buf;
+    case FactType::kDays:
+      std::snprintf(buf, sizeof buf, value == std::floor(value) ? "%.0f" : "%.1f", value);
+      return buf;
+    case FactType::kPercent:
+      std::snprintf(buf, sizeof buf, "%.1f", value);
+      return buf;
+    case FactType::kRatio:
+      std::snprintf(buf, sizeof buf, "%.3f", value);
+      return buf;
+    case FactType::kNumber:
+      std::snprintf(buf, sizeof buf, "%.2f", value);
+      return buf;
+  }
+  return "-";
+}
+
 std::span<const FactInfo> AllFacts() { return kFacts; }
 
 std::optional<Fact> FindFact(std::string_view name) {
@@ -305,7 +408,7 @@ const FactInfo& InfoOf(Fact fact) { return kFacts[static_cast<size_t>(fact)]; }
 
 std::optional<double> FactValue(const CustomerSummary& s, const Population& pop,
                                 const FactsOptions& o, Fact fact) {
-  const double scale = std::pow(10.0, o.currency_exponent);
+  const double scale = Scale(o.currency_exponent);
   const bool bought = s.has_purchases();
   switch (fact) {
     case Fact::kPurchases:

@@ -109,10 +109,26 @@ Pattern PatternOf(const CustomerSummary& s, const FactsOptions& options);
 // a model cannot be fitted its note says why and facts fall back to historic ones.
 Population BuildPopulation(std::span<const CustomerSummary> summaries, const FactsOptions& options);
 
+// What the purchase model says of one (x, t_x, T) pattern, whoever has it: P(alive), expected
+// purchases in 90 days, and the discounted expected purchases over 12 months (monthly periods),
+// which times margin and expected order value is clv_12m.
+struct PatternValue {
+  float p_alive = 0;
+  float expected_purchases_90d = 0;
+  float discounted_purchases_12m = 0;
+};
+PatternValue ValuePattern(const BgNbdParams& model, const Pattern& pattern,
+                          const FactsOptions& options);
+
 // Fills the forward-looking fields of one summary from the population's models (or the historic
 // fallback: expected purchases at the customer's own past rate, the average order value, and the
-// last 12 months' profit as clv_12m).
-void ApplyModel(CustomerSummary& s, const Population& population, const FactsOptions& options);
+// last 12 months' profit as clv_12m). `known`: the summary's PatternValue, if already computed.
+void ApplyModel(CustomerSummary& s, const Population& population, const FactsOptions& options,
+                const PatternValue* known = nullptr);
+
+// ApplyModel for everyone, valuing each distinct pattern once, on up to `threads` threads.
+void ApplyModelToAll(std::span<CustomerSummary> summaries, const Population& population,
+                     const FactsOptions& options, int threads = 2);
 
 // Adds the referral facts: for every summary with a referrer among `summaries`, counts it into the
 // referrer's `referrals` (if it bought) and `referred_revenue`. `summaries` is sorted by id.
@@ -170,6 +186,10 @@ std::span<const FactInfo> AllFacts();
 // The fact with that name, if any.
 std::optional<Fact> FindFact(std::string_view name);
 const FactInfo& InfoOf(Fact fact);
+
+// A defined fact value as text: money with the currency's digits (29.33), times as ISO 8601 UTC,
+// counts and scores whole, days whole (or one decimal), ratios with three decimals.
+std::string FormatFact(const FactInfo& info, double value, int exponent);
 
 // The value of one fact for a summary; nullopt where it is undefined (no purchase yet, a single
 // purchase day for typical_gap_days ...). Times are UTC seconds, money major units.

@@ -1,0 +1,77 @@
+// The outbox worker: turns queued decisions into sent email, through a transport, and records
+// every outcome. Delivery is at-least-once: a crash between "sending" and "sent" leaves the message
+// "sending", and RequeueInFlight() at the next start sends it again (with the same Message-ID and,
+// for HTTP APIs that honour it, the same idempotency key).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "base/error.h"
+#include "base/time.h"
+#include "delivery/template.h"
+#include "delivery/transport.h"
+#include "store/store.h"
+#include "worth/customer_base.h"
+
+namespace followup::delivery {
+
+struct OutboxOptions {
+  std::string templates_dir;
+  Address from;
+  std::optional<Address> reply_to;
+  std::string business_name;
+  std::string currency = "EUR";
+  std::string unsubscribe_base_url;
+  std::string unsubscribe_key;  // the HMAC key itself (LoadOrCreateKey)
+  int max_attempts = 8;
+  std::chrono::seconds retry_base{60};
+  int batch_size = 200;  // messages claimed and sent per round
+};
+
+struct DrainSummary {
+  int64_t sent = 0, deferred = 0, failed = 0, suppressed = 0;
+};
+
+// The template context for one message (what templates may use: delivery/template.h KnownNames).
+nlohmann::json MessageContext(const store::CustomerRow& recipient,
+                              const worth::CustomerSummary* facts, const worth::CustomerBase* base,
+                              const OutboxOptions& options, const std::string& values_json,
+                              const std::string& unsubscribe_url);
+
+// Exponential back-off: retry_base * 2^(attempts - 1), capped at a day, times a random factor in
+// [0.8, 1.2]; a server's Retry-After wins when it is longer.
+std::chrono::seconds Backoff(std::chrono::seconds retry_base, int attempts,
+                             std::optional<std::chrono::seconds> retry_after, std::mt19937_64& rng);
+
+class OutboxWorker {
+ public:
+  // Borrows all of them; they must outlive the worker. `facts` may be null (templates then see
+  // facts as empty text).
+  OutboxWorker(store::Store& store, Transport& transport, const worth::CustomerBase* facts,
+               const Clock& clock, OutboxOptions options);
+
+  // Sends everything due now, in rounds of options.batch_size, until nothing is due; every
+  // outcome recorded (one store transaction per round). kRuntime only when the store fails.
+  Result<DrainSummary> Drain();
+
+  // Renders one decision's message as it would be sent (preview).
+  Result<Message> Compose(const store::OutboxItem& item, const store::CustomerRow& recipient);
+
+ private:
+  Result<const Template*> TemplateNamed(const std::string& name);
+
+  store::Store& store_;
+  Transport& transport_;
+  const worth::CustomerBase* facts_;
+  const Clock& clock_;
+  OutboxOptions options_;
+  std::map<std::string, Template> templates_;  // loaded on first use
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace followup::delivery

@@ -1,0 +1,170 @@
+// The outbox worker over a real SQLite store and a real maildir: decisions become messages, every
+// outcome is recorded, and a crash between "sending" and "sent" loses nothing.
+#include "delivery/outbox.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "delivery/unsubscribe.h"
+#include "store/import.h"
+#include "support/test_util.h"
+
+namespace followup::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Instant kNow = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*store::Store::Open(dir_ / "f.db"));
+    store::ImportOptions io;
+    io.zone = *LookupZone("UTC");
+    io.target = store::ImportTarget::kCustomers;
+    ASSERT_TRUE(store::Import(*store_,
+                              dir_.Write("c.csv",
+                                         "id,email,name\nann,ann@example.com,Ann Lee\n"
+                                         "bob,bob@example.com,Bob\nnomail,,Nobody\n"),
+                              io, {}));
+    options_.templates_dir = FOLLOWUP_SOURCE_DIR "/templates";
+    options_.from = {"hello@shop.example", "The Shop"};
+    options_.business_name = "The Shop";
+    options_.unsubscribe_base_url = "https://shop.example/unsubscribe";
+    options_.unsubscribe_key = std::string(32, 'k');
+    options_.retry_base = std::chrono::seconds{60};
+    TransportOptions maildir;
+    maildir.url = "maildir://" + dir_ / "mail";
+    auto transport = MakeTransport(maildir);
+    ASSERT_TRUE(transport) << transport.error().ToString();
+    transport_ = std::move(*transport);
+  }
+
+  int64_t Id(const std::string& external) { return (*store_->FindCustomer(external))->id; }
+
+  void Decide(const std::string& customer, const std::string& key,
+              const std::string& values = R"({"offer":"10% off","offer_code":"BACK10"})") {
+    store::DecisionRecord d;
+    d.dedupe_key = key;
+    d.rule = "lapsed-winback";
+    d.customer_id = d.recipient_id = Id(customer);
+    d.kind = "send";
+    d.template_name = "winback";
+    d.values_json = values;
+    d.decided_at = d.send_after = kNow;
+    ASSERT_EQ(*store_->RecordDecisions(std::vector<store::DecisionRecord>{d}), 1);
+  }
+
+  std::map<std::string, store::LogEntry> Log() {
+    std::map<std::string, store::LogEntry> out;
+    EXPECT_TRUE(store_->ForEachLogEntry({}, [&](const auto& e) { out[e.dedupe_key] = e; }));
+    return out;
+  }
+
+  size_t Delivered() {
+    size_t n = 0;
+    for (const auto& f : fs::directory_iterator(dir_ / "mail/new")) n += f.is_regular_file();
+    return n;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Transport> transport_;
+  OutboxOptions options_;
+  std::unique_ptr<Clock> clock_ = FixedClock(kNow);
+};
+
+TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
+  Decide("ann", "k1");
+  Decide("bob", "k2");
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 2);
+  EXPECT_EQ(Delivered(), 2u);
+  auto log = Log();
+  EXPECT_EQ(log["k1"].status, "sent");
+  EXPECT_EQ(log["k1"].attempts, 1);
+  EXPECT_FALSE(log["k1"].message_id.empty());
+  EXPECT_EQ(log["k1"].sent_at, kNow);
+  // The message says what the template says, to the right person, with a working unsubscribe link.
+  std::string mail;
+  for (const auto& f : fs::directory_iterator(dir_ / "mail/new")) {
+    auto text = testing::ReadFile(f.path());
+    if (text.find("ann@example.com") != std::string::npos) mail = text;
+  }
+  ASSERT_FALSE(mail.empty());
+  EXPECT_NE(mail.find("Subject: We miss you, Ann"), std::string::npos);
+  EXPECT_NE(mail.find("BACK10"), std::string::npos);
+  auto link = mail.find("List-Unsubscribe: <");
+  ASSERT_NE(link, std::string::npos);
+  auto url = mail.substr(link + 19, mail.find('>', link) - link - 19);
+  EXPECT_EQ(*VerifyUnsubscribe(options_.unsubscribe_key, url), "ann");
+  // Nothing is due any more: a second drain sends nothing twice.
+  EXPECT_EQ(worker.Drain()->sent, 0);
+  EXPECT_EQ(Delivered(), 2u);
+}
+
+TEST_F(OutboxTest, ACrashBetweenSendingAndSentLosesNothing) {
+  Decide("ann", "k1");
+  // A worker claimed it (status "sending") and died before recording the outcome.
+  auto claimed = store_->ClaimDue(kNow, 10);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(Log()["k1"].status, "sending");
+  EXPECT_TRUE(store_->ClaimDue(kNow, 10)->empty()) << "a claimed send is not claimed twice";
+  // The next start puts it back and sends it.
+  EXPECT_EQ(*store_->RequeueInFlight(), 1);
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  EXPECT_EQ(worker.Drain()->sent, 1);
+  EXPECT_EQ(Log()["k1"].status, "sent");
+  EXPECT_EQ(Delivered(), 1u);
+}
+
+TEST_F(OutboxTest, UnsubscribedOrAddresslessRecipientsAreSuppressedAtSendTime) {
+  Decide("ann", "k1");
+  Decide("nomail", "k2");
+  sqlite3* db = nullptr;
+  sqlite3_open((dir_ / "f.db").c_str(), &db);
+  sqlite3_exec(db, "UPDATE customers SET unsubscribed_at = 1 WHERE external_id = 'ann'", nullptr,
+               nullptr, nullptr);
+  sqlite3_close(db);
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  auto summary = worker.Drain();
+  EXPECT_EQ(summary->suppressed, 2);
+  EXPECT_EQ(summary->sent, 0);
+  auto log = Log();
+  EXPECT_EQ(log["k1"].status, "suppressed");
+  EXPECT_EQ(log["k1"].last_reply, "unsubscribed");
+  EXPECT_EQ(log["k2"].last_reply, "no email address");
+  EXPECT_EQ(Delivered(), 0u);
+}
+
+TEST_F(OutboxTest, AMessageThatCannotRenderFailsWithTheReason) {
+  Decide("ann", "k1", R"({"offer":"10% off"})");  // the template also wants values.offer_code
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  EXPECT_EQ(worker.Drain()->failed, 1);
+  auto e = Log()["k1"];
+  EXPECT_EQ(e.status, "failed");
+  EXPECT_NE(e.last_reply.find("values.offer_code"), std::string::npos) << e.last_reply;
+  EXPECT_EQ(Delivered(), 0u);
+}
+
+TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {
+  std::mt19937_64 rng(1);
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    for (int i = 0; i < 50; ++i) {
+      auto wait = Backoff(std::chrono::seconds{60}, attempt, std::nullopt, rng).count();
+      double expected = 60.0 * (1 << (attempt - 1));
+      EXPECT_GE(wait, expected * 0.8 - 1);
+      EXPECT_LE(wait, expected * 1.2 + 1);
+    }
+  }
+  EXPECT_EQ(Backoff(std::chrono::seconds{60}, 1, std::chrono::seconds{3600}, rng).count(), 3600);
+  EXPECT_LE(Backoff(std::chrono::seconds{60}, 40, std::nullopt, rng).count(), 86400 * 1.2);
+}
+
+}  // namespace
+}  // namespace followup::delivery
