@@ -1,24 +1,16 @@
-// The pieces the commands share to go from config to decisions to delivery: the data flows one
-// way, store -> worth -> rules -> outbox -> delivery.
+// The commands' view of the shared pipeline (service/pipeline.h): the same steps, with the config,
+// clock and store of the command line.
 #pragma once
 
-#include <memory>
 #include <optional>
 
 #include "cli/command.h"
-#include "delivery/outbox.h"
-#include "delivery/transport.h"
-#include "rules/runner.h"
-#include "worth/customer_base.h"
+#include "service/pipeline.h"
 
 namespace followup::cli {
 
 rules::LoadOptions RuleOptions(const Env& env);
 rules::ContactPolicy PolicyFor(const Env& env);
-
-// Every problem with the templates the rules name: the files, and every name they use against
-// what the rule's values (and its arms') provide.
-std::vector<Error> CheckRuleTemplates(const rules::RuleSet& set, const std::string& templates_dir);
 
 // Loads the rules and checks their templates, printing every problem to stderr; nullopt when there
 // was any.
@@ -33,17 +25,6 @@ struct World {
 Result<World> LoadWorld(Env& env, rules::RuleSet set);
 rules::Evaluation EvaluateWorld(const Env& env, const World& w, int64_t explain_customer = 0);
 rules::Evaluation EvaluateAll(const Env& env, const rules::RuleSet& set,
-                              const worth::CustomerBase& base, const rules::Snapshot& snap,
-                              int64_t explain_customer = 0);
-
-// The configured transport, with its credentials (delivery.credentials_file: an absolute path, or
-// a name in $CREDENTIALS_DIRECTORY when set, else relative to the config's folder).
-Result<std::unique_ptr<delivery::Transport>> MakeConfiguredTransport(const Config& config);
-// Outbox options from the config, with the unsubscribe key loaded (or created).
-Result<delivery::OutboxOptions> OutboxOptionsFor(const Config& config);
-
-// The outbox item the rule would queue for a customer (its template and values, with the arm the
-// customer falls in), for preview.
-store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& customer_external_id);
+                              const worth::CustomerBase& base, const rules::Snapshot& snap);
 
 }  // namespace followup::cli

@@ -30,9 +30,9 @@ int RunOnce(Env& env) {
   auto recorded = rules::RecordDecisions(**store, eval.decisions);
   if (!recorded) return Report(recorded.error());
 
-  auto transport = MakeConfiguredTransport(env.config());
+  auto transport = service::MakeConfiguredTransport(env.config());
   if (!transport) return Report(transport.error());
-  auto options = OutboxOptionsFor(env.config());
+  auto options = service::OutboxOptionsFor(env.config());
   if (!options) return Report(options.error());
   delivery::OutboxWorker worker(**store, **transport, &*base, env.clock(), std::move(*options));
   auto drained = worker.Drain();
@@ -75,9 +75,9 @@ int RunPreview(Env& env, const std::string& rule_name, const std::string& custom
   }
   auto base = LoadBase(env);
   if (!base) return Report(base.error());
-  auto options = OutboxOptionsFor(env.config());
+  auto options = service::OutboxOptionsFor(env.config());
   if (!options) return Report(options.error());
-  store::OutboxItem item = PreviewItem(*rule, (*row)->external_id);
+  store::OutboxItem item = service::PreviewItem(*rule, (*row)->external_id);
   item.recipient_id = recipient->id;
   item.customer_id = (*row)->id;
   struct NoTransport final : delivery::Transport {

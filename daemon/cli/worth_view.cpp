@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "base/money.h"
+#include "service/pipeline.h"
 
 namespace followup::cli {
 
@@ -16,15 +17,7 @@ using worth::Fact;
 using worth::FactType;
 
 worth::FactsOptions OptionsFor(const Env& env) {
-  worth::FactsOptions o;
-  o.at = env.clock().Now();
-  o.zone = env.zone();
-  o.unit =
-      env.config().worth.time_unit == "days" ? worth::TimeUnit::kDays : worth::TimeUnit::kWeeks;
-  o.default_margin = env.config().worth.default_margin;
-  o.annual_discount_rate = env.config().worth.annual_discount_rate;
-  o.currency_exponent = CurrencyExponent(env.config().business.currency);
-  return o;
+  return service::FactsOptionsFor(env.config(), env.clock().Now(), env.zone());
 }
 
 Result<worth::CustomerBase> LoadBase(Env& env) {

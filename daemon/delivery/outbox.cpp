@@ -173,6 +173,12 @@ Result<DrainSummary> OutboxWorker::Drain() {
       messages.push_back(std::move(*message));
     }
 
+    // The Message-IDs are stored before anything goes out: a send killed mid-flight is retried as
+    // the same message.
+    std::vector<std::pair<int64_t, std::string>> ids;
+    for (size_t i = 0; i < messages.size(); ++i)
+      ids.emplace_back(updates[update_of[i]].id, messages[i].message_id);
+    if (auto r = store_.SetMessageIds(ids); !r) return tl::unexpected(r.error());
     auto results = transport_.Send(messages);
     for (size_t i = 0; i < messages.size(); ++i) {
       auto& u = updates[update_of[i]];

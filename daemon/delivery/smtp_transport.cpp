@@ -16,6 +16,9 @@
 //     after DATA only the 5.1.x/5.2.1 codes. A 550 5.7.1 (policy, relaying) is not a bounce.
 //   - error reply to the greeting, EHLO, STARTTLS or AUTH: temporary with the server's code; it is
 //     about this client's session, not about the message.
+//
+// libcurl closes the connection of a failed transfer (with QUIT); the next message on that slot
+// opens a new one. The QUIT and its 221 come through the same easy handle and are ignored here.
 #include <curl/curl.h>
 
 #include <algorithm>

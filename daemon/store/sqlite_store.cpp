@@ -584,6 +584,23 @@ class SqliteStore final : public Store {
     return items;
   }
 
+  Result<void> SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) override {
+    if (ids.empty()) return {};
+    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store set message ids"); !r) return r;
+    auto fail = [&](const Error& e) {
+      (void)db_.Exec("ROLLBACK", "store set message ids");
+      return tl::unexpected(e);
+    };
+    auto s = db_.Prepare("UPDATE outbox SET message_id = ?2 WHERE id = ?1 AND message_id IS NULL");
+    if (!s) return fail(s.error());
+    for (const auto& [id, message_id] : ids) {
+      if (auto r = s->Bind(1, id).Bind(2, std::string_view(message_id)).Run(); !r)
+        return fail(r.error());
+    }
+    if (auto r = db_.Exec("COMMIT", "store set message ids"); !r) return fail(r.error());
+    return {};
+  }
+
   Result<void> RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) override {
     const int64_t t = now.time_since_epoch().count();
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record deliveries"); !r) return r;

@@ -253,6 +253,10 @@ class Store {
   // next_attempt_at passed), marking them "sending"; oldest decisions first.
   virtual Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) = 0;
 
+  // Remembers the Message-IDs chosen for claimed sends (where none was set), before they go out,
+  // so that a send killed mid-flight is retried as the same message.
+  virtual Result<void> SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) = 0;
+
   // Records delivery outcomes (and hard-bounce suppressions) in one store transaction.
   virtual Result<void> RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) = 0;
 

@@ -108,6 +108,22 @@ TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
   EXPECT_EQ(Delivered(), 2u);
 }
 
+TEST_F(OutboxTest, ARetryIsTheSameMessage) {
+  Decide("ann", "k1");
+  // A worker claims the send, fixes its Message-ID, and dies before the outcome is recorded.
+  auto claimed = store_->ClaimDue(kNow, 10);
+  ASSERT_EQ(claimed->size(), 1u);
+  std::vector<std::pair<int64_t, std::string>> ids = {{(*claimed)[0].id, "<first@shop.example>"}};
+  ASSERT_TRUE(store_->SetMessageIds(ids));
+  ASSERT_EQ(*store_->RequeueInFlight(), 1);
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  EXPECT_EQ(worker.Drain()->sent, 1);
+  EXPECT_EQ(Log()["k1"].message_id, "<first@shop.example>");
+  for (const auto& f : fs::directory_iterator(dir_ / "mail/new"))
+    EXPECT_NE(testing::ReadFile(f.path()).find("Message-ID: <first@shop.example>"),
+              std::string::npos);
+}
+
 TEST_F(OutboxTest, ACrashBetweenSendingAndSentLosesNothing) {
   Decide("ann", "k1");
   // A worker claimed it (status "sending") and died before recording the outcome.

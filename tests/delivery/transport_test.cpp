@@ -198,7 +198,16 @@ TEST(RateLimiter, SpacesSendsOverallAndPerDomain) {
 
 // ---------------------------------------------------------------- SMTP (Postfix smtp-sink)
 
-TEST(SmtpTransport, AllSentOverReusedConnections) {
+class SmtpTransport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(followup::testing::kSmtpSink, X_OK), 0)
+        << followup::testing::kSmtpSink
+        << " is missing: install Debian's postfix package (scripts/install-deps)";
+  }
+};
+
+TEST_F(SmtpTransport, AllSentOverReusedConnections) {
   SmtpSink sink;
   ASSERT_TRUE(sink.running());
   TcpProxy proxy(sink.port());
@@ -235,7 +244,7 @@ TEST(SmtpTransport, AllSentOverReusedConnections) {
   EXPECT_EQ(ids.size(), 12u);  // m0..m11 (the second batch reused m0..m5)
 }
 
-TEST(SmtpTransport, SoftRejectAtRcptIsTemporary) {
+TEST_F(SmtpTransport, SoftRejectAtRcptIsTemporary) {
   SmtpSink sink({"-r", "RCPT"});
   auto transport = Make(SmtpOptions(sink.url()));
   auto results = transport->Send(TestMessages(3));
@@ -248,7 +257,7 @@ TEST(SmtpTransport, SoftRejectAtRcptIsTemporary) {
   }
 }
 
-TEST(SmtpTransport, HardRejectAtRcptIsPermanentHardBounce) {
+TEST_F(SmtpTransport, HardRejectAtRcptIsPermanentHardBounce) {
   SmtpSink sink({"-f", "RCPT", "-B", "550 5.1.1 Error: no such user"});
   auto transport = Make(SmtpOptions(sink.url()));
   auto results = transport->Send(TestMessages(2));
@@ -260,7 +269,7 @@ TEST(SmtpTransport, HardRejectAtRcptIsPermanentHardBounce) {
   }
 }
 
-TEST(SmtpTransport, PolicyRejectIsPermanentButNotABounce) {
+TEST_F(SmtpTransport, PolicyRejectIsPermanentButNotABounce) {
   // smtp-sink's default hard reply, "500 5.3.0", and a relay denial are not about the mailbox.
   SmtpSink sink({"-f", "RCPT"});
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
@@ -282,7 +291,7 @@ TEST(SmtpTransport, PolicyRejectIsPermanentButNotABounce) {
   EXPECT_NE(results[0].reply.find("smtp MAIL FROM"), std::string::npos) << results[0].reply;
 }
 
-TEST(SmtpTransport, RejectAfterDataIsClassifiedByTheReply) {
+TEST_F(SmtpTransport, RejectAfterDataIsClassifiedByTheReply) {
   SmtpSink sink({"-f", "."});
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
   EXPECT_EQ(results[0].outcome, Outcome::kPermanent);
@@ -295,7 +304,7 @@ TEST(SmtpTransport, RejectAfterDataIsClassifiedByTheReply) {
   EXPECT_EQ(results[0].code, 450);
 }
 
-TEST(SmtpTransport, DisconnectAtDataIsTemporaryWithoutAStaleCode) {
+TEST_F(SmtpTransport, DisconnectAtDataIsTemporaryWithoutAStaleCode) {
   // The server hangs up after DATA without a reply: the last reply seen was 250 (to RCPT TO),
   // which must not be reported.
   SmtpSink sink({"-q", "DATA"});
@@ -315,7 +324,7 @@ TEST(SmtpTransport, DisconnectAtDataIsTemporaryWithoutAStaleCode) {
   }
 }
 
-TEST(SmtpTransport, DroppedReusedConnectionDoesNotReportTheEarlierMessagesCode) {
+TEST_F(SmtpTransport, DroppedReusedConnectionDoesNotReportTheEarlierMessagesCode) {
   // One connection; the proxy cuts it when the second message's DATA arrives, after the first
   // message went through on it (250). The second must be temporary with no code, and the third
   // goes out on a new connection.
@@ -332,7 +341,7 @@ TEST(SmtpTransport, DroppedReusedConnectionDoesNotReportTheEarlierMessagesCode) 
   EXPECT_EQ(proxy.connections(), 2);
 }
 
-TEST(SmtpTransport, ServerNotListeningIsTemporary) {
+TEST_F(SmtpTransport, ServerNotListeningIsTemporary) {
   int port = followup::testing::FreeLoopbackPort();
   auto transport = Make(SmtpOptions("smtp://127.0.0.1:" + std::to_string(port)));
   auto start = steady_clock::now();
@@ -346,7 +355,7 @@ TEST(SmtpTransport, ServerNotListeningIsTemporary) {
   EXPECT_LT(SecondsSince(start), 2.0);
 }
 
-TEST(SmtpTransport, RequireTlsWithoutStarttlsFailsFast) {
+TEST_F(SmtpTransport, RequireTlsWithoutStarttlsFailsFast) {
   SmtpSink sink;
   TransportOptions o = SmtpOptions(sink.url());
   o.require_tls = true;
@@ -361,7 +370,7 @@ TEST(SmtpTransport, RequireTlsWithoutStarttlsFailsFast) {
   EXPECT_TRUE(sink.Messages().empty());
 }
 
-TEST(SmtpTransport, SlowServerTimesOut) {
+TEST_F(SmtpTransport, SlowServerTimesOut) {
   SmtpSink sink({"-w", "4"});  // waits 4 s before answering DATA
   auto start = steady_clock::now();
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
@@ -371,7 +380,7 @@ TEST(SmtpTransport, SlowServerTimesOut) {
   EXPECT_LT(SecondsSince(start), 3.0);  // 1 s to time out + at most 1 s for libcurl's QUIT
 }
 
-TEST(SmtpTransport, AuthFailureIsTemporary) {
+TEST_F(SmtpTransport, AuthFailureIsTemporary) {
   // smtp-sink offers AUTH PLAIN LOGIN but answers AUTH with "250 2.0.0 Ok" instead of 235:
   // libcurl reports a denied login. That is about the session (our credentials), not the message.
   SmtpSink sink;
@@ -388,7 +397,7 @@ TEST(SmtpTransport, AuthFailureIsTemporary) {
   EXPECT_TRUE(sink.Messages().empty());
 }
 
-TEST(SmtpTransport, EveryMessageGetsExactlyOneResultInOrder) {
+TEST_F(SmtpTransport, EveryMessageGetsExactlyOneResultInOrder) {
   SmtpSink sink;
   auto messages = TestMessages(9);
   messages[2].to.email = "bad address@example.com";
@@ -408,7 +417,7 @@ TEST(SmtpTransport, EveryMessageGetsExactlyOneResultInOrder) {
   EXPECT_TRUE(Make(SmtpOptions(sink.url()))->Send({}).empty());
 }
 
-TEST(SmtpTransport, RatePerSecondAndPerDomain) {
+TEST_F(SmtpTransport, RatePerSecondAndPerDomain) {
   SmtpSink sink;
   TransportOptions o = SmtpOptions(sink.url(), 4);
   o.rate_per_second = 20;  // 50 ms apart: 8 messages take >= 350 ms
