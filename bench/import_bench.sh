@@ -107,8 +107,12 @@ cleanup() {
   elif ((created_work)); then
     rm -rf -- "$work"
   else
-    rm -rf -- "$work/data" "$work/f.db" "$work/f.db-wal" "$work/f.db-shm" "$work/f.db-journal" \
-      "$work/ref.db" "$work/ref.db-wal" "$work/ref.db-shm" "$work/ref.db-journal" "$work/log"
+    # A folder given by the caller: remove only what this script made in it.
+    local f
+    for f in f.db ref.db; do rm -f -- "$work/$f" "$work/$f-wal" "$work/$f-shm" "$work/$f-journal"; done
+    rm -f -- "$work"/data/{customers,transactions}.csv{,.tmp} "$work"/log/{demo-data,customers} \
+      "$work"/log/{followupd,sqlite3}{,.time}
+    rmdir -- "$work/data" "$work/log" 2>/dev/null || true
   fi
 }
 trap cleanup EXIT
@@ -199,7 +203,7 @@ done
 f_med=$(median "${f_secs[@]}")
 s_med=$(median "${s_secs[@]}")
 read -r f_rate s_rate ratio verdict < <(awk -v r="$rows" -v f="$f_med" -v s="$s_med" 'BEGIN {
-  ratio = (s > 0) ? f / s : 0
+  ratio = (s > 0) ? sprintf("%.2f", f / s) + 0 : 0
   printf "%.0f %.0f %.2f %s\n", (f > 0 ? r / f : 0), (s > 0 ? r / s : 0), ratio,
          (s > 0 && ratio <= 2.0) ? "PASS" : "MISS"
 }')

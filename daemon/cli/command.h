@@ -60,6 +60,7 @@ Command AddLogCommand(CLI::App& root);
 Command AddReportCommand(CLI::App& root);
 Command AddRunCommand(CLI::App& root);
 Command AddPreviewCommand(CLI::App& root);
+Command AddReloadCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

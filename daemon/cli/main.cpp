@@ -1,4 +1,8 @@
 // followupd: one binary for the daemon and its tools (DESIGN.md "Command line").
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +42,18 @@ int Report(const Error& error) {
   return ExitCodeFor(error);
 }
 
+// Logs go to stderr: with timestamps on a terminal, without when the journal adds its own.
+// SPDLOG_LEVEL=debug shows every decision.
+void SetUpLogging() {
+  auto logger = spdlog::stderr_logger_mt("followupd");
+  if (std::getenv("JOURNAL_STREAM"))
+    logger->set_pattern("<%l> %v");
+  else
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  spdlog::set_default_logger(logger);
+  spdlog::cfg::load_env_levels();
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "followupd: finds the customers worth following up and sends them the right email.\n"
@@ -66,6 +82,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddReportCommand(app));
   commands.push_back(AddRunCommand(app));
   commands.push_back(AddPreviewCommand(app));
+  commands.push_back(AddReloadCommand(app));
 
   try {
     app.parse(argc, argv);
@@ -74,6 +91,7 @@ int Main(int argc, char** argv) {
     return status == 0 ? 0 : 2;
   }
 
+  SetUpLogging();
   std::string found = FindConfig(config_path);
   Config config;
   if (!found.empty()) {

@@ -1,8 +1,14 @@
 // followupd run --once (one pass: decide, then deliver) and preview. The always-on daemon
 // (`run` without --once) is the service part's.
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "cli/command.h"
 #include "cli/pipeline.h"
@@ -10,6 +16,7 @@
 #include "delivery/mime.h"
 #include "delivery/outbox.h"
 #include "rules/runner.h"
+#include "service/daemon.h"
 
 namespace followup::cli {
 namespace {
@@ -100,17 +107,53 @@ Command AddRunCommand(CLI::App& root) {
   auto once = std::make_shared<bool>(false);
   auto* app = root.add_subcommand(
       "run",
-      "The daemon. With --once: one pass (decide what the rules say now, record it, send "
-      "everything due through the configured transport), then exit 0.");
+      "The daemon, in the foreground (systemd runs this): watches the store, decides, sends; "
+      "SIGHUP reloads the rules, SIGTERM stops. With --once: one pass (decide what the rules say "
+      "now, record it, send everything due), then exit 0.");
   app->add_flag("--once", *once, "one pass, then exit");
   return {app, [once](Env& env) {
-            if (!*once) {
+            if (*once) return RunOnce(env);
+            if (env.at_given()) {
               std::fprintf(stderr,
-                           "followupd: run without --once is not available yet; use "
-                           "run --once (e.g. from a systemd timer)\n");
+                           "followupd: run (the daemon) follows the clock; --at goes with run "
+                           "--once\n");
               return 2;
             }
-            return RunOnce(env);
+            return service::RunDaemon(env.config(), env.store_url(), env.zone());
+          }};
+}
+
+Command AddReloadCommand(CLI::App& root) {
+  auto pid = std::make_shared<int>(0);
+  auto* app = root.add_subcommand(
+      "reload",
+      "Ask the running daemon to reload its rules and templates (SIGHUP) and wait for the "
+      "outcome: exit 0 accepted, 1 rejected (the daemon keeps its running rules), 3 no answer.");
+  app->add_option("--pid", *pid, "the daemon's process id")->required()->check(CLI::PositiveNumber);
+  return {app, [pid](Env& env) {
+            auto store = env.store();
+            if (!store) return Report(store.error());
+            auto before = (*store)->GetMeta(service::kReloadMetaKey);
+            if (!before) return Report(before.error());
+            if (kill(*pid, SIGHUP) != 0)
+              return Report(Error{ErrorCode::kRuntime,
+                                  "reload: cannot signal process " + std::to_string(*pid) + ": " +
+                                      std::strerror(errno),
+                                  {}});
+            for (int i = 0; i < 600; ++i) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(100));
+              auto now = (*store)->GetMeta(service::kReloadMetaKey);
+              if (!now) return Report(now.error());
+              if (*now == *before) continue;
+              auto space = now->find(' ');
+              std::string outcome = space == std::string::npos ? *now : now->substr(space + 1);
+              std::printf("reload: %s\n", outcome.c_str());
+              return outcome == "ok" ? 0 : 1;
+            }
+            return Report(
+                Error{ErrorCode::kRuntime,
+                      "reload: no answer from process " + std::to_string(*pid) + " within 60 s",
+                      {}});
           }};
 }
 

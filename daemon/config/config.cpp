@@ -262,6 +262,23 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                          {"unsubscribe_url", reader.String(d.unsubscribe_url)},
                          {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
     };
+    auto service = [&](const YAML::Node& n) {
+      auto& v = c.service;
+      auto clock = [&](const YAML::Node& t) -> Result<void> {
+        int h = -1, m = -1;
+        char tail;
+        if (!t.IsScalar() || std::sscanf(t.Scalar().c_str(), "%2d:%2d%c", &h, &m, &tail) != 2 ||
+            h < 0 || h > 23 || m < 0 || m > 59)
+          return InvalidInput("expected a time of day HH:MM", reader.At(t));
+        v.refit_minute = h * 60 + m;
+        return {};
+      };
+      return reader.Map(n, "service",
+                        {{"listen", reader.String(v.listen)},
+                         {"poll_interval_ms", reader.Integer(v.poll_interval_ms, 10, 60000)},
+                         {"full_pass", reader.Duration(v.full_pass)},
+                         {"refit_at", clock}});
+    };
     if (root.IsDefined() && !root.IsNull()) {
       auto r = reader.Map(root, "",
                           {{"store", store_handler},
@@ -271,7 +288,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                            {"worth", worth},
                            {"import", import},
                            {"contact_policy", policy},
-                           {"delivery", delivery}});
+                           {"delivery", delivery},
+                           {"service", service}});
       if (!r) return tl::unexpected(r.error());
     }
     if (auto r = Validate(c, reader, root); !r) return tl::unexpected(r.error());

@@ -64,6 +64,14 @@ struct DeliveryConfig {
   std::string unsubscribe_key_file = "/var/lib/followup/unsubscribe.key";
 };
 
+// The always-on daemon (`followupd run`).
+struct ServiceConfig {
+  std::string listen = "127.0.0.1:8025";  // HTTP: /unsubscribe, /healthz, /metrics ("" = none)
+  int poll_interval_ms = 100;             // how often the store is checked for new rows
+  std::chrono::seconds full_pass{300};    // every rule over everyone, this often (and on start)
+  int refit_minute = 3 * 60;              // refit the worth models daily at this local time
+};
+
 struct Config {
   // Where the config came from ("" = built-in defaults); relative paths below resolve against its
   // folder when loaded from a file.
@@ -77,6 +85,7 @@ struct Config {
   ImportConfig import;
   ContactPolicyConfig contact_policy;
   DeliveryConfig delivery;
+  ServiceConfig service;
 };
 
 // Reads `path`. Every key not in Config, every value of the wrong type or out of range, and YAML

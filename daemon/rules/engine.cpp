@@ -60,6 +60,15 @@ const Contact* Contacts::Find(int64_t id) const {
   return it != contacts_.end() && it->id == id ? &*it : nullptr;
 }
 
+void Contacts::Upsert(Contact contact) {
+  auto it = std::lower_bound(contacts_.begin(), contacts_.end(), contact.id,
+                             [](const Contact& c, int64_t v) { return c.id < v; });
+  if (it != contacts_.end() && it->id == contact.id)
+    *it = std::move(contact);
+  else
+    contacts_.insert(it, std::move(contact));
+}
+
 void ContactHistory::Add(const PastDecision& d) {
   keys_.insert(d.dedupe_key);
   auto& last = last_[d.rule][d.customer_id];

@@ -34,6 +34,8 @@ class Contacts {
  public:
   explicit Contacts(std::vector<Contact> contacts);  // any order
   const Contact* Find(int64_t id) const;
+  // Adds the contact, or replaces the one with its id.
+  void Upsert(Contact contact);
   size_t size() const { return contacts_.size(); }
 
  private:

@@ -22,6 +22,33 @@ DecisionKind KindOf(const std::string& name) {
 
 }  // namespace
 
+Contact ContactFrom(const store::CustomerRow& c, const std::unordered_set<std::string>& suppressed,
+                    Instant now) {
+  // Zones by name, looked up once: customers share a handful of them.
+  thread_local std::unordered_map<std::string, const date::time_zone*> zones;
+  Contact contact;
+  contact.id = c.id;
+  contact.external_id = c.external_id;
+  contact.has_email = c.email.has_value() && !c.email->empty();
+  contact.unsubscribed = c.unsubscribed_at.has_value() && *c.unsubscribed_at <= now;
+  contact.suppressed = contact.has_email && suppressed.count(Lower(*c.email)) > 0;
+  contact.referred_by = c.referred_by.value_or(0);
+  if (c.timezone) {
+    auto [it, fresh] = zones.emplace(*c.timezone, nullptr);
+    if (fresh) {
+      auto zone = LookupZone(*c.timezone);
+      it->second = zone ? *zone : nullptr;
+    }
+    contact.zone = it->second;
+  }
+  return contact;
+}
+
+void Remember(ContactHistory& history, const std::vector<Decision>& decisions) {
+  for (const auto& d : decisions)
+    history.Add({d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key});
+}
+
 Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
                               const ContactPolicy& policy, Instant now) {
   Snapshot snap;
@@ -29,25 +56,9 @@ Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
   if (!suppressed) return tl::unexpected(suppressed.error());
   std::unordered_set<std::string> suppressed_set(suppressed->begin(), suppressed->end());
 
-  std::unordered_map<std::string, const date::time_zone*> zones;
   std::vector<Contact> contacts;
   auto customers = store.ForEachCustomer([&](const store::CustomerRow& c) {
-    Contact contact;
-    contact.id = c.id;
-    contact.external_id = c.external_id;
-    contact.has_email = c.email.has_value() && !c.email->empty();
-    contact.unsubscribed = c.unsubscribed_at.has_value() && *c.unsubscribed_at <= now;
-    contact.suppressed = contact.has_email && suppressed_set.count(Lower(*c.email)) > 0;
-    contact.referred_by = c.referred_by.value_or(0);
-    if (c.timezone) {
-      auto [it, fresh] = zones.emplace(*c.timezone, nullptr);
-      if (fresh) {
-        auto zone = LookupZone(*c.timezone);
-        it->second = zone ? *zone : nullptr;
-      }
-      contact.zone = it->second;
-    }
-    contacts.push_back(std::move(contact));
+    contacts.push_back(ContactFrom(c, suppressed_set, now));
   });
   if (!customers) return tl::unexpected(customers.error());
   snap.contacts = Contacts(std::move(contacts));

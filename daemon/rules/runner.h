@@ -2,6 +2,7 @@
 // decisions it makes. (The engine itself, engine.h, does no I/O.)
 #pragma once
 
+#include <unordered_set>
 #include <vector>
 
 #include "base/error.h"
@@ -21,6 +22,13 @@ struct Snapshot {
 // trigger event rules at `now`. kRuntime when the store fails.
 Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
                               const ContactPolicy& policy, Instant now);
+
+// What the contact policy needs of one customer row. `suppressed` holds lower-cased addresses.
+Contact ContactFrom(const store::CustomerRow& row,
+                    const std::unordered_set<std::string>& suppressed, Instant now);
+
+// Adds decisions just made to a history (so that the next evaluation sees them).
+void Remember(ContactHistory& history, const std::vector<Decision>& decisions);
 
 // Records the decisions in the outbox (sends queued, holdouts and controls held out), all in one
 // store transaction. Returns how many were new (a dedupe key already there is left alone).

@@ -393,6 +393,31 @@ Result<void> EachTransactionRow(Statement& s,
   }
 }
 
+// Transactions that may trigger event rules, with whether each is its customer's first purchase.
+constexpr std::string_view kRecentTransactionSelect =
+    "SELECT t.id, t.external_id, t.customer_id, t.occurred_at, t.kind, "
+    "  t.kind = 'purchase' AND NOT EXISTS (SELECT 1 FROM transactions p "
+    "    WHERE p.customer_id = t.customer_id AND p.kind = 'purchase' AND "
+    "    (p.occurred_at < t.occurred_at OR (p.occurred_at = t.occurred_at AND p.id < t.id))) "
+    "FROM transactions t ";
+
+Result<void> EachRecentTransaction(Statement& s,
+                                   const std::function<void(const RecentTransaction&)>& fn) {
+  RecentTransaction t;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return {};
+    t.id = s.Int(0);
+    t.external_id = std::string(s.Text(1));
+    t.customer_id = s.Int(2);
+    t.occurred_at = Instant{std::chrono::seconds{s.Int(3)}};
+    t.kind = ParseKind(s.Text(4)).value_or(Kind::kPurchase);
+    t.first_purchase = s.Int(5) != 0;
+    fn(t);
+  }
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(Database db, int version) : db_(std::move(db)), version_(version) {}
@@ -448,28 +473,70 @@ class SqliteStore final : public Store {
 
   Result<void> ForEachRecentTransaction(
       Instant from, Instant to, const std::function<void(const RecentTransaction&)>& fn) override {
-    auto s = db_.Prepare(
-        "SELECT t.id, t.external_id, t.customer_id, t.occurred_at, t.kind, "
-        "  t.kind = 'purchase' AND NOT EXISTS (SELECT 1 FROM transactions p "
-        "    WHERE p.customer_id = t.customer_id AND p.kind = 'purchase' AND "
-        "    (p.occurred_at < t.occurred_at OR (p.occurred_at = t.occurred_at AND p.id < t.id))) "
-        "FROM transactions t WHERE t.occurred_at > ?1 AND t.occurred_at <= ?2 "
-        "ORDER BY t.occurred_at, t.id");
+    auto s = db_.Prepare(std::string(kRecentTransactionSelect) +
+                         "WHERE t.occurred_at > ?1 AND t.occurred_at <= ?2 "
+                         "ORDER BY t.occurred_at, t.id");
     if (!s) return tl::unexpected(s.error());
     s->Bind(1, static_cast<int64_t>(from.time_since_epoch().count()))
         .Bind(2, static_cast<int64_t>(to.time_since_epoch().count()));
-    RecentTransaction t;
+    return EachRecentTransaction(*s, fn);
+  }
+
+  Result<void> ForEachTransactionAfter(
+      int64_t after_id, const std::function<void(const RecentTransaction&)>& fn) override {
+    auto s = db_.Prepare(std::string(kRecentTransactionSelect) + "WHERE t.id > ?1 ORDER BY t.id");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, after_id);
+    return EachRecentTransaction(*s, fn);
+  }
+
+  Result<int64_t> MaxTransactionId() override {
+    auto s = db_.Prepare("SELECT coalesce(max(id), 0) FROM transactions");
+    if (!s) return tl::unexpected(s.error());
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    return s->Int(0);
+  }
+
+  Result<bool> Unsubscribe(std::string_view external_id, Instant at) override {
+    auto s = db_.Prepare(
+        "UPDATE customers SET unsubscribed_at = min(coalesce(unsubscribed_at, ?2), ?2) "
+        "WHERE external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, external_id)
+                     .Bind(2, static_cast<int64_t>(at.time_since_epoch().count()))
+                     .Run();
+        !r)
+      return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<std::string> GetMeta(std::string_view key) override {
+    auto s = db_.Prepare("SELECT value FROM meta WHERE key = ?1");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, key);
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    return *row ? std::string(s->Text(0)) : std::string();
+  }
+
+  Result<void> SetMeta(std::string_view key, std::string_view value) override {
+    auto s = db_.Prepare(
+        "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!s) return tl::unexpected(s.error());
+    return s->Bind(1, key).Bind(2, value).Run();
+  }
+
+  Result<std::map<std::string, int64_t>> OutboxStatusCounts() override {
+    auto s = db_.Prepare("SELECT status, count(*) FROM outbox GROUP BY status");
+    if (!s) return tl::unexpected(s.error());
+    std::map<std::string, int64_t> counts;
     for (;;) {
       auto row = s->Step();
       if (!row) return tl::unexpected(row.error());
-      if (!*row) return {};
-      t.id = s->Int(0);
-      t.external_id = std::string(s->Text(1));
-      t.customer_id = s->Int(2);
-      t.occurred_at = Instant{std::chrono::seconds{s->Int(3)}};
-      t.kind = ParseKind(s->Text(4)).value_or(Kind::kPurchase);
-      t.first_purchase = s->Int(5) != 0;
-      fn(t);
+      if (!*row) return counts;
+      counts[std::string(s->Text(0))] = s->Int(1);
     }
   }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -269,6 +270,23 @@ class Store {
   virtual Result<void> ForEachDecisionOutcome(
       const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
       const std::function<void(const DecisionOutcome&)>& fn) = 0;
+
+  // The highest transaction row id (0 when there are none): the watcher's high-water mark.
+  virtual Result<int64_t> MaxTransactionId() = 0;
+  // Transactions with a row id above `after_id`, in id order, with the first-purchase flag.
+  virtual Result<void> ForEachTransactionAfter(
+      int64_t after_id, const std::function<void(const RecentTransaction&)>& fn) = 0;
+
+  // Marks the customer unsubscribed at `at` (kept if already earlier). Returns false when there is
+  // no such customer. Idempotent.
+  virtual Result<bool> Unsubscribe(std::string_view external_id, Instant at) = 0;
+
+  // Small named values for the daemon (reload outcome, cursors). Get: "" when unset.
+  virtual Result<std::string> GetMeta(std::string_view key) = 0;
+  virtual Result<void> SetMeta(std::string_view key, std::string_view value) = 0;
+
+  // How many outbox rows there are in each status.
+  virtual Result<std::map<std::string, int64_t>> OutboxStatusCounts() = 0;
 
   // Every suppressed address (hard bounces, complaints), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;

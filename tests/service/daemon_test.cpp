@@ -1,0 +1,219 @@
+// The daemon as a real process: started, signalled and stopped, talking to a real SQLite store,
+// a real maildir and real sockets.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "support/test_util.h"
+
+namespace followup {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Runs SQL on the store; returns the first column of the first row.
+std::string Sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// Runs several statements on the store (another program writing to it).
+void Exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// Waits (bounded) until `done` holds.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(FOLLOWUP_SOURCE_DIR "/templates", dir_ / "templates", fs::copy_options::recursive);
+    fs::create_directories(dir_ / "rules");
+    dir_.Write("rules/welcome.yaml",
+               "name: welcome\ntrigger:\n  event: first_purchase\naction:\n  send: winback\n"
+               "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n");
+    dir_.Write("followup.yaml",
+               "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
+               "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
+               "delivery:\n  transport: maildir://mail\n  unsubscribe_key_file: key\n"
+               "service:\n  listen: \"\"\n  poll_interval_ms: 20\n");
+    auto r =
+        Run("import customers " + dir_.Write("c.csv", "id,email,name\nold,old@example.com,Old\n"));
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  testing::CommandResult Run(const std::string& args) {
+    return testing::Followupd("--config " + dir_ / "followup.yaml" + " " + args, dir_.path());
+  }
+
+  // Starts `followupd run` in the background with extra environment variables.
+  void Start(const std::vector<std::string>& env = {}) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      std::string log = dir_ / "daemon.log";
+      freopen(log.c_str(), "a", stderr);
+      freopen("/dev/null", "w", stdout);
+      execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir_ / "followup.yaml").c_str(), "run",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+
+  // The daemon's exit status once it exits (bounded wait), or -1.
+  int WaitExit(std::chrono::milliseconds limit = 20s) {
+    int status = 0;
+    bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    pid_ = -1;
+    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string Log() { return testing::ReadFile(dir_ / "daemon.log"); }
+
+  // Another program commits a new customer and their first purchase.
+  void Buy(const std::string& customer) {
+    Exec(dir_ / "f.db",
+         "BEGIN; INSERT INTO customers(external_id, email, name) VALUES('" + customer + "', '" +
+             customer + "@example.com', 'New " + customer +
+             "'); INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, "
+             "currency) SELECT 't-" +
+             customer +
+             "', id, strftime('%s', 'now'), 'purchase', 2500, 'EUR' FROM customers "
+             "WHERE external_id = '" +
+             customer + "'; COMMIT;");
+  }
+
+  std::string StatusOf(const std::string& customer) {
+    return Sql(dir_ / "f.db",
+               "SELECT o.status FROM outbox o JOIN customers c ON c.id = o.customer_id WHERE "
+               "c.external_id = '" +
+                   customer + "'");
+  }
+
+  testing::TempDir dir_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(DaemonTest, NoticesAnotherProgramsCommitDecidesAndSends) {
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  Buy("ann");
+  ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent"; })) << Log();
+  size_t mails = 0;
+  for (const auto& f : fs::directory_iterator(dir_ / "mail/new")) mails += f.is_regular_file();
+  EXPECT_EQ(mails, 1u);
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }));
+  dir_.Write("rules/broken.yaml",
+             "name: broken\ntrigger:\n  event: birthday\naction:\n  send: x\n");
+  auto rejected = Run("reload --pid " + std::to_string(pid_));
+  EXPECT_EQ(rejected.status, 1) << rejected.err;
+  EXPECT_NE(rejected.out.find("broken.yaml:3:10: unknown event 'birthday'"), std::string::npos)
+      << rejected.out;
+  Buy("bob");  // the old rules still decide
+  EXPECT_TRUE(WaitFor([&] { return StatusOf("bob") == "sent"; })) << Log();
+  fs::remove(dir_ / "rules/broken.yaml");
+  auto accepted = Run("reload --pid " + std::to_string(pid_));
+  EXPECT_EQ(accepted.status, 0) << accepted.err;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0);
+}
+
+TEST_F(DaemonTest, InvalidRulesAtStartExitOne) {
+  dir_.Write("rules/broken.yaml",
+             "name: broken\ntrigger:\n  event: birthday\naction:\n  send: x\n");
+  Start();
+  EXPECT_EQ(WaitExit(), 1);
+  EXPECT_NE(Log().find("broken.yaml:3:10"), std::string::npos) << Log();
+}
+
+TEST_F(DaemonTest, TellsSystemdReadyReloadingAndStopping) {
+  // A notify socket like systemd's, bound by the test.
+  std::string path = dir_ / "notify.sock";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{0, 200000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string received;
+  auto receive = [&] {
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) received.append(buf, n).append("\n");
+  };
+  Start({"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=400000"});
+  EXPECT_TRUE(WaitFor([&] {
+    receive();
+    return received.find("READY=1") != std::string::npos;
+  }));
+  EXPECT_TRUE(WaitFor([&] {
+    receive();
+    return received.find("WATCHDOG=1") != std::string::npos;
+  })) << received;
+  kill(pid_, SIGHUP);
+  EXPECT_TRUE(WaitFor([&] {
+    receive();
+    return received.find("RELOADING=1") != std::string::npos &&
+           received.rfind("READY=1") > received.find("RELOADING=1");
+  })) << received;
+  kill(pid_, SIGTERM);
+  EXPECT_TRUE(WaitFor([&] {
+    receive();
+    return received.find("STOPPING=1") != std::string::npos;
+  })) << received;
+  EXPECT_EQ(WaitExit(), 0);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace followup
