@@ -3,9 +3,11 @@
 #include <date/tz.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <unordered_set>
@@ -275,6 +277,27 @@ class Worker {
   int64_t reload_generation_ = 0;
 };
 
+// A fingerprint of every file under the rules and templates folders (names, sizes, times): when
+// it changes, the daemon reloads as on SIGHUP.
+std::string FilesFingerprint(const Config& config) {
+  namespace fs = std::filesystem;
+  std::string out;
+  for (const auto& dir : {config.rules_dir, config.templates_dir}) {
+    std::error_code ec;
+    std::vector<std::string> lines;
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto size = it->file_size(ec);
+      auto time = it->last_write_time(ec).time_since_epoch().count();
+      lines.push_back(it->path().string() + " " + std::to_string(size) + " " +
+                      std::to_string(time));
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const auto& l : lines) out += l + "\n";
+  }
+  return out;
+}
+
 std::string MetricsText(const Metrics& m, std::optional<std::map<std::string, int64_t>> outbox) {
   std::string out;
   out += PrometheusMetric("followup_decisions_total", "counter",
@@ -392,7 +415,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   job(busy_pass, [&] { worker.FullPass(); });
 
   // Timers on the loop.
-  asio::steady_timer poll(io), pass(io), retry(io), refit(io), watchdog(io);
+  asio::steady_timer poll(io), pass(io), retry(io), refit(io), watchdog(io), files(io);
   std::function<void()> arm_poll = [&] {
     poll.expires_after(milliseconds(config.service.poll_interval_ms));
     poll.async_wait([&](boost::system::error_code ec) {
@@ -448,6 +471,31 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       arm_watchdog();
     });
   };
+  // Rule and template files are watched (a cheap look every two seconds): an edit reloads.
+  std::string fingerprint = FilesFingerprint(config);
+  std::function<void()> reload = [&] {
+    (void)notify.Reloading("reloading rules");
+    asio::post(strand, [&] {
+      bool ok = worker.Reload();
+      asio::post(io, [&, ok] {
+        (void)notify.Ready(ok ? "running" : "running (reload rejected: see the log)");
+      });
+    });
+  };
+  std::function<void()> arm_files = [&] {
+    files.expires_after(seconds(2));
+    files.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      auto now = FilesFingerprint(config);
+      if (now != fingerprint) {
+        fingerprint = now;
+        spdlog::info("rule or template files changed: reloading");
+        reload();
+      }
+      arm_files();
+    });
+  };
+  arm_files();
   arm_poll();
   arm_pass();
   arm_retry();
@@ -459,21 +507,16 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        (void)notify.Reloading("reloading rules");
         spdlog::info("SIGHUP: reloading rules and templates");
-        asio::post(strand, [&] {
-          bool ok = worker.Reload();
-          asio::post(io, [&, ok] {
-            (void)notify.Ready(ok ? "running" : "running (reload rejected: see the log)");
-          });
-        });
+        fingerprint = FilesFingerprint(config);
+        reload();
         wait_signal();
         return;
       }
       spdlog::info("{}: stopping after the work in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       (void)notify.Stopping("stopping");
       stopping = true;
-      for (auto* t : {&poll, &pass, &retry, &refit, &watchdog}) t->cancel();
+      for (auto* t : {&poll, &pass, &retry, &refit, &watchdog, &files}) t->cancel();
       if (http) http->Stop();
     });
   };

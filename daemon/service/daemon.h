@@ -12,7 +12,8 @@
 //   retries     the outbox drained every few seconds (deferred sends)
 //   refit       the worth models refitted daily at service.refit_at
 //   SIGHUP      reload: the new rules are loaded and checked off the loop and swapped in whole, or
-//               the running set is kept and every error logged (RELOADING=1 / READY=1 around it)
+//               the running set is kept and every error logged (RELOADING=1 / READY=1 around it);
+//               an edit of a rule or template file (looked for every 2 s) does the same
 //   SIGTERM     stop taking work, finish the round in flight, STOPPING=1, exit 0
 #pragma once
 

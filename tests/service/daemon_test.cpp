@@ -167,6 +167,24 @@ TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {
   EXPECT_EQ(WaitExit(), 0);
 }
 
+TEST_F(DaemonTest, EditingARuleFileReloads) {
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }));
+  dir_.Write("rules/broken.yaml",
+             "name: broken\ntrigger:\n  event: birthday\naction:\n  send: x\n");
+  EXPECT_TRUE(WaitFor([&] {
+    return Sql(dir_ / "f.db", "SELECT value FROM meta WHERE key = 'reload'").find("failed") !=
+           std::string::npos;
+  })) << Log();
+  fs::remove(dir_ / "rules/broken.yaml");
+  EXPECT_TRUE(WaitFor([&] {
+    auto v = Sql(dir_ / "f.db", "SELECT value FROM meta WHERE key = 'reload'");
+    return v.size() > 3 && v.substr(v.size() - 3) == " ok";
+  })) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0);
+}
+
 TEST_F(DaemonTest, InvalidRulesAtStartExitOne) {
   dir_.Write("rules/broken.yaml",
              "name: broken\ntrigger:\n  event: birthday\naction:\n  send: x\n");
