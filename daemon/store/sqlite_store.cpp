@@ -420,7 +420,8 @@ Result<void> EachRecentTransaction(Statement& s,
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(Database db, int version) : db_(std::move(db)), version_(version) {}
+  SqliteStore(Database db, int version, std::string path)
+      : db_(std::move(db)), version_(version), path_(std::move(path)) {}
 
   int SchemaVersion() const override { return version_; }
 
@@ -451,15 +452,20 @@ class SqliteStore final : public Store {
     }
   }
 
-  Result<void> ForEachTransaction(Instant until,
-                                  const std::function<void(const TransactionRow&)>& fn) override {
+  Result<void> ForEachTransactionOfCustomers(
+      Instant until, int64_t first_customer, int64_t end_customer,
+      const std::function<void(const TransactionRow&)>& fn) override {
     auto s = db_.Prepare("SELECT " + std::string(kTransactionRowColumns) +
-                         " FROM transactions WHERE occurred_at <= ?1 "
-                         "ORDER BY customer_id, occurred_at, id");
+                         " FROM transactions WHERE customer_id >= ?2 AND customer_id < ?3 "
+                         "AND occurred_at <= ?1 ORDER BY customer_id, occurred_at, id");
     if (!s) return tl::unexpected(s.error());
-    s->Bind(1, static_cast<int64_t>(until.time_since_epoch().count()));
+    s->Bind(1, static_cast<int64_t>(until.time_since_epoch().count()))
+        .Bind(2, first_customer)
+        .Bind(3, end_customer);
     return EachTransactionRow(*s, fn);
   }
+
+  Result<std::unique_ptr<Store>> OpenAnother() override { return OpenSqliteStore(path_); }
 
   Result<void> ForEachTransactionOf(int64_t customer_id, Instant until,
                                     const std::function<void(const TransactionRow&)>& fn) override {
@@ -828,6 +834,7 @@ class SqliteStore final : public Store {
  private:
   Database db_;
   int version_;
+  std::string path_;
 };
 
 }  // namespace
@@ -837,7 +844,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   if (!db) return tl::unexpected(db.error());
   auto version = Migrate(*db);
   if (!version) return tl::unexpected(version.error());
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(*db), *version));
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(*db), *version, path));
 }
 
 }  // namespace followup::store

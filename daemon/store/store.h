@@ -7,6 +7,7 @@
 // transactions).
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -226,8 +227,17 @@ class Store {
 
   // Every transaction that occurred at or before `until`, ordered by (customer_id, occurred_at,
   // id).
-  virtual Result<void> ForEachTransaction(Instant until,
-                                          const std::function<void(const TransactionRow&)>& fn) = 0;
+  Result<void> ForEachTransaction(Instant until,
+                                  const std::function<void(const TransactionRow&)>& fn) {
+    return ForEachTransactionOfCustomers(until, 0, INT64_MAX, fn);
+  }
+  // The same for the customers with first_customer <= customer_id < end_customer.
+  virtual Result<void> ForEachTransactionOfCustomers(
+      Instant until, int64_t first_customer, int64_t end_customer,
+      const std::function<void(const TransactionRow&)>& fn) = 0;
+
+  // Another connection to the same store, for another thread.
+  virtual Result<std::unique_ptr<Store>> OpenAnother() = 0;
 
   // One customer's transactions that occurred at or before `until`, ordered by (occurred_at, id).
   virtual Result<void> ForEachTransactionOf(

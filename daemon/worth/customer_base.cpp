@@ -1,6 +1,8 @@
 #include "worth/customer_base.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 namespace followup::worth {
 namespace {
@@ -32,31 +34,53 @@ Result<CustomerBase> CustomerBase::Load(store::Store& store, const FactsOptions&
   });
   if (!customers) return tl::unexpected(customers.error());
 
-  std::vector<store::TransactionRow> rows;
-  size_t next = 0;  // the first summary not yet folded
-  int64_t read = 0;
-  auto fold_until = [&](int64_t customer_id) {
-    // Customers without transactions before `customer_id` get their (empty) summary too.
-    for (; next < base.summaries_.size() && base.summaries_[next].customer_id <= customer_id;
-         ++next) {
-      auto& s = base.summaries_[next];
-      std::span<const store::TransactionRow> mine;
-      if (!rows.empty() && rows.front().customer_id == s.customer_id) mine = rows;
-      s = Summarize(s.customer_id, meta[next].referred_by, meta[next].created_at, mine, options);
-    }
+  // Folds the transactions of summaries_[begin, end) read through `source`: a merge of two
+  // id-ordered streams. Customers without transactions get their (empty) summary too.
+  auto fold = [&](store::Store& source, size_t begin, size_t end, std::atomic<int64_t>& read,
+                  bool report) -> Result<void> {
+    if (begin >= end) return {};
+    std::vector<store::TransactionRow> rows;
+    size_t next = begin;
+    auto fold_until = [&](int64_t customer_id) {
+      for (; next < end && base.summaries_[next].customer_id <= customer_id; ++next) {
+        auto& s = base.summaries_[next];
+        std::span<const store::TransactionRow> mine;
+        if (!rows.empty() && rows.front().customer_id == s.customer_id) mine = rows;
+        s = Summarize(s.customer_id, meta[next].referred_by, meta[next].created_at, mine, options);
+      }
+    };
+    auto scan = source.ForEachTransactionOfCustomers(
+        options.at, base.summaries_[begin].customer_id, base.summaries_[end - 1].customer_id + 1,
+        [&](const store::TransactionRow& t) {
+          if (!rows.empty() && rows.front().customer_id != t.customer_id) {
+            fold_until(rows.front().customer_id);
+            rows.clear();
+          }
+          rows.push_back(t);
+          if (++read % 65536 == 0 && report && progress) progress(read);
+        });
+    if (!scan) return scan;
+    if (!rows.empty()) fold_until(rows.front().customer_id);
+    rows.clear();
+    fold_until(std::numeric_limits<int64_t>::max());
+    return {};
   };
-  auto scan = store.ForEachTransaction(options.at, [&](const store::TransactionRow& t) {
-    if (!rows.empty() && rows.front().customer_id != t.customer_id) {
-      fold_until(rows.front().customer_id);
-      rows.clear();
-    }
-    rows.push_back(t);
-    if (progress && ++read % 65536 == 0) progress(read);
-  });
-  if (!scan) return tl::unexpected(scan.error());
-  if (!rows.empty()) fold_until(rows.front().customer_id);
-  rows.clear();
-  fold_until(std::numeric_limits<int64_t>::max());
+  // Two halves of the customers on two connections and two threads when the store allows it: the
+  // scan is most of the work.
+  std::atomic<int64_t> read{0};
+  const size_t n = base.summaries_.size();
+  const size_t half = n / 2;
+  auto second = n > 4096 ? store.OpenAnother() : Fail(ErrorCode::kRuntime, "small store");
+  if (second) {
+    Result<void> other;
+    std::thread helper([&] { other = fold(**second, half, n, read, false); });
+    auto mine = fold(store, 0, half, read, true);
+    helper.join();
+    if (!mine) return tl::unexpected(mine.error());
+    if (!other) return tl::unexpected(other.error());
+  } else if (auto all = fold(store, 0, n, read, true); !all) {
+    return tl::unexpected(all.error());
+  }
   if (progress) progress(read);
 
   meta = {};  // freed before the fit, where memory peaks
