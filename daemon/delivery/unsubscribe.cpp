@@ -18,6 +18,8 @@
 #include <system_error>
 #include <vector>
 
+#include "base/url.h"
+
 namespace followup::delivery {
 namespace {
 
@@ -115,33 +117,6 @@ std::string PercentEncode(std::string_view s) {
       out += '%';
       out += kHex[c >> 4];
       out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Form decoding: %XX and '+' as a space; nullopt for a broken escape.
-std::optional<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]);
-      int lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
     }
   }
   return out;
@@ -338,11 +313,11 @@ Result<std::string> VerifyUnsubscribe(std::string_view key, std::string_view que
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    auto name = PercentDecode(pair.substr(0, eq));
+    auto name = FormDecode(pair.substr(0, eq));
     if (!name || (*name != "c" && *name != "t")) continue;
     auto& slot = *name == "c" ? customer : token;
     if (slot) return InvalidInput("unsubscribe link: " + *name + " given twice");
-    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    auto value = FormDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
     if (!value) return InvalidInput("unsubscribe link: " + *name + " is badly percent-encoded");
     slot = std::move(*value);
   }
