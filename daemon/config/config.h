@@ -67,7 +67,7 @@ struct DeliveryConfig {
 // The always-on daemon (`followupd run`).
 struct ServiceConfig {
   std::string listen = "127.0.0.1:8025";  // HTTP: /unsubscribe, /healthz, /metrics ("" = none)
-  int poll_interval_ms = 100;             // how often the store is checked for new rows
+  int poll_interval_ms = 50;              // how often the store is checked for new rows
   std::chrono::seconds full_pass{300};    // every rule over everyone, this often (and on start)
   int refit_minute = 3 * 60;              // refit the worth models daily at this local time
 };

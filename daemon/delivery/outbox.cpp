@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_set>
 
 #include "base/money.h"
@@ -117,6 +118,17 @@ Result<Message> OutboxWorker::Compose(const store::OutboxItem& item,
   return m;
 }
 
+// Retries a store write that fails (another writer holding the lock past the busy timeout) for up
+// to half a minute: the messages of a round have gone out, and their outcome should not be lost.
+Result<void> OutboxWorker::Persist(const std::function<Result<void>()>& write) {
+  Result<void> r = write();
+  for (int i = 0; !r && r.error().code == ErrorCode::kRuntime && i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+    r = write();
+  }
+  return r;
+}
+
 Result<DrainSummary> OutboxWorker::Drain() {
   DrainSummary summary;
   std::unordered_set<std::string> suppressed;
@@ -178,7 +190,10 @@ Result<DrainSummary> OutboxWorker::Drain() {
     std::vector<std::pair<int64_t, std::string>> ids;
     for (size_t i = 0; i < messages.size(); ++i)
       ids.emplace_back(updates[update_of[i]].id, messages[i].message_id);
-    if (auto r = store_.SetMessageIds(ids); !r) return tl::unexpected(r.error());
+    if (auto r = Persist([&] { return store_.SetMessageIds(ids); }); !r) {
+      (void)store_.RequeueInFlight();  // nothing of this round went out: back in the queue
+      return tl::unexpected(r.error());
+    }
     auto results = transport_.Send(messages);
     for (size_t i = 0; i < messages.size(); ++i) {
       auto& u = updates[update_of[i]];
@@ -215,8 +230,12 @@ Result<DrainSummary> OutboxWorker::Drain() {
           break;
       }
     }
-    if (auto r = store_.RecordDeliveries(updates, clock_.Now()); !r)
+    if (auto r = Persist([&] { return store_.RecordDeliveries(updates, clock_.Now()); }); !r) {
+      // The outcomes are lost; the round goes out again (at-least-once) rather than sit in
+      // "sending" until a restart.
+      (void)store_.RequeueInFlight();
       return tl::unexpected(r.error());
+    }
     // With a fixed clock (--at), deferred messages are not due again in this pass: the loop ends
     // when a round claims nothing.
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -64,6 +65,7 @@ class OutboxWorker {
 
  private:
   Result<const Template*> TemplateNamed(const std::string& name);
+  Result<void> Persist(const std::function<Result<void>()>& write);
 
   store::Store& store_;
   Transport& transport_;

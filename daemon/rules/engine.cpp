@@ -174,7 +174,18 @@ std::string ArmValues(const Rule& rule, const Arm& arm) {
 
 Evaluation Evaluate(const EvaluateInput& in) {
   Evaluation out;
-  ContactHistory history = *in.history;  // grows with this pass's own decisions
+  // The past, and this pass's own decisions on top of it (the past is not copied: it can be big).
+  const ContactHistory& past = *in.history;
+  ContactHistory made;
+  auto decided = [&](const std::string& key) { return past.Decided(key) || made.Decided(key); };
+  auto last_decision = [&](const std::string& rule, int64_t customer) {
+    auto a = past.LastDecision(rule, customer), b = made.LastDecision(rule, customer);
+    if (a && b) return std::optional<Instant>(std::max(*a, *b));
+    return a ? a : b;
+  };
+  auto sends_since = [&](int64_t recipient, Instant since) {
+    return past.SendsSince(recipient, since) + made.SendsSince(recipient, since);
+  };
   const auto& base = *in.facts;
   auto skip = [&](RuleOutcome& outcome, const Rule& rule, int64_t customer, Reason reason,
                   std::string detail = {}) {
@@ -261,7 +272,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
       const Contact* customer = in.contacts->Find(id);
       if (!customer) continue;  // facts without a customer row: nothing to contact
       std::string key = rule.name + ":" + customer->external_id + ":" + *c.occurrence;
-      if (history.Decided(key)) {
+      if (decided(key)) {
         skip(outcome, rule, id, Reason::kAlreadyDecided, key);
         continue;
       }
@@ -286,14 +297,14 @@ Evaluation Evaluate(const EvaluateInput& in) {
         continue;
       }
       if (rule.once_per) {
-        auto last = history.LastDecision(rule.name, id);
+        auto last = last_decision(rule.name, id);
         if (last && *last > in.now - *rule.once_per) {
           skip(outcome, rule, id, Reason::kOncePer, FormatInstant(*last));
           continue;
         }
       }
       if (in.policy.max_contacts > 0 &&
-          history.SendsSince(recipient->id, in.now - in.policy.per) >= in.policy.max_contacts) {
+          sends_since(recipient->id, in.now - in.policy.per) >= in.policy.max_contacts) {
         skip(outcome, rule, id, Reason::kCapped);
         continue;
       }
@@ -326,7 +337,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
         }
         ++outcome.decided;
       }
-      history.Add({d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key});
+      made.Add({d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key});
       out.decisions.push_back(std::move(d));
     }
   }

@@ -156,7 +156,6 @@ class Worker {
       if (auto row = store_->FindCustomerById(id); row && *row)
         snapshot_->contacts.Upsert(rules::ContactFrom(**row, suppressed_set, now));
     }
-    high_water_ = seen;
     // Event rules without a wait act now; waited ones are the full pass's.
     rules::RuleSet immediate;
     for (const auto& r : rules_->rules)
@@ -171,8 +170,11 @@ class Worker {
       in.policy = PolicyFor(config_);
       in.now = now;
       in.zone = zone_;
-      Decide(rules::Evaluate(in));
+      // The rows count as seen only once their decisions are stored: a store that is locked
+      // now gets them looked at again on the next poll (dedupe keys make that harmless).
+      if (!Decide(rules::Evaluate(in))) return;
     }
+    high_water_ = seen;
     metrics_.last_evaluation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     Drain();
@@ -245,12 +247,13 @@ class Worker {
     return true;
   }
 
-  void Decide(const rules::Evaluation& eval) {
-    if (eval.decisions.empty()) return;
+  // Records the decisions; false when the store refused them.
+  bool Decide(const rules::Evaluation& eval) {
+    if (eval.decisions.empty()) return true;
     auto recorded = rules::RecordDecisions(*store_, eval.decisions);
     if (!recorded) {
-      spdlog::error("decisions: store: {}", recorded.error().ToString());
-      return;
+      spdlog::error("decisions: store: {} (retrying)", recorded.error().ToString());
+      return false;
     }
     rules::Remember(snapshot_->history, eval.decisions);
     metrics_.decisions += *recorded;
@@ -259,6 +262,7 @@ class Worker {
                     rules::DecisionKindName(d.kind), d.dedupe_key);
     }
     spdlog::info("decided {} new ({} made)", *recorded, eval.decisions.size());
+    return true;
   }
 
   const Config& config_;

@@ -31,27 +31,34 @@ void Differs(std::string& out, const char* name, const T& a, const T& b) {
   out += name;
 }
 
+// The schema version recorded in the database (0 for a new one).
+Result<int> ReadSchemaVersion(Database& db) {
+  auto has_meta = db.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
+  if (!has_meta) return tl::unexpected(has_meta.error());
+  auto row = has_meta->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return 0;
+  auto get = db.Prepare("SELECT value FROM meta WHERE key='schema_version'");
+  if (!get) return tl::unexpected(get.error());
+  auto found = get->Step();
+  if (!found) return tl::unexpected(found.error());
+  return *found ? std::stoi(std::string(get->Text(0))) : 0;
+}
+
 Result<int> Migrate(Database& db) {
   auto migrations = SqliteMigrations();
+  // Up to date: no write lock taken (another writer may be holding it).
+  if (auto current = ReadSchemaVersion(db);
+      current && *current == static_cast<int>(migrations.size()))
+    return *current;
   if (auto r = db.Exec("BEGIN IMMEDIATE", "store migrate"); !r) return tl::unexpected(r.error());
   auto fail = [&](const Error& e) {
     (void)db.Exec("ROLLBACK", "store migrate");
     return tl::unexpected(e);
   };
-  int version = 0;
-  {
-    auto has_meta = db.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
-    if (!has_meta) return fail(has_meta.error());
-    auto row = has_meta->Step();
-    if (!row) return fail(row.error());
-    if (*row) {
-      auto get = db.Prepare("SELECT value FROM meta WHERE key='schema_version'");
-      if (!get) return fail(get.error());
-      auto found = get->Step();
-      if (!found) return fail(found.error());
-      if (*found) version = std::stoi(std::string(get->Text(0)));
-    }
-  }
+  auto read = ReadSchemaVersion(db);
+  if (!read) return fail(read.error());
+  int version = *read;
   if (version > static_cast<int>(migrations.size())) {
     return fail(Error{ErrorCode::kRuntime,
                       "store migrate: the database has schema version " + std::to_string(version) +
@@ -810,14 +817,20 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override {
-    auto s =
-        db_.Prepare("SELECT " + std::string(kCustomerRowColumns) + " FROM customers WHERE id = ?1");
-    if (!s) return tl::unexpected(s.error());
-    s->Bind(1, id);
-    auto row = s->Step();
+    // Asked once per message and per changed customer: the statement is prepared once.
+    if (!find_by_id_) {
+      auto s = db_.Prepare("SELECT " + std::string(kCustomerRowColumns) +
+                           " FROM customers WHERE id = ?1");
+      if (!s) return tl::unexpected(s.error());
+      find_by_id_ = std::make_unique<Statement>(std::move(*s));
+    }
+    auto& s = *find_by_id_;
+    sqlite::ScopedReset reset(s);
+    s.Bind(1, id);
+    auto row = s.Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return std::optional<CustomerRow>();
-    return std::optional<CustomerRow>(ReadCustomerRow(*s));
+    return std::optional<CustomerRow>(ReadCustomerRow(s));
   }
 
   Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override {
@@ -835,6 +848,7 @@ class SqliteStore final : public Store {
   Database db_;
   int version_;
   std::string path_;
+  std::unique_ptr<Statement> find_by_id_;  // destroyed before db_ (declared after it)
 };
 
 }  // namespace

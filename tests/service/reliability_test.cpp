@@ -1,0 +1,674 @@
+// Reliability of `followupd run` as a real process: SIGKILL at random moments while it sends, an
+// SMTP server that is down for a while, and a store locked by another writer. Real processes and
+// signals throughout: the followupd binary, Postfix's smtp-sink on loopback, the SQLite file.
+//
+// Every wait is bounded; the daemon and the sink are killed in TearDown whatever happens.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "delivery/test_servers.h"
+#include "support/test_util.h"
+
+namespace followup {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Runs SQL on the store; returns the first column of the first row.
+std::string Sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// Every row of a one-column query.
+std::vector<std::string> SqlColumn(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_stmt* stmt = nullptr;
+  std::vector<std::string> out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      out.push_back(sqlite3_column_text(stmt, 0)
+                        ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))
+                        : "");
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// Runs several statements on the store (another program writing to it).
+void Exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_busy_timeout(db, 10000);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// Waits (bounded) until `done` holds.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s,
+             std::chrono::milliseconds step = 20ms) {
+  auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return done();
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CPU time (user + system, seconds) a process has used so far, from /proc/PID/stat; -1 if gone.
+double CpuSeconds(pid_t pid) {
+  std::string stat = testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Postfix's smtp-sink on 127.0.0.1:PORT (a port chosen by the test, so that it can come up on the
+// port the daemon was already configured with), appending every accepted message to one dump file
+// (-D: one file, so no two messages can ever share a name, unlike -d's random suffix). The dump is
+// written before the sink's 250 to the final ".", so a message the daemon was killed waiting for
+// is still counted as received.
+class Sink {
+ public:
+  Sink(std::string dump, std::string log) : dump_(std::move(dump)), log_(std::move(log)) {}
+  ~Sink() { Stop(); }
+
+  // Starts the sink on `port`; false if it did not come up (the port is taken, for one).
+  bool Start(int port) {
+    Stop();
+    port_ = port;
+    std::vector<std::string> argv = {testing::kSmtpSink};
+    if (geteuid() == 0) argv.insert(argv.end(), {"-u", "root"});  // required when root
+    argv.insert(argv.end(), {"-v", "-D", dump_, "127.0.0.1:" + std::to_string(port), "100"});
+    std::fflush(nullptr);  // or the child would write the test's buffered output again
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(testing::kSmtpSink, args.data());
+      _exit(127);
+    }
+    pid_ = pid;
+    // Ready when it accepts a connection and logs it (-v): the listener is this sink.
+    size_t connects_before = Connects();
+    bool connected = false;
+    auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      if (!connected) {
+        int fd = testing::ConnectLoopback(port);
+        if (fd >= 0) {
+          testing::WriteAll(fd, "QUIT\r\n");
+          close(fd);
+          connected = true;
+        }
+      }
+      if (connected && Connects() > connects_before) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    Stop();
+    return false;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    if (!WaitFor([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, 2s, 5ms)) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    pid_ = -1;
+  }
+
+  bool running() const { return pid_ > 0; }
+
+  // How many times each Message-ID arrived.
+  std::map<std::string, int> MessageIds() const {
+    std::map<std::string, int> out;
+    std::ifstream in(dump_, std::ios::binary);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Message-ID: ", 0) != 0) continue;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      ++out[line.substr(12)];
+    }
+    return out;
+  }
+
+ private:
+  size_t Connects() const {
+    std::string log = testing::ReadFile(log_);
+    size_t n = 0;
+    for (size_t at = log.find("connect ("); at != std::string::npos;
+         at = log.find("connect (", at + 1))
+      ++n;
+    return n;
+  }
+
+  std::string dump_, log_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+class ReliabilityTest : public ::testing::Test {
+ protected:
+  static constexpr int kCustomers = 100;
+  // Messages the outbox worker claims and sends per round (delivery::OutboxOptions::batch_size;
+  // not configurable): at most this many are in flight when the daemon dies.
+  static constexpr int kBatch = 200;
+
+  void SetUp() override {
+    fs::copy(FOLLOWUP_SOURCE_DIR "/templates", dir_ / "templates", fs::copy_options::recursive);
+    fs::create_directories(dir_ / "rules");
+    std::string csv = "id,email,name\n";
+    for (int i = 0; i < kCustomers; ++i)
+      csv += "c" + std::to_string(i) + ",c" + std::to_string(i) + "@example.com,Customer " +
+             std::to_string(i) + "\n";
+    port_ = testing::FreeLoopbackPort();
+    WriteConfig("");  // for the import; each test writes its own before starting the daemon
+    auto r = Run("import customers " + dir_.Write("c.csv", csv));
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    sink_.Stop();
+  }
+
+  // The config: SMTP to the test's sink port, no contact caps or quiet hours, no HTTP.
+  void WriteConfig(const std::string& delivery_extra, int poll_ms = 50,
+                   const std::string& service_extra = "") {
+    dir_.Write("followup.yaml",
+               "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
+               "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
+               "delivery:\n  transport: smtp://127.0.0.1:" +
+                   std::to_string(port_) + "\n  require_tls: false\n  unsubscribe_key_file: key\n" +
+                   delivery_extra + "service:\n  listen: \"\"\n  poll_interval_ms: " +
+                   std::to_string(poll_ms) + "\n" + service_extra);
+  }
+
+  testing::CommandResult Run(const std::string& args) {
+    return testing::Followupd("--config " + dir_ / "followup.yaml" + " " + args, dir_.path());
+  }
+
+  // `n` queued sends of the winback template, spread over the customers, dedupe keys rel:FIRST..
+  void QueueSends(int n, int first = 0) {
+    Exec(db(),
+         "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(first) +
+             " UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(first + n - 1) +
+             ") INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+             "template_values, decided_at, send_after, status, updated_at) "
+             "SELECT 'rel:' || i, 'reliability', c.id, c.id, 'send', 'winback', "
+             "'{\"offer\":\"x\",\"offer_code\":\"Y\"}', strftime('%s', 'now'), 0, 'queued', "
+             "strftime('%s', 'now') FROM n JOIN customers c ON c.external_id = 'c' || (i % " +
+             std::to_string(kCustomers) + ")");
+  }
+
+  // Starts `followupd run` in the background, its stderr appended to daemon.log.
+  void Start() {
+    std::fflush(nullptr);  // or the child would write the test's buffered output again
+    pid_ = fork();
+    if (pid_ == 0) {
+      unsetenv("FOLLOWUP_CONFIG");
+      unsetenv("NOTIFY_SOCKET");
+      unsetenv("WATCHDOG_USEC");
+      std::string log = dir_ / "daemon.log";
+      freopen(log.c_str(), "a", stderr);
+      freopen("/dev/null", "w", stdout);
+      execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir_ / "followup.yaml").c_str(), "run",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+
+  bool Running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+  // SIGKILL, reaped.
+  void Kill9() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // SIGTERM; the exit status (bounded wait), or -1 (then it is killed).
+  int Stop(std::chrono::milliseconds limit = 30s) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!exited) Kill9();
+    pid_ = -1;
+    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string Log() { return testing::ReadFile(dir_ / "daemon.log"); }
+  // The log lines at warn level or above (what an operator would look at).
+  std::string Problems() {
+    std::istringstream in(Log());
+    std::string line, out;
+    while (std::getline(in, line))
+      if (line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos ||
+          line.find(" critical ") != std::string::npos)
+        out += line + "\n";
+    return out;
+  }
+
+  std::string db() { return dir_ / "f.db"; }
+  int Count(const std::string& where) {
+    return std::atoi(Sql(db(), "SELECT count(*) FROM outbox WHERE " + where).c_str());
+  }
+  int Pending() { return Count("status IN ('queued', 'sending', 'deferred')"); }
+  std::string StatusCounts() {
+    std::string out;
+    for (const auto& row : SqlColumn(db(),
+                                     "SELECT status || '=' || count(*) FROM outbox "
+                                     "GROUP BY status ORDER BY status"))
+      out += row + " ";
+    return out;
+  }
+
+  testing::TempDir dir_;
+  int port_ = 0;
+  Sink sink_{dir_ / "sink.dump", dir_ / "sink.log"};
+  pid_t pid_ = -1;
+};
+
+// 1. kill -9 at random moments. 2,000 queued sends; the daemon is SIGKILLed 20 times at a random
+// moment 50-400 ms after it was started (seeded, so every run kills at the same moments), then
+// left to finish. Every row must end sent, the sink must have every Message-ID at least once, and
+// the only duplicates are messages that were in flight ('sending') at a kill.
+//
+// Size: 2,000 x 20 as the issue asks; the whole test takes ~6 s. Unthrottled, the daemon sends all
+// 2,000 to smtp-sink in about half a second, so after the first kill or two the kills would hit an
+// idle daemon. delivery.rate_per_second: 1500 (a real config option, applied in the transport;
+// ~800 messages/s come out of it here) makes a round of 200 take ~250 ms, about as long as a life
+// between kills: the kills land during startup, mid-round and just after a round was recorded, and
+// there is work left at every kill (~1,200 rows get recorded as sent during the 20 lives).
+TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
+  constexpr int kSends = 2000;
+  constexpr int kKills = 20;
+  WriteConfig(
+      "  connections: 4\n  timeout: 5s\n  rate_per_second: 1500\n"
+      "  retry_base: 1s\n  max_attempts: 50\n");
+  QueueSends(kSends);
+  ASSERT_EQ(Count("status = 'queued'"), kSends);
+  ASSERT_TRUE(sink_.Start(port_)) << "smtp-sink did not start on port " << port_;
+
+  std::mt19937 rng(20261125);
+  std::uniform_int_distribution<int> delay_ms(50, 400);
+  int in_flight_at_kills = 0;  // rows left 'sending' by the kills: the most that may go twice
+  std::string rounds;
+  auto started = Clock::now();
+  for (int k = 0; k < kKills; ++k) {
+    int delay = delay_ms(rng);
+    Start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    ASSERT_TRUE(Running()) << "the daemon exited by itself before kill " << k + 1 << "\n" << Log();
+    Kill9();
+    int sending = Count("status = 'sending'");
+    in_flight_at_kills += sending;
+    EXPECT_LE(sending, kBatch) << "more than one round of messages in flight";
+    rounds += "  kill " + std::to_string(k + 1) + " at " + std::to_string(delay) + " ms: sent " +
+              std::to_string(Count("status = 'sent'")) + ", in flight " + std::to_string(sending) +
+              "\n";
+  }
+  auto kill_phase = Clock::now() - started;
+  int sent_during_kills = Count("status = 'sent'");
+
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0 || !Running(); }, 90s, 100ms))
+      << StatusCounts() << "\n"
+      << Problems();
+  ASSERT_TRUE(Running()) << "the daemon exited by itself\n" << Log();
+  auto total = Clock::now() - started;
+  EXPECT_EQ(Stop(), 0) << Log();
+  // The last messages are dumped before their 250: give the sink a moment to have written them.
+  std::this_thread::sleep_for(200ms);
+
+  EXPECT_EQ(Count("status = 'sent'"), kSends) << StatusCounts();
+  auto stored = SqlColumn(db(), "SELECT message_id FROM outbox WHERE message_id IS NOT NULL");
+  std::set<std::string> stored_ids(stored.begin(), stored.end());
+  EXPECT_EQ(stored_ids.size(), static_cast<size_t>(kSends)) << "Message-IDs are not one per row";
+
+  auto received = sink_.MessageIds();
+  int missing = 0, unknown = 0, duplicates = 0, total_received = 0;
+  for (const auto& id : stored_ids)
+    if (!received.count(id)) ++missing;
+  for (const auto& [id, n] : received) {
+    total_received += n;
+    duplicates += n - 1;
+    if (!stored_ids.count(id)) ++unknown;
+  }
+  EXPECT_EQ(missing, 0) << "rows marked sent that the server never received";
+  EXPECT_EQ(unknown, 0) << "the server received Message-IDs the outbox does not know (a retried "
+                           "send went out as a different message)";
+  EXPECT_LE(duplicates, in_flight_at_kills) << "duplicates beyond the messages in flight at kills";
+  EXPECT_LE(duplicates, kKills * kBatch);
+  int requeued_warnings = 0;
+  for (size_t at = Log().find("sending them again"); at != std::string::npos;
+       at = Log().find("sending them again", at + 1))
+    ++requeued_warnings;
+
+  std::string report =
+      "kill -9: " + std::to_string(kSends) + " sends, " + std::to_string(kKills) + " kills in " +
+      std::to_string(Seconds(kill_phase)) + " s (" + std::to_string(sent_during_kills) +
+      " sent meanwhile), all done after " + std::to_string(Seconds(total)) + " s; sink received " +
+      std::to_string(total_received) + " messages, " + std::to_string(received.size()) +
+      " distinct; duplicates " + std::to_string(duplicates) + " (bound: in flight at kills " +
+      std::to_string(in_flight_at_kills) + ", kills x batch " + std::to_string(kKills * kBatch) +
+      "); restarts that requeued " + std::to_string(requeued_warnings) + "\n" + rounds;
+  std::printf("%s", report.c_str());
+  RecordProperty("duplicates", duplicates);
+  RecordProperty("in_flight_at_kills", in_flight_at_kills);
+  std::istringstream problems(Problems());
+  std::string line, other;  // besides the expected "N sends were in flight ..." warnings
+  while (std::getline(problems, line))
+    if (line.find("sending them again") == std::string::npos) other += line + "\n";
+  if (!other.empty()) std::printf("other daemon warnings/errors:\n%s", other.c_str());
+}
+
+// 2. The SMTP server is down. Sends fail to connect and become 'deferred' with a next attempt
+// time; while it waits the daemon is near idle (CPU from /proc/PID/stat); when the server comes
+// back on the same port everything goes out.
+//
+// Scaled down from "a minute": retry_base 1s and about 7 s of downtime (two attempts, the second
+// from the daemon's 5-second outbox timer, which is what looks at deferred rows again), so after
+// the sink is back the rows go within back-off + 5 s. "Near idle": under 10% of one CPU over 6 s
+// (it measures 0.00-0.01 s here).
+TEST_F(ReliabilityTest, SmtpServerDownDefersThenSendsWhenItIsBack) {
+  constexpr int kSends = 50;
+  WriteConfig("  connections: 4\n  timeout: 5s\n  retry_base: 1s\n  max_attempts: 10\n",
+              /*poll_ms=*/100);
+  QueueSends(kSends);
+  auto started = Clock::now();
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Count("status = 'deferred'") == kSends; }, 20s))
+      << StatusCounts() << "\n"
+      << Log();
+  EXPECT_EQ(Count("status = 'deferred' AND next_attempt_at IS NULL"), 0);
+  EXPECT_EQ(Count("status = 'deferred' AND next_attempt_at < strftime('%s', 'now') - 3600"), 0);
+  EXPECT_EQ(Count("status = 'deferred' AND last_reply IS NULL"), 0);
+  std::string reply = Sql(db(), "SELECT last_reply FROM outbox LIMIT 1");
+
+  // Near idle while it waits.
+  constexpr double kWindow = 6.0;
+  double cpu_before = CpuSeconds(pid_);
+  std::this_thread::sleep_for(std::chrono::duration<double>(kWindow));
+  double cpu_used = CpuSeconds(pid_) - cpu_before;
+  ASSERT_GE(cpu_before, 0);
+  EXPECT_LT(cpu_used, 0.1 * kWindow) << "the daemon is busy while the server is down";
+  EXPECT_TRUE(Running()) << Log();
+  EXPECT_EQ(Count("status = 'failed'"), 0) << StatusCounts();
+  int attempts_while_down = std::atoi(Sql(db(), "SELECT max(attempts) FROM outbox").c_str());
+
+  auto down_for = Clock::now() - started;
+  ASSERT_TRUE(sink_.Start(port_)) << "smtp-sink did not start on the daemon's port " << port_;
+  auto back = Clock::now();
+  EXPECT_TRUE(WaitFor([&] { return Count("status = 'sent'") == kSends; }, 45s, 100ms))
+      << StatusCounts() << "\n"
+      << Log();
+  auto recovered = Clock::now() - back;
+  EXPECT_TRUE(Running()) << Log();
+  EXPECT_EQ(Stop(), 0) << Log();
+  std::this_thread::sleep_for(200ms);
+  auto received = sink_.MessageIds();
+  EXPECT_EQ(received.size(), static_cast<size_t>(kSends));
+  std::printf(
+      "smtp down: %d sends deferred (\"%s\"); %.3f s CPU in %.0f s of waiting; %d attempts "
+      "while down for %.1f s; all sent %.1f s after the server came back; sink got %zu\n",
+      kSends, reply.c_str(), cpu_used, kWindow, attempts_while_down, Seconds(down_for),
+      Seconds(recovered), received.size());
+}
+
+// Holds BEGIN EXCLUSIVE on the store from another connection, as another program would, until
+// released. (In WAL mode that blocks writers only; readers carry on.)
+class StoreLock {
+ public:
+  explicit StoreLock(const std::string& path) {
+    sqlite3_open(path.c_str(), &db_);
+    sqlite3_busy_timeout(db_, 10000);
+    char* error = nullptr;
+    ok_ = sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, &error) == SQLITE_OK;
+    if (error) error_ = error;
+    sqlite3_free(error);
+  }
+  ~StoreLock() { Release(); }
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  void Release() {
+    if (!db_) return;
+    if (ok_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool ok_ = false;
+  std::string error_;
+};
+
+// Longer than the daemon's 5-second busy timeout (docs/store.md), so its writes meanwhile fail.
+constexpr auto kLockHold = 8s;
+
+class ReliabilityLockTest : public ReliabilityTest {
+ protected:
+  static constexpr int kBuyers = 10;
+  // The daemon's poll while deciding across a lock: slow enough that it (almost) never looks in
+  // the millisecond between the purchases' commit and the lock, so it meets the lock when it
+  // records its decisions, as the test means (and the delivery path is left to 3b-3d).
+  static constexpr int kDecidePollMs = 1000;
+
+  // Other programs commit kBuyers new customers (b0..) with a first purchase each, then one of
+  // them locks the store for kLockHold. The daemon sees the rows (reads go on) but cannot record
+  // its decisions. Returns the seconds until every buyer's welcome was sent after the release
+  // (-1: not within `limit`).
+  double DecideAcrossALock(std::chrono::milliseconds limit) {
+    dir_.Write("rules/welcome.yaml",
+               "name: welcome\ntrigger:\n  event: first_purchase\naction:\n  send: winback\n"
+               "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n");
+    EXPECT_TRUE(sink_.Start(port_));
+    Start();
+    EXPECT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+        << Log();
+    std::string sql = "BEGIN;";
+    for (int i = 0; i < kBuyers; ++i) {
+      std::string b = "b" + std::to_string(i);
+      sql += "INSERT INTO customers(external_id, email, name) VALUES('" + b + "', '" + b +
+             "@example.com', 'Buyer " + b +
+             "'); INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, "
+             "currency) SELECT 't-" +
+             b +
+             "', id, strftime('%s', 'now'), 'purchase', 2500, 'EUR' FROM customers WHERE "
+             "external_id = '" +
+             b + "';";
+    }
+    Exec(db(), sql + "COMMIT;");
+    double cpu_before = CpuSeconds(pid_);
+    {
+      StoreLock lock(db());
+      EXPECT_TRUE(lock.ok()) << lock.error();
+      std::this_thread::sleep_for(kLockHold);
+      EXPECT_TRUE(Running()) << "the daemon exited while the store was locked\n" << Log();
+    }
+    double cpu_locked = CpuSeconds(pid_) - cpu_before;
+    auto released = Clock::now();
+    auto welcomed = [&] {
+      return std::atoi(Sql(db(),
+                           "SELECT count(*) FROM outbox o JOIN customers c ON c.id = "
+                           "o.customer_id WHERE c.external_id LIKE 'b%' AND o.status = "
+                           "'sent'")
+                           .c_str());
+    };
+    bool all = WaitFor([&] { return welcomed() == kBuyers || !Running(); }, limit, 100ms) &&
+               welcomed() == kBuyers;
+    double after = Seconds(Clock::now() - released);
+    std::printf(
+        "store locked while deciding: %.3f s CPU during the %lld s lock; %d of %d welcomes sent "
+        "%.1f s after the release; outbox: %s\ndaemon warnings/errors:\n%s",
+        cpu_locked, static_cast<long long>(kLockHold.count()), welcomed(), kBuyers, after,
+        StatusCounts().c_str(), Problems().c_str());
+    return all ? after : -1;
+  }
+
+  enum class LockAt {
+    kClaimed,    // as soon as a round is claimed ('sending'), usually before its Message-IDs
+                 // are stored: the daemon's SetMessageIds is the write that fails
+    kOnTheWire,  // once the round's Message-IDs are stored (it is being sent): the daemon's
+                 // RecordDeliveries is the write that fails
+  };
+
+  // 400 queued sends at 100/s (a round of 200 takes ~2 s); the store is locked for kLockHold at
+  // `at`. Returns whether every row was sent within `limit` after the release, without a restart.
+  bool SendAcrossALock(LockAt at, std::chrono::milliseconds limit) {
+    WriteConfig(
+        "  connections: 4\n  timeout: 5s\n  rate_per_second: 100\n  retry_base: 1s\n"
+        "  max_attempts: 10\n");
+    QueueSends(kSends);
+    EXPECT_TRUE(sink_.Start(port_));
+    Start();
+    std::string when = at == LockAt::kClaimed ? "status = 'sending'"
+                                              : "status = 'sending' AND message_id IS NOT NULL";
+    EXPECT_TRUE(WaitFor([&] { return Count(when) > 0 || !Running(); }, 20s, 2ms)) << Log();
+    double cpu_before = CpuSeconds(pid_);
+    {
+      StoreLock lock(db());
+      EXPECT_TRUE(lock.ok()) << lock.error();
+      std::this_thread::sleep_for(kLockHold);
+      EXPECT_TRUE(Running()) << "the daemon exited while the store was locked\n" << Log();
+    }
+    double cpu_locked = CpuSeconds(pid_) - cpu_before;
+    auto released = Clock::now();
+    bool all =
+        WaitFor([&] { return Count("status = 'sent'") == kSends || !Running(); }, limit, 100ms) &&
+        Count("status = 'sent'") == kSends;
+    std::this_thread::sleep_for(200ms);
+    auto received = sink_.MessageIds();
+    int duplicates = 0;
+    for (const auto& [id, n] : received) duplicates += n - 1;
+    std::printf(
+        "store locked %s: %.3f s CPU during the %lld s lock; %s %.1f s after the release; "
+        "outbox: %s; sink got %zu distinct, %d duplicates\ndaemon warnings/errors:\n%s",
+        at == LockAt::kClaimed ? "as a round was claimed" : "while a round was on the wire",
+        cpu_locked, static_cast<long long>(kLockHold.count()), all ? "all sent" : "NOT all sent",
+        Seconds(Clock::now() - released), StatusCounts().c_str(), received.size(), duplicates,
+        Problems().c_str());
+    return all;
+  }
+
+  static constexpr int kSends = 400;
+};
+
+// 3a. The store is locked just after other programs committed new purchases. Nothing is lost and
+// the daemon keeps running: the decisions it could not record are made again by the next full
+// pass (service.full_pass, shortened here to 20 s; the default is 5 minutes).
+TEST_F(ReliabilityLockTest, StoreLockedWhileDecidingLosesNothing) {
+  WriteConfig("  connections: 2\n  timeout: 5s\n  retry_base: 1s\n", kDecidePollMs,
+              "  full_pass: 20s\n");
+  double after = DecideAcrossALock(40s);
+  EXPECT_GE(after, 0) << "decisions lost: purchases committed before the lock never got their "
+                         "welcome\n"
+                      << StatusCounts() << "\n"
+                      << Log();
+  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
+  EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer";
+  EXPECT_EQ(Stop(), 0) << Log();
+}
+
+// 3a'. The expectation: the decisions are made right after the lock is released (the next poll),
+// not only by the next full pass.
+// The daemon retries the store write after the lock is released (it keeps the rows it has
+// not recorded, or puts them back in the queue), so no restart is needed.
+TEST_F(ReliabilityLockTest, StoreLockedWhileDecidingDecidesRightAfterTheLock) {
+  WriteConfig("  connections: 2\n  timeout: 5s\n  retry_base: 1s\n",
+              kDecidePollMs);  // full_pass: 5m, the default
+  double after = DecideAcrossALock(20s);
+  EXPECT_GE(after, 0) << "no welcome within 20 s of the release: the decisions wait for the next "
+                         "full pass\n"
+                      << StatusCounts() << "\n"
+                      << Log();
+  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
+  EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer";
+  EXPECT_EQ(Stop(), 0) << Log();
+}
+
+// 3c. The expectation: with the store locked while a round is on the wire, everything ends sent
+// after the release without a restart, and the daemon is still running.
+// The daemon retries the store write after the lock is released (it keeps the rows it has
+// not recorded, or puts them back in the queue), so no restart is needed.
+TEST_F(ReliabilityLockTest, StoreLockedWhileARoundIsOnTheWireEverythingEndsSent) {
+  EXPECT_TRUE(SendAcrossALock(LockAt::kOnTheWire, 20s)) << StatusCounts() << "\n" << Log();
+  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
+  EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends));
+  EXPECT_EQ(Stop(), 0) << Log();
+}
+
+// 3d. The same with the lock taken as soon as a round is claimed, usually before its Message-IDs
+// are stored.
+// The daemon retries the store write after the lock is released (it keeps the rows it has
+// not recorded, or puts them back in the queue), so no restart is needed.
+TEST_F(ReliabilityLockTest, StoreLockedAsARoundIsClaimedEverythingEndsSent) {
+  EXPECT_TRUE(SendAcrossALock(LockAt::kClaimed, 20s)) << StatusCounts() << "\n" << Log();
+  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
+  EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends));
+  EXPECT_EQ(Stop(), 0) << Log();
+}
+
+}  // namespace
+}  // namespace followup
