@@ -23,71 +23,19 @@
 #include <vector>
 
 #include "delivery/test_servers.h"
+#include "support/sqlite_util.h"
 #include "support/test_util.h"
 
 namespace followup {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Exec;
+using testing::Sql;
+using testing::SqlColumn;
+using testing::WaitFor;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Runs SQL on the store; returns the first column of the first row.
-std::string Sql(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(db_path.c_str(), &db);
-  sqlite3_busy_timeout(db, 10000);
-  sqlite3_stmt* stmt = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
-// Every row of a one-column query.
-std::vector<std::string> SqlColumn(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(db_path.c_str(), &db);
-  sqlite3_busy_timeout(db, 10000);
-  sqlite3_stmt* stmt = nullptr;
-  std::vector<std::string> out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW)
-      out.push_back(sqlite3_column_text(stmt, 0)
-                        ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))
-                        : "");
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
-// Runs several statements on the store (another program writing to it).
-void Exec(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(db_path.c_str(), &db);
-  sqlite3_busy_timeout(db, 10000);
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-      << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close(db);
-}
-
-// Waits (bounded) until `done` holds.
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s,
-             std::chrono::milliseconds step = 20ms) {
-  auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return done();
-}
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
