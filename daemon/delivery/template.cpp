@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <kainjow/mustache.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "worth/facts.h"
@@ -508,24 +510,46 @@ std::optional<Error> CheckValues(const Template& t, const File& file, const Line
   return std::nullopt;
 }
 
+// A template file parsed once: its tags (for the missing-value check) and kainjow's compiled form.
+struct Compiled {
+  explicit Compiled(const std::string& text)
+      : lines(text), parsed(Parse(text, lines)), engine(text) {}
+  LineIndex lines;
+  Parsed parsed;
+  mustache::mustache engine;
+};
+
+// The compiled form of a file's text, kept per thread (a worker renders many messages from a few
+// templates; parsing each file again for every message was most of the rendering time).
+Compiled& CompiledFor(const File& file) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<Compiled>> cache;
+  std::string key = *file.text;
+  key += file.html ? '\1' : '\0';
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    if (cache.size() >= 64) cache.clear();  // bounded: templates change only on reload
+    auto compiled = std::make_unique<Compiled>(*file.text);
+    if (!file.html) compiled->engine.set_custom_escape([](const std::string& s) { return s; });
+    it = cache.emplace(std::move(key), std::move(compiled)).first;
+  }
+  return *it->second;
+}
+
 Result<std::string> RenderFile(const Template& t, const File& file, const json& context,
                                const mustache::data& data) {
-  LineIndex lines(*file.text);
-  Parsed parsed = Parse(*file.text, lines);
-  if (!parsed.problems.empty()) {
-    const auto& p = parsed.problems.front();
-    return tl::unexpected(ErrorAt(t, file.name, lines, p.offset, p.message));
-  }
-  std::vector<const json*> stack = {&context};
-  if (auto error = CheckValues(t, file, lines, parsed.nodes, stack)) {
-    return tl::unexpected(std::move(*error));
-  }
   try {
-    mustache::mustache engine(*file.text);
-    if (!file.html) engine.set_custom_escape([](const std::string& s) { return s; });
-    std::string out = engine.is_valid() ? engine.render(data) : std::string();
-    if (!engine.is_valid()) return tl::unexpected(ErrorIn(t, file.name, engine.error_message()));
-    return out;
+    Compiled& c = CompiledFor(file);
+    if (!c.parsed.problems.empty()) {
+      const auto& p = c.parsed.problems.front();
+      return tl::unexpected(ErrorAt(t, file.name, c.lines, p.offset, p.message));
+    }
+    std::vector<const json*> stack = {&context};
+    if (auto error = CheckValues(t, file, c.lines, c.parsed.nodes, stack)) {
+      return tl::unexpected(std::move(*error));
+    }
+    if (!c.engine.is_valid())
+      return tl::unexpected(ErrorIn(t, file.name, c.engine.error_message()));
+    return c.engine.render(data);
   } catch (const std::exception& e) {
     return tl::unexpected(ErrorIn(t, file.name, std::string("rendering failed: ") + e.what()));
   }
