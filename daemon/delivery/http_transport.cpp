@@ -263,33 +263,6 @@ class HttpSlot : public CurlSlot {
   std::string retry_after_;
 };
 
-class HttpTransport : public Transport {
- public:
-  HttpTransport(const TransportOptions& options, CURLM* multi)
-      : options_(options),
-        multi_(multi),
-        limiter_(options.rate_per_second, options.rate_per_domain) {
-    for (int i = 0; i < options.connections; ++i) {
-      slots_.push_back(std::make_unique<HttpSlot>(options_));
-    }
-  }
-  ~HttpTransport() override {
-    slots_.clear();
-    curl_multi_cleanup(multi_);
-  }
-
-  std::vector<SendResult> Send(std::span<const Message> messages) override {
-    return RunTransfers(multi_, slots_, limiter_, messages);
-  }
-  std::string_view kind() const override { return "http"; }
-
- private:
-  TransportOptions options_;
-  CURLM* multi_;
-  RateLimiter limiter_;
-  std::vector<std::unique_ptr<CurlSlot>> slots_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Transport>> MakeHttpTransport(const TransportOptions& options) {
@@ -299,7 +272,8 @@ Result<std::unique_ptr<Transport>> MakeHttpTransport(const TransportOptions& opt
   EnsureCurlGlobalInit();
   CURLM* multi = NewMulti(options.connections);
   if (!multi) return RuntimeFailure("http setup: curl_multi_init failed");
-  return std::unique_ptr<Transport>(std::make_unique<HttpTransport>(options, multi));
+  return std::unique_ptr<Transport>(
+      std::make_unique<CurlTransport<HttpSlot>>(options, multi, "http"));
 }
 
 }  // namespace followup::delivery

@@ -297,40 +297,13 @@ class SmtpSlot : public CurlSlot {
   bool quitting_ = false;
 };
 
-class SmtpTransport : public Transport {
- public:
-  SmtpTransport(const TransportOptions& options, CURLM* multi)
-      : options_(options),
-        multi_(multi),
-        limiter_(options.rate_per_second, options.rate_per_domain) {
-    for (int i = 0; i < options.connections; ++i) {
-      slots_.push_back(std::make_unique<SmtpSlot>(options_));
-    }
-  }
-  ~SmtpTransport() override {
-    slots_.clear();  // easy handles first (they are not in the multi handle between sends)
-    curl_multi_cleanup(multi_);
-  }
-
-  std::vector<SendResult> Send(std::span<const Message> messages) override {
-    return RunTransfers(multi_, slots_, limiter_, messages);
-  }
-  std::string_view kind() const override { return "smtp"; }
-
- private:
-  TransportOptions options_;
-  CURLM* multi_;
-  RateLimiter limiter_;
-  std::vector<std::unique_ptr<CurlSlot>> slots_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Transport>> MakeSmtpTransport(const TransportOptions& options) {
   EnsureCurlGlobalInit();
   CURLM* multi = NewMulti(options.connections);
   if (!multi) return RuntimeFailure("smtp setup: curl_multi_init failed");
-  auto transport = std::make_unique<SmtpTransport>(options, multi);
+  auto transport = std::make_unique<CurlTransport<SmtpSlot>>(options, multi, "smtp");
   return std::unique_ptr<Transport>(std::move(transport));
 }
 

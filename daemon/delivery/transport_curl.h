@@ -69,6 +69,37 @@ std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<C
 // A multi handle configured for `connections` reused connections.
 CURLM* NewMulti(int connections);
 
+// A transport over libcurl multi: `options.connections` slots of type Slot (each constructed from
+// the transport's own options), reused across messages and Send calls. Owns `multi`.
+template <typename Slot>
+class CurlTransport final : public Transport {
+ public:
+  CurlTransport(const TransportOptions& options, CURLM* multi, std::string_view kind)
+      : options_(options),
+        multi_(multi),
+        kind_(kind),
+        limiter_(options.rate_per_second, options.rate_per_domain) {
+    for (int i = 0; i < options.connections; ++i)
+      slots_.push_back(std::make_unique<Slot>(options_));
+  }
+  ~CurlTransport() override {
+    slots_.clear();  // easy handles first (they are not in the multi handle between sends)
+    curl_multi_cleanup(multi_);
+  }
+
+  std::vector<SendResult> Send(std::span<const Message> messages) override {
+    return RunTransfers(multi_, slots_, limiter_, messages);
+  }
+  std::string_view kind() const override { return kind_; }
+
+ private:
+  TransportOptions options_;  // the slots keep a reference to it
+  CURLM* multi_;
+  std::string_view kind_;
+  RateLimiter limiter_;
+  std::vector<std::unique_ptr<CurlSlot>> slots_;
+};
+
 // "the peer closed the connection (curl 56: ...)": libcurl's words for a failed transfer.
 std::string DescribeCurlError(CURLcode code, const char* error_buffer);
 
