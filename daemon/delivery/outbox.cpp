@@ -74,10 +74,11 @@ std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
 
 OutboxWorker::OutboxWorker(store::Store& store, Transport& transport,
                            const worth::CustomerBase* facts, const Clock& clock,
-                           OutboxOptions options)
+                           OutboxOptions options, std::shared_mutex* facts_lock)
     : store_(store),
       transport_(transport),
       facts_(facts),
+      facts_lock_(facts_lock),
       clock_(clock),
       options_(std::move(options)) {}
 
@@ -97,8 +98,13 @@ Result<Message> OutboxWorker::Compose(const store::OutboxItem& item,
   if (!tmpl) return tl::unexpected(tmpl.error());
   std::string unsubscribe = UnsubscribeUrl(options_.unsubscribe_base_url, options_.unsubscribe_key,
                                            recipient.external_id);
-  const worth::CustomerSummary* facts = facts_ ? facts_->Find(recipient.id) : nullptr;
-  auto context = MessageContext(recipient, facts, facts_, options_, item.values_json, unsubscribe);
+  nlohmann::json context;
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    if (facts_lock_) lock = std::shared_lock(*facts_lock_);
+    const worth::CustomerSummary* facts = facts_ ? facts_->Find(recipient.id) : nullptr;
+    context = MessageContext(recipient, facts, facts_, options_, item.values_json, unsubscribe);
+  }
   auto rendered = Render(**tmpl, context);
   if (!rendered) return tl::unexpected(rendered.error());
   Message m;
@@ -145,13 +151,20 @@ Result<DrainSummary> OutboxWorker::Drain() {
 
     std::vector<store::DeliveryUpdate> updates;
     std::vector<Message> messages;
-    std::vector<size_t> update_of;  // messages[i] belongs to updates[update_of[i]]
+    std::vector<size_t> update_of;      // messages[i] belongs to updates[update_of[i]]
+    std::vector<DeliveryEvent> events;  // events[i] is about updates[i]
     for (const auto& item : *items) {
       store::DeliveryUpdate u;
       u.id = item.id;
       u.attempts = item.attempts;
       auto recipient = store_.FindCustomerById(item.recipient_id);
       if (!recipient) return tl::unexpected(recipient.error());
+      DeliveryEvent& event = events.emplace_back();
+      event.rule = item.rule;
+      if (*recipient) {
+        event.customer = (*recipient)->external_id;
+        event.email = (*recipient)->email.value_or("");
+      }
       // Checked again at send time: they may have unsubscribed or bounced since the decision.
       std::string why;
       if (!*recipient)
@@ -235,6 +248,17 @@ Result<DrainSummary> OutboxWorker::Drain() {
       // "sending" until a restart.
       (void)store_.RequeueInFlight();
       return tl::unexpected(r.error());
+    }
+    if (on_outcome_) {
+      for (size_t i = 0; i < updates.size(); ++i) {
+        DeliveryEvent& event = events[i];
+        event.message_id = updates[i].message_id;
+        event.status = updates[i].status;
+        event.attempts = updates[i].attempts;
+        event.reply = updates[i].last_reply;
+        event.suppressed_address = !updates[i].suppress_email.empty();
+        on_outcome_(event);
+      }
     }
     // With a fixed clock (--at), deferred messages are not due again in this pass: the loop ends
     // when a round claims nothing.

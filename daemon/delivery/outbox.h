@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <shared_mutex>
 #include <string>
 
 #include "base/error.h"
@@ -38,6 +39,18 @@ struct DrainSummary {
   int64_t sent = 0, deferred = 0, failed = 0, suppressed = 0;
 };
 
+// One recorded outcome, for the log: what the daemon reports per message.
+struct DeliveryEvent {
+  std::string rule;
+  std::string customer;    // the recipient's external id
+  std::string email;       // the recipient's address ("" when there is none)
+  std::string message_id;  // "" when the message was never composed
+  std::string status;      // sent | deferred | failed | suppressed
+  int attempts = 0;
+  std::string reply;                // the server's words, or why not
+  bool suppressed_address = false;  // a hard bounce put the address on the suppression list
+};
+
 // The template context for one message (what templates may use: delivery/template.h KnownNames).
 nlohmann::json MessageContext(const store::CustomerRow& recipient,
                               const worth::CustomerSummary* facts, const worth::CustomerBase* base,
@@ -52,9 +65,15 @@ std::chrono::seconds Backoff(std::chrono::seconds retry_base, int attempts,
 class OutboxWorker {
  public:
   // Borrows all of them; they must outlive the worker. `facts` may be null (templates then see
-  // facts as empty text).
+  // facts as empty text). When another thread changes `facts`, it does so holding `facts_lock`
+  // exclusively; the worker holds it shared while it reads a recipient's facts.
   OutboxWorker(store::Store& store, Transport& transport, const worth::CustomerBase* facts,
-               const Clock& clock, OutboxOptions options);
+               const Clock& clock, OutboxOptions options, std::shared_mutex* facts_lock = nullptr);
+
+  // Called once per outcome, after the round's outcomes are stored.
+  void OnOutcome(std::function<void(const DeliveryEvent&)> callback) {
+    on_outcome_ = std::move(callback);
+  }
 
   // Sends everything due now, in rounds of options.batch_size, until nothing is due; every
   // outcome recorded (one store transaction per round). kRuntime only when the store fails.
@@ -70,10 +89,12 @@ class OutboxWorker {
   store::Store& store_;
   Transport& transport_;
   const worth::CustomerBase* facts_;
+  std::shared_mutex* facts_lock_;
   const Clock& clock_;
   OutboxOptions options_;
   std::map<std::string, Template> templates_;  // loaded on first use
   std::mt19937_64 rng_{std::random_device{}()};
+  std::function<void(const DeliveryEvent&)> on_outcome_;
 };
 
 }  // namespace followup::delivery

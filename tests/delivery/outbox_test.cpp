@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "delivery/unsubscribe.h"
@@ -106,6 +107,32 @@ TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
   // Nothing is due any more: a second drain sends nothing twice.
   EXPECT_EQ(worker.Drain()->sent, 0);
   EXPECT_EQ(Delivered(), 2u);
+}
+
+TEST_F(OutboxTest, EveryOutcomeIsReportedOnceAfterItIsStored) {
+  Decide("ann", "k1");
+  Decide("nomail", "k2");
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  std::vector<DeliveryEvent> events;
+  worker.OnOutcome([&](const DeliveryEvent& e) {
+    // Reported only once the store has it.
+    EXPECT_EQ(Log()[e.customer == "ann" ? "k1" : "k2"].status, e.status);
+    events.push_back(e);
+  });
+  ASSERT_TRUE(worker.Drain());
+  ASSERT_EQ(events.size(), 2u);
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.customer < b.customer; });
+  EXPECT_EQ(events[0].customer, "ann");
+  EXPECT_EQ(events[0].rule, "lapsed-winback");
+  EXPECT_EQ(events[0].email, "ann@example.com");
+  EXPECT_EQ(events[0].status, "sent");
+  EXPECT_EQ(events[0].attempts, 1);
+  EXPECT_EQ(events[0].message_id, Log()["k1"].message_id);
+  EXPECT_EQ(events[1].customer, "nomail");
+  EXPECT_EQ(events[1].status, "suppressed");
+  EXPECT_EQ(events[1].reply, "no email address");
+  EXPECT_TRUE(events[1].message_id.empty());
 }
 
 TEST_F(OutboxTest, ARetryIsTheSameMessage) {
