@@ -193,7 +193,7 @@ kill -0 "$daemon_pid" 2>/dev/null || fail_with_log "followupd run died during th
 stop_daemon
 [[ $daemon_status == 0 ]] || fail_with_log "followupd run did not stop cleanly ($daemon_status)" daemon
 
-interval=${poll:-"100 (the default)"}
+interval=${poll:-"50 (the default)"}
 echo "latency benchmark: followupd run (poll_interval_ms $interval, mail to $transport)," \
   "$customers customers, $(nproc) cores, load average before: $load"
 grep -v '^figures:' log/bench | sed -n '2,$p'

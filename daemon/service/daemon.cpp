@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_set>
 
 #include "delivery/outbox.h"
@@ -35,14 +36,72 @@ struct Metrics {
   std::atomic<int> last_reload_ok{1};
   std::atomic<double> last_full_pass_seconds{0};
   std::atomic<double> last_evaluation_seconds{0};
-  std::atomic<int64_t> heartbeat{0};  // seconds since epoch of the worker's last finished job
+  // Seconds since the epoch when the decision thread last finished a job (it runs one every
+  // poll_interval_ms when all is well).
+  std::atomic<int64_t> heartbeat{0};
 };
 
-// Everything the worker thread owns. Loop code never touches it directly: it posts jobs.
+// The customer base: the decision thread keeps it current and changes it only while holding
+// `lock` exclusively; the delivery thread reads recipients' facts holding it shared.
+struct SharedFacts {
+  std::optional<worth::CustomerBase> base;
+  std::shared_mutex lock;
+};
+
+// A job that runs on a strand one at a time: a request while it runs makes it run once more
+// afterwards (so work that arrives during a run is never left waiting for the next timer), and
+// requests while it waits to run are one run. Nothing runs once `stopping` is set.
+class Job {
+ public:
+  using Strand = asio::strand<asio::thread_pool::executor_type>;
+  Job(Strand& strand, const std::atomic<bool>& stopping, std::function<void()> fn,
+      std::function<void()> after = {})
+      : strand_(strand), stopping_(stopping), fn_(std::move(fn)), after_(std::move(after)) {}
+
+  void Request() {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    if (running_) {
+      again_ = true;
+      return;
+    }
+    running_ = true;
+    asio::post(strand_, [this] { Run(); });
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      if (!stopping_) fn_();
+      if (after_) after_();
+      std::lock_guard lock(mutex_);
+      if (!again_ || stopping_) {
+        running_ = false;
+        return;
+      }
+      again_ = false;
+    }
+  }
+
+  Strand& strand_;
+  const std::atomic<bool>& stopping_;
+  std::function<void()> fn_, after_;
+  std::mutex mutex_;
+  bool running_ = false, again_ = false;
+};
+
+// Everything the decision thread owns: its store connection, the rules and the contact snapshot;
+// it keeps the shared customer base current. Loop code never touches it directly: it posts jobs.
 class Worker {
  public:
-  Worker(const Config& config, std::string store_url, const date::time_zone* zone, Metrics& m)
-      : config_(config), store_url_(std::move(store_url)), zone_(zone), metrics_(m) {}
+  Worker(const Config& config, std::string store_url, const date::time_zone* zone, Metrics& m,
+         SharedFacts& facts, std::function<void()> decided)
+      : config_(config),
+        store_url_(std::move(store_url)),
+        zone_(zone),
+        metrics_(m),
+        facts_(facts),
+        decided_(std::move(decided)) {}
 
   // Opens everything; the exit status on failure.
   std::optional<int> Start() {
@@ -52,31 +111,12 @@ class Worker {
       return ExitCodeFor(store.error());
     }
     store_ = std::move(*store);
-    if (auto n = store_->RequeueInFlight(); !n) {
-      spdlog::error("store requeue: {}", n.error().ToString());
-      return 3;
-    } else if (*n > 0) {
-      spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
-    }
     auto set = LoadCheckedRules(config_, Now(), zone_);
     if (!set) {
       for (const auto& e : set.error()) spdlog::error("rules: {}", e.ToString());
       return 1;
     }
     rules_ = std::make_shared<const rules::RuleSet>(std::move(*set));
-    auto transport = MakeConfiguredTransport(config_);
-    if (!transport) {
-      spdlog::error("delivery transport {}: {}", config_.delivery.transport,
-                    transport.error().ToString());
-      return ExitCodeFor(transport.error());
-    }
-    transport_ = std::move(*transport);
-    auto options = OutboxOptionsFor(config_);
-    if (!options) {
-      spdlog::error("delivery: {}", options.error().ToString());
-      return ExitCodeFor(options.error());
-    }
-    outbox_options_ = std::move(*options);
     auto hwm = store_->MaxTransactionId();
     if (!hwm) {
       spdlog::error("store: {}", hwm.error().ToString());
@@ -91,14 +131,14 @@ class Worker {
   void FullPass() {
     auto started = std::chrono::steady_clock::now();
     Instant now = Now();
-    base_->set_at(now);
+    SetAt(now);
     auto snap = rules::LoadSnapshot(*store_, *rules_, PolicyFor(config_), now);
     if (!snap) {
       spdlog::error("full pass: store: {}", snap.error().ToString());
       return;
     }
     snapshot_ = std::move(*snap);
-    Decide(EvaluateAll(config_, zone_, now, *rules_, *base_, *snapshot_));
+    Decide(EvaluateAll(config_, zone_, now, *rules_, *facts_.base, *snapshot_));
     for (const auto& r : rules_->rules)
       if (r.trigger.schedule) {
         auto fired = r.trigger.schedule->LastFiring(now, zone_);
@@ -106,7 +146,7 @@ class Worker {
       }
     metrics_.last_full_pass_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Drain();
+    decided_();  // also the deferred sends that fell due
   }
 
   // True when a schedule has fired since the last full pass.
@@ -131,7 +171,7 @@ class Worker {
     if (*max <= high_water_ || !snapshot_) return;
     auto started = std::chrono::steady_clock::now();
     Instant now = Now();
-    base_->set_at(now);
+    SetAt(now);
     std::vector<rules::Event> events;
     std::unordered_set<int64_t> customers;
     int64_t seen = high_water_;
@@ -149,7 +189,12 @@ class Worker {
     std::unordered_set<std::string> suppressed_set;
     if (suppressed) suppressed_set.insert(suppressed->begin(), suppressed->end());
     for (int64_t id : customers) {
-      if (auto r = base_->Update(*store_, id); !r) {
+      Result<void> r;
+      {
+        std::unique_lock lock(facts_.lock);
+        r = facts_.base->Update(*store_, id);
+      }
+      if (!r) {
         spdlog::warn("facts of customer {}: {}", id, r.error().ToString());
         continue;
       }
@@ -163,7 +208,7 @@ class Worker {
     if (!immediate.rules.empty()) {
       rules::EvaluateInput in;
       in.rules = &immediate;
-      in.facts = &*base_;
+      in.facts = &*facts_.base;
       in.contacts = &snapshot_->contacts;
       in.history = &snapshot_->history;
       in.events = events;
@@ -177,23 +222,6 @@ class Worker {
     high_water_ = seen;
     metrics_.last_evaluation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Drain();
-  }
-
-  void Drain() {
-    delivery::OutboxWorker worker(*store_, *transport_, &*base_, *clock_, outbox_options_);
-    auto done = worker.Drain();
-    if (!done) {
-      spdlog::error("outbox: {}", done.error().ToString());
-      return;
-    }
-    metrics_.sent += done->sent;
-    metrics_.deferred += done->deferred;
-    metrics_.failed += done->failed;
-    metrics_.suppressed += done->suppressed;
-    if (done->sent + done->deferred + done->failed + done->suppressed > 0)
-      spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
-                   done->deferred, done->failed, done->suppressed);
   }
 
   // Validate-then-swap: the running rules stay unless the whole new set checks out.
@@ -220,9 +248,10 @@ class Worker {
   }
 
   void Refit() {
-    base_->set_at(Now());
-    base_->Refit();
-    const auto& m = base_->population().model;
+    std::unique_lock lock(facts_.lock);
+    facts_.base->set_at(Now());
+    facts_.base->Refit();
+    const auto& m = facts_.base->population().model;
     spdlog::info("worth: models refitted ({})", m.bgnbd ? "BG/NBD fitted" : m.bgnbd_note);
   }
 
@@ -240,11 +269,17 @@ class Worker {
       spdlog::error("worth: {}", base.error().ToString());
       return false;
     }
-    base_ = std::move(*base);
-    const auto& m = base_->population().model;
-    spdlog::info("worth: {} customers; {}", base_->customers().size(),
+    std::unique_lock lock(facts_.lock);
+    facts_.base = std::move(*base);
+    const auto& m = facts_.base->population().model;
+    spdlog::info("worth: {} customers; {}", facts_.base->customers().size(),
                  m.bgnbd ? "BG/NBD and Gamma-Gamma fitted" : "historic facts: " + m.bgnbd_note);
     return true;
+  }
+
+  void SetAt(Instant now) {
+    std::unique_lock lock(facts_.lock);
+    facts_.base->set_at(now);
   }
 
   // Records the decisions; false when the store refused them.
@@ -262,6 +297,7 @@ class Worker {
                     rules::DecisionKindName(d.kind), d.dedupe_key);
     }
     spdlog::info("decided {} new ({} made)", *recorded, eval.decisions.size());
+    if (*recorded > 0) decided_();
     return true;
   }
 
@@ -269,16 +305,93 @@ class Worker {
   std::string store_url_;
   const date::time_zone* zone_;
   Metrics& metrics_;
-  std::unique_ptr<Clock> clock_ = SystemClock();
+  SharedFacts& facts_;
+  std::function<void()> decided_;  // asks the delivery thread to drain the outbox
   std::unique_ptr<store::Store> store_;
   std::shared_ptr<const rules::RuleSet> rules_;  // swapped whole on reload
-  std::optional<worth::CustomerBase> base_;
   std::optional<rules::Snapshot> snapshot_;
-  std::unique_ptr<delivery::Transport> transport_;
-  delivery::OutboxOptions outbox_options_;
   std::map<std::string, std::string> periods_;  // schedule rule -> period of the last full pass
   int64_t high_water_ = 0;
   int64_t reload_generation_ = 0;
+};
+
+// Everything the delivery thread owns: its own store connection, the transport and the outbox
+// options. It drains the outbox when the decision thread has recorded sends, after a full pass,
+// and every few seconds for deferred sends, so deciding never waits for a delivery round.
+class Deliverer {
+ public:
+  Deliverer(const Config& config, std::string store_url, Metrics& m, SharedFacts& facts)
+      : config_(config), store_url_(std::move(store_url)), metrics_(m), facts_(facts) {}
+
+  // Opens everything and puts back sends a crash left in flight; the exit status on failure.
+  std::optional<int> Start() {
+    auto store = store::Store::Open(store_url_);
+    if (!store) {
+      spdlog::error("store open {}: {}", store_url_, store.error().ToString());
+      return ExitCodeFor(store.error());
+    }
+    store_ = std::move(*store);
+    if (auto n = store_->RequeueInFlight(); !n) {
+      spdlog::error("store requeue: {}", n.error().ToString());
+      return 3;
+    } else if (*n > 0) {
+      spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
+    }
+    auto transport = MakeConfiguredTransport(config_);
+    if (!transport) {
+      spdlog::error("delivery transport {}: {}", config_.delivery.transport,
+                    transport.error().ToString());
+      return ExitCodeFor(transport.error());
+    }
+    transport_ = std::move(*transport);
+    auto options = OutboxOptionsFor(config_);
+    if (!options) {
+      spdlog::error("delivery: {}", options.error().ToString());
+      return ExitCodeFor(options.error());
+    }
+    options_ = std::move(*options);
+    return std::nullopt;
+  }
+
+  void Drain() {
+    const worth::CustomerBase* base = facts_.base ? &*facts_.base : nullptr;
+    delivery::OutboxWorker worker(*store_, *transport_, base, *clock_, options_, &facts_.lock);
+    worker.OnOutcome(LogOutcome);
+    auto done = worker.Drain();
+    if (!done) {
+      spdlog::error("outbox: {}", done.error().ToString());
+      return;
+    }
+    metrics_.sent += done->sent;
+    metrics_.deferred += done->deferred;
+    metrics_.failed += done->failed;
+    metrics_.suppressed += done->suppressed;
+    if (done->sent + done->deferred + done->failed + done->suppressed > 0)
+      spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
+                   done->deferred, done->failed, done->suppressed);
+  }
+
+ private:
+  static void LogOutcome(const delivery::DeliveryEvent& e) {
+    if (e.status == "sent") {
+      spdlog::debug("sent rule={} customer={} message_id={}", e.rule, e.customer, e.message_id);
+    } else if (e.status == "deferred") {
+      spdlog::info("deferred rule={} customer={} message_id={} attempt {}: {}", e.rule, e.customer,
+                   e.message_id, e.attempts, e.reply);
+    } else {
+      spdlog::warn("{} rule={} customer={} message_id={}: {}", e.status, e.rule, e.customer,
+                   e.message_id, e.reply);
+    }
+  }
+
+  const Config& config_;
+  std::string store_url_;
+  Metrics& metrics_;
+  SharedFacts& facts_;
+  std::unique_ptr<Clock> clock_ = SystemClock();
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<delivery::Transport> transport_;
+  delivery::OutboxOptions options_;
 };
 
 // A fingerprint of every file under the rules and templates folders (names, sizes, times): when
@@ -337,25 +450,45 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   Metrics metrics;
   Notifier notify;
   asio::io_context io;
-  // The worker: one thread, jobs in order.
-  asio::thread_pool pool(1);
-  auto strand = asio::make_strand(pool);
-  Worker worker(config, store_url, zone, metrics);
+  // Two threads: one decides (jobs in order on its strand), one delivers (jobs in order on its).
+  asio::thread_pool pool(2);
+  Job::Strand decide_strand = asio::make_strand(pool);
+  Job::Strand deliver_strand = asio::make_strand(pool);
+  std::atomic<bool> stopping{false};
+  SharedFacts facts;
+  Deliverer deliverer(config, store_url, metrics, facts);
+  Job drain(deliver_strand, stopping, [&] { deliverer.Drain(); });
+  Worker worker(config, store_url, zone, metrics, facts, [&] { drain.Request(); });
 
-  std::optional<int> failed;
-  {
+  // Started in order: the decision thread first (store migrated, rules checked, facts loaded),
+  // then the delivery thread (in-flight sends requeued, transport set up).
+  auto start = [&](Job::Strand& strand, auto fn) {
     std::promise<std::optional<int>> started;
-    asio::post(strand, [&] {
-      auto r = worker.Start();
-      if (!r) worker.InitReloadGeneration();
-      started.set_value(r);
-    });
-    failed = started.get_future().get();
-  }
+    asio::post(strand, [&] { started.set_value(fn()); });
+    return started.get_future().get();
+  };
+  std::optional<int> failed = start(decide_strand, [&] {
+    auto r = worker.Start();
+    if (!r) worker.InitReloadGeneration();
+    return r;
+  });
+  if (!failed) failed = start(deliver_strand, [&] { return deliverer.Start(); });
   if (failed) {
     pool.join();
     return *failed;
   }
+
+  // The decision thread finishes a job every poll_interval_ms when all is well (a full pass over
+  // a large store takes longer). When it has finished none for this long it is taken to be stuck:
+  // /healthz answers 503 and the systemd watchdog is no longer fed, so systemd restarts the unit.
+  auto beat = [&] { metrics.heartbeat = Now().time_since_epoch().count(); };
+  beat();
+  const int64_t stall_limit = std::max<int64_t>(600, 3 * config.service.full_pass.count());
+  auto stalled = [&]() -> std::optional<int64_t> {
+    int64_t age = Now().time_since_epoch().count() - metrics.heartbeat.load();
+    if (age > stall_limit) return age;
+    return std::nullopt;
+  };
 
   // The loop's own store connection, for /unsubscribe and /metrics.
   auto loop_store = store::Store::Open(store_url);
@@ -371,9 +504,8 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     ho.port = static_cast<uint16_t>(std::atoi(config.service.listen.c_str() + colon + 1));
     HttpHandlers handlers;
     handlers.health = [&]() -> std::pair<bool, std::string> {
-      auto age = Now().time_since_epoch().count() - metrics.heartbeat.load();
-      if (age > std::max<int64_t>(600, 3 * config.service.full_pass.count()))
-        return {false, "the worker has not finished a job for " + std::to_string(age) + " s"};
+      if (auto age = stalled())
+        return {false, "the worker has not finished a job for " + std::to_string(*age) + " s"};
       return {true, ""};
     };
     handlers.metrics = [&] {
@@ -406,17 +538,19 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     spdlog::info("http: listening on {}:{}", ho.address, *port);
   }
 
-  // Jobs are posted to the worker one at a time per kind: a slow pass is not queued up behind.
-  std::atomic<bool> busy_rows{false}, busy_pass{false}, stopping{false};
-  auto job = [&](std::atomic<bool>& busy, auto fn) {
-    if (stopping || busy.exchange(true)) return;
-    asio::post(strand, [&, fn] {
-      if (!stopping) fn();
-      metrics.heartbeat = Now().time_since_epoch().count();
-      busy = false;
-    });
-  };
-  job(busy_pass, [&] { worker.FullPass(); });
+  // The decision thread's jobs, one run of each kind at a time.
+  Job rows(
+      decide_strand, stopping,
+      [&] {
+        worker.NewRows();
+        if (worker.ScheduleDue()) worker.FullPass();
+      },
+      beat);
+  Job full_pass(
+      decide_strand, stopping, [&] { worker.FullPass(); }, beat);
+  Job refit_job(
+      decide_strand, stopping, [&] { worker.Refit(); }, beat);
+  full_pass.Request();
 
   // Timers on the loop.
   asio::steady_timer poll(io), pass(io), retry(io), refit(io), watchdog(io), files(io);
@@ -424,10 +558,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     poll.expires_after(milliseconds(config.service.poll_interval_ms));
     poll.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      job(busy_rows, [&] {
-        worker.NewRows();
-        if (worker.ScheduleDue()) worker.FullPass();
-      });
+      rows.Request();
       arm_poll();
     });
   };
@@ -435,7 +566,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     pass.expires_after(config.service.full_pass);
     pass.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      job(busy_pass, [&] { worker.FullPass(); });
+      full_pass.Request();
       arm_pass();
     });
   };
@@ -443,7 +574,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     retry.expires_after(seconds(5));
     retry.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      job(busy_rows, [&] { worker.Drain(); });
+      drain.Request();
       arm_retry();
     });
   };
@@ -460,7 +591,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
               .count());
       if (day != last_refit_day && minute >= config.service.refit_minute) {
         last_refit_day = day;
-        job(busy_pass, [&] { worker.Refit(); });
+        refit_job.Request();
       }
       arm_refit();
     });
@@ -471,7 +602,13 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     watchdog.expires_after(*interval);
     watchdog.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      (void)notify.Watchdog();
+      if (auto age = stalled())
+        spdlog::error(
+            "watchdog: the worker has not finished a job for {} s; not telling systemd "
+            "all is well",
+            *age);
+      else
+        (void)notify.Watchdog();
       arm_watchdog();
     });
   };
@@ -479,7 +616,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   std::string fingerprint = FilesFingerprint(config);
   std::function<void()> reload = [&] {
     (void)notify.Reloading("reloading rules");
-    asio::post(strand, [&] {
+    asio::post(decide_strand, [&] {
       bool ok = worker.Reload();
       asio::post(io, [&, ok] {
         (void)notify.Ready(ok ? "running" : "running (reload rejected: see the log)");

@@ -1,20 +1,26 @@
 // The always-on daemon (`followupd run`): one boost::asio::io_context for signals, timers and
-// HTTP, and one worker thread that owns the store connection, the customer base, the rules and the
-// outbox, and does every piece of work in order:
+// HTTP, and two worker threads. The decision thread owns a store connection, the rules and the
+// contact snapshot, and keeps the customer base current; the delivery thread owns another store
+// connection and the transport, and reads recipients' facts from that base under a shared lock.
+// Each does its work in order:
 //
-//   start       migrate, requeue sends a crash left in flight, load and check the rules (invalid:
-//               exit 1), load every customer's facts, READY=1
+//   start       migrate, load and check the rules (invalid: exit 1), load every customer's facts;
+//               then requeue sends a crash left in flight and set up the transport; READY=1
 //   new rows    polled every poll_interval_ms (max transaction id): those customers' facts are
-//               updated, event rules without a wait evaluated, decisions recorded, outbox drained
+//               updated, event rules without a wait evaluated, decisions recorded, and the
+//               delivery thread asked to drain the outbox
 //   full pass   at start and every service.full_pass, or when a schedule fires: every rule over
 //               every customer (schedules, waited events, catch-up; dedupe keys make it never
-//               twice), then the outbox drained
-//   retries     the outbox drained every few seconds (deferred sends)
+//               twice), then a drain asked for
+//   delivery    the outbox drained when decisions were recorded and every few seconds (deferred
+//               sends), on its own thread: a delivery round never delays the next look at new rows
 //   refit       the worth models refitted daily at service.refit_at
 //   SIGHUP      reload: the new rules are loaded and checked off the loop and swapped in whole, or
 //               the running set is kept and every error logged (RELOADING=1 / READY=1 around it);
 //               an edit of a rule or template file (looked for every 2 s) does the same
-//   SIGTERM     stop taking work, finish the round in flight, STOPPING=1, exit 0
+//   SIGTERM     stop taking work, finish the rounds in flight, STOPPING=1, exit 0
+//   watchdog    WATCHDOG=1 every WatchdogSec/2 from the loop, as long as the decision thread has
+//               finished a job within max(10 min, 3 x full_pass) (/healthz uses the same test)
 #pragma once
 
 #include <string>

@@ -1,6 +1,8 @@
 // The daemon as a real process: started, signalled and stopped, talking to a real SQLite store,
 // a real maildir and real sockets.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -114,6 +116,41 @@ TEST_F(DaemonTest, NoticesAnotherProgramsCommitDecidesAndSends) {
   EXPECT_EQ(mails, 1u);
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// Delivery runs on its own thread: a mail server that takes the connection and then says nothing
+// holds up the sends, not the decisions.
+TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 16), 0);  // the kernel completes connections; nobody answers them
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("maildir://mail"), 14,
+                 "smtp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+                     "\n  require_tls: false\n  timeout: 8s");
+  dir_.Write("followup.yaml", config);
+
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  Buy("ann");
+  ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sending"; })) << Log();
+  auto bought = std::chrono::steady_clock::now();
+  Buy("bob");
+  ASSERT_TRUE(WaitFor([&] { return !StatusOf("bob").empty(); })) << Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - bought, 3s)
+      << "bob's decision waited for ann's delivery round";
+  EXPECT_EQ(StatusOf("ann"), "sending") << "the server still has not answered";
+  kill(pid_, SIGTERM);  // the round in flight ends at its timeout: deferred, not lost
+  EXPECT_EQ(WaitExit(30s), 0) << Log();
+  EXPECT_EQ(StatusOf("ann"), "deferred") << Log();
+  close(listener);
 }
 
 TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {
