@@ -2,14 +2,18 @@
 
 #include <date/tz.h>
 #include <spdlog/spdlog.h>
+#include <sys/inotify.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <unordered_set>
 
@@ -394,6 +398,58 @@ class Deliverer {
   delivery::OutboxOptions options_;
 };
 
+// Calls `changed` when one of `files` is written (inotify on the folders holding them, so a file
+// that is replaced or created later is still seen): a commit by another program wakes the
+// daemon at once. The poll timer stays as the fallback, and the only way when this fails.
+class FileWatch {
+ public:
+  FileWatch(asio::io_context& io, std::function<void()> changed)
+      : descriptor_(io), changed_(std::move(changed)) {}
+
+  Result<void> Start(const std::vector<std::string>& files) {
+    namespace fs = std::filesystem;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return RuntimeFailure(std::string("inotify: ") + std::strerror(errno));
+    descriptor_.assign(fd);
+    for (const auto& file : files) {
+      fs::path path = fs::absolute(file);
+      std::string folder = path.parent_path().string();
+      int wd = inotify_add_watch(fd, folder.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO);
+      if (wd < 0) return RuntimeFailure("inotify " + folder + ": " + std::strerror(errno));
+      names_[wd].insert(path.filename().string());
+    }
+    Read();
+    return {};
+  }
+
+  void Stop() {
+    boost::system::error_code ignored;
+    descriptor_.close(ignored);
+  }
+
+ private:
+  void Read() {
+    descriptor_.async_read_some(
+        asio::buffer(buffer_), [this](boost::system::error_code ec, size_t n) {
+          if (ec) return;  // cancelled at stop
+          bool hit = false;
+          for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + at);
+            auto it = names_.find(event->wd);
+            if (event->len > 0 && it != names_.end() && it->second.count(event->name)) hit = true;
+            at += sizeof(inotify_event) + event->len;
+          }
+          if (hit) changed_();
+          Read();
+        });
+  }
+
+  asio::posix::stream_descriptor descriptor_;
+  std::function<void()> changed_;
+  std::map<int, std::set<std::string>> names_;  // watch descriptor -> file names in its folder
+  alignas(inotify_event) std::array<char, 8192> buffer_;
+};
+
 // A fingerprint of every file under the rules and templates folders (names, sizes, times): when
 // it changes, the daemon reloads as on SIGHUP.
 std::string FilesFingerprint(const Config& config) {
@@ -552,6 +608,15 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       decide_strand, stopping, [&] { worker.Refit(); }, beat);
   full_pass.Request();
 
+  // Rows other programs commit: seen at once through a watch on the store's files, and in any
+  // case within poll_interval_ms (the poll timer below).
+  FileWatch store_watch(io, [&] { rows.Request(); });
+  if (auto files = worker.store().CommitSignalFiles(); !files.empty()) {
+    if (auto watching = store_watch.Start(files); !watching)
+      spdlog::warn("watch: {} (polling every {} ms only)", watching.error().ToString(),
+                   config.service.poll_interval_ms);
+  }
+
   // Timers on the loop.
   asio::steady_timer poll(io), pass(io), retry(io), refit(io), watchdog(io), files(io);
   std::function<void()> arm_poll = [&] {
@@ -567,6 +632,15 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     pass.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       full_pass.Request();
+
+      // Rows other programs commit: seen at once through a watch on the store's files, and in any
+      // case within poll_interval_ms (the poll timer below).
+      FileWatch store_watch(io, [&] { rows.Request(); });
+      if (auto files = worker.store().CommitSignalFiles(); !files.empty()) {
+        if (auto watching = store_watch.Start(files); !watching)
+          spdlog::warn("watch: {} (polling every {} ms only)", watching.error().ToString(),
+                       config.service.poll_interval_ms);
+      }
       arm_pass();
     });
   };
@@ -658,6 +732,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       (void)notify.Stopping("stopping");
       stopping = true;
       for (auto* t : {&poll, &pass, &retry, &refit, &watchdog, &files}) t->cancel();
+      store_watch.Stop();
       if (http) http->Stop();
     });
   };

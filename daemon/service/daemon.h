@@ -6,7 +6,9 @@
 //
 //   start       migrate, load and check the rules (invalid: exit 1), load every customer's facts;
 //               then requeue sends a crash left in flight and set up the transport; READY=1
-//   new rows    polled every poll_interval_ms (max transaction id): those customers' facts are
+//   new rows    seen at once through an inotify watch on the store's files (SQLite: the database
+//               and its WAL), and in any case every poll_interval_ms (the max transaction id, the
+//               fallback when a backend has no such files): those customers' facts are
 //               updated, event rules without a wait evaluated, decisions recorded, and the
 //               delivery thread asked to drain the outbox
 //   full pass   at start and every service.full_pass, or when a schedule fires: every rule over

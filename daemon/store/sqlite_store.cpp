@@ -473,6 +473,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::unique_ptr<Store>> OpenAnother() override { return OpenSqliteStore(path_); }
+  std::vector<std::string> CommitSignalFiles() const override { return {path_, path_ + "-wal"}; }
 
   Result<void> ForEachTransactionOf(int64_t customer_id, Instant until,
                                     const std::function<void(const TransactionRow&)>& fn) override {

@@ -239,6 +239,11 @@ class Store {
   // Another connection to the same store, for another thread.
   virtual Result<std::unique_ptr<Store>> OpenAnother() = 0;
 
+  // Files that are written whenever any program commits to the store (SQLite: the database and
+  // its write-ahead log), so a watch on them notices other programs' commits at once. Empty when
+  // the backend has none; the daemon then relies on its poll of the high-water mark alone.
+  virtual std::vector<std::string> CommitSignalFiles() const { return {}; }
+
   // One customer's transactions that occurred at or before `until`, ordered by (occurred_at, id).
   virtual Result<void> ForEachTransactionOf(
       int64_t customer_id, Instant until, const std::function<void(const TransactionRow&)>& fn) = 0;

@@ -118,6 +118,21 @@ TEST_F(DaemonTest, NoticesAnotherProgramsCommitDecidesAndSends) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// Another program's commit wakes the daemon through a watch on the store's files, not only at the
+// next poll: with polling once a minute the purchase is still decided and sent at once.
+TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("poll_interval_ms: 20"), 20, "poll_interval_ms: 60000");
+  dir_.Write("followup.yaml", config);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  Buy("ann");
+  EXPECT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent"; }, 10s)) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
 // Delivery runs on its own thread: a mail server that takes the connection and then says nothing
 // holds up the sends, not the decisions.
 TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
