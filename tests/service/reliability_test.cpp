@@ -458,9 +458,11 @@ constexpr auto kLockHold = 8s;
 class ReliabilityLockTest : public ReliabilityTest {
  protected:
   static constexpr int kBuyers = 10;
-  // The daemon's poll while deciding across a lock: slow enough that it (almost) never looks in
-  // the millisecond between the purchases' commit and the lock, so it meets the lock when it
-  // records its decisions, as the test means (and the delivery path is left to 3b-3d).
+  // The daemon's poll while deciding across a lock: slow, so that the poll does not look in the
+  // moment between the purchases' commit and the lock. The commit does wake the daemon at once
+  // (its watch on the store's files), but the test takes the lock within microseconds, while the
+  // daemon first reads the rows, updates facts and evaluates: it meets the lock when it records
+  // its decisions, as the test means (and the delivery path is left to 3b-3d).
   static constexpr int kDecidePollMs = 1000;
 
   // Other programs commit kBuyers new customers (b0..) with a first purchase each, then one of
