@@ -1,8 +1,4 @@
 // followupd: one binary for the daemon and its tools (DESIGN.md "Command line").
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "service/log.h"
 
 namespace followup::cli {
 namespace {
@@ -40,18 +37,6 @@ Result<store::Store*> Env::store() {
 int Report(const Error& error) {
   std::fprintf(stderr, "followupd: %s\n", error.ToString().c_str());
   return ExitCodeFor(error);
-}
-
-// Logs go to stderr: with timestamps on a terminal, without when the journal adds its own.
-// SPDLOG_LEVEL=debug shows every decision.
-void SetUpLogging() {
-  auto logger = spdlog::stderr_logger_mt("followupd");
-  if (std::getenv("JOURNAL_STREAM"))
-    logger->set_pattern("<%l> %v");
-  else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  spdlog::set_default_logger(logger);
-  spdlog::cfg::load_env_levels();
 }
 
 int Main(int argc, char** argv) {
@@ -91,7 +76,7 @@ int Main(int argc, char** argv) {
     return status == 0 ? 0 : 2;
   }
 
-  SetUpLogging();
+  service::SetUpLogging();
   std::string found = FindConfig(config_path);
   Config config;
   if (!found.empty()) {

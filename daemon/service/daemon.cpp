@@ -20,6 +20,7 @@
 #include "delivery/outbox.h"
 #include "delivery/unsubscribe.h"
 #include "service/http_server.h"
+#include "service/log.h"
 #include "service/notify.h"
 #include "service/pipeline.h"
 
@@ -296,9 +297,14 @@ class Worker {
     }
     rules::Remember(snapshot_->history, eval.decisions);
     metrics_.decisions += *recorded;
-    for (const auto& d : eval.decisions) {
-      spdlog::debug("decided rule={} customer={} kind={} key={}", d.rule, d.customer_id,
-                    rules::DecisionKindName(d.kind), d.dedupe_key);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      for (const auto& d : eval.decisions) {
+        const rules::Contact* contact = snapshot_->contacts.Find(d.customer_id);
+        std::string customer = contact ? contact->external_id : std::to_string(d.customer_id);
+        LogFields fields{{"RULE", d.rule}, {"CUSTOMER", customer}};
+        spdlog::debug("decided rule={} customer={} kind={} key={}", d.rule, customer,
+                      rules::DecisionKindName(d.kind), d.dedupe_key);
+      }
     }
     spdlog::info("decided {} new ({} made)", *recorded, eval.decisions.size());
     if (*recorded > 0) decided_();
@@ -376,7 +382,13 @@ class Deliverer {
   }
 
  private:
+  // One line per outcome (sent ones at debug level), with the journal fields that find it.
   static void LogOutcome(const delivery::DeliveryEvent& e) {
+    LogFields fields{
+        {"RULE", e.rule}, {"CUSTOMER", e.customer}, {"EMAIL_MESSAGE_ID", e.message_id}};
+    if (e.suppressed_address)
+      spdlog::warn("suppressed address {} of customer {} after a hard bounce", MaskEmail(e.email),
+                   e.customer);
     if (e.status == "sent") {
       spdlog::debug("sent rule={} customer={} message_id={}", e.rule, e.customer, e.message_id);
     } else if (e.status == "deferred") {
@@ -580,6 +592,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       auto done = (*loop_store)->Unsubscribe(*customer, Now());
       if (!done) return tl::unexpected(done.error());
       if (!*done) return Fail(ErrorCode::kNotFound, "unknown customer");
+      LogFields fields{{"CUSTOMER", *customer}};
       spdlog::info("unsubscribed customer={}", *customer);
       return customer;
     };
