@@ -486,6 +486,7 @@ class FollowupdLogTest : public ::testing::Test {
                "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n");
     dir_.Write("followup.yaml",
                "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
+               "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
                "delivery:\n  transport: maildir://mail\n  unsubscribe_key_file: key\n"
                "service:\n  listen: \"\"\n  poll_interval_ms: 20\n");
     auto r = testing::Followupd("--config " + dir_ / "followup.yaml" + " import customers " +
