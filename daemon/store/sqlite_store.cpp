@@ -1,6 +1,7 @@
 #include "store/sqlite_store.h"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -622,47 +623,37 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) override {
-    const int64_t t = now.time_since_epoch().count();
-    if (auto r = db_.Exec("BEGIN IMMEDIATE", "store claim due sends"); !r)
-      return tl::unexpected(r.error());
-    auto fail = [&](const Error& e) {
-      (void)db_.Exec("ROLLBACK", "store claim due sends");
-      return tl::unexpected(e);
-    };
-    auto s = db_.Prepare(
-        "SELECT id, dedupe_key, rule, customer_id, recipient_id, coalesce(arm, ''), template, "
-        "template_values, decided_at, attempts, coalesce(message_id, '') FROM outbox "
-        "WHERE ((status = 'queued' AND send_after <= ?1) OR "
-        "       (status = 'deferred' AND coalesce(next_attempt_at, 0) <= ?1)) "
-        "ORDER BY decided_at, id LIMIT ?2");
-    if (!s) return fail(s.error());
-    s->Bind(1, t).Bind(2, static_cast<int64_t>(limit));
-    std::vector<OutboxItem> items;
+    return Due(now, limit, /*claim=*/true);
+  }
+
+  Result<std::vector<OutboxItem>> PeekDue(Instant now, int limit) override {
+    return Due(now, limit, /*claim=*/false);
+  }
+
+  Result<std::vector<int64_t>> ClaimIds(std::span<const int64_t> ids, Instant now) override {
+    std::vector<int64_t> claimed;
+    if (ids.empty()) return claimed;
+    if (!claim_ids_) {
+      auto s = db_.Prepare(
+          "UPDATE outbox SET status = 'sending', updated_at = ?2 "
+          "WHERE id IN (SELECT value FROM json_each(?1)) AND "
+          "      ((status = 'queued' AND send_after <= ?2) OR "
+          "       (status = 'deferred' AND coalesce(next_attempt_at, 0) <= ?2)) "
+          "RETURNING id");
+      if (!s) return tl::unexpected(s.error());
+      claim_ids_ = std::make_unique<Statement>(std::move(*s));
+    }
+    auto& s = *claim_ids_;
+    sqlite::ScopedReset reset(s);
+    s.Bind(1, std::string_view(JsonList(ids))).Bind(2, now.time_since_epoch().count());
+    // One statement: its own transaction.
     for (;;) {
-      auto row = s->Step();
-      if (!row) return fail(row.error());
+      auto row = s.Step();
+      if (!row) return tl::unexpected(row.error());
       if (!*row) break;
-      OutboxItem item;
-      item.id = s->Int(0);
-      item.dedupe_key = std::string(s->Text(1));
-      item.rule = std::string(s->Text(2));
-      item.customer_id = s->Int(3);
-      item.recipient_id = s->Int(4);
-      item.arm = std::string(s->Text(5));
-      item.template_name = std::string(s->Text(6));
-      item.values_json = std::string(s->Text(7));
-      item.decided_at = Instant{std::chrono::seconds{s->Int(8)}};
-      item.attempts = static_cast<int>(s->Int(9));
-      item.message_id = std::string(s->Text(10));
-      items.push_back(std::move(item));
+      claimed.push_back(s.Int(0));
     }
-    auto mark = db_.Prepare("UPDATE outbox SET status = 'sending', updated_at = ?2 WHERE id = ?1");
-    if (!mark) return fail(mark.error());
-    for (const auto& item : items) {
-      if (auto r = mark->Bind(1, item.id).Bind(2, t).Run(); !r) return fail(r.error());
-    }
-    if (auto r = db_.Exec("COMMIT", "store claim due sends"); !r) return fail(r.error());
-    return items;
+    return claimed;
   }
 
   Result<void> SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) override {
@@ -834,6 +825,36 @@ class SqliteStore final : public Store {
     return std::optional<CustomerRow>(ReadCustomerRow(s));
   }
 
+  Result<std::vector<std::optional<CustomerRow>>> FindCustomersById(
+      std::span<const int64_t> ids) override {
+    std::vector<std::optional<CustomerRow>> out(ids.size());
+    if (ids.empty()) return out;
+    // Asked once per outbox round: one statement, prepared once, over a JSON array of the ids.
+    if (!find_by_ids_) {
+      auto s = db_.Prepare("SELECT " + std::string(kCustomerRowColumns) +
+                           " FROM customers WHERE id IN (SELECT value FROM json_each(?1))");
+      if (!s) return tl::unexpected(s.error());
+      find_by_ids_ = std::make_unique<Statement>(std::move(*s));
+    }
+    std::string list = JsonList(ids);
+    std::unordered_map<int64_t, std::vector<size_t>> wanted;  // id -> where it goes in `out`
+    for (size_t i = 0; i < ids.size(); ++i) wanted[ids[i]].push_back(i);
+    auto& s = *find_by_ids_;
+    sqlite::ScopedReset reset(s);
+    s.Bind(1, std::string_view(list));
+    for (;;) {
+      auto row = s.Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      CustomerRow customer = ReadCustomerRow(s);
+      auto it = wanted.find(customer.id);
+      if (it == wanted.end()) continue;
+      for (size_t i = 1; i < it->second.size(); ++i) out[it->second[i]] = customer;
+      out[it->second.front()] = std::move(customer);
+    }
+    return out;
+  }
+
   Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override {
     auto s = db_.Prepare("SELECT " + std::string(kCustomerRowColumns) +
                          " FROM customers WHERE external_id = ?1");
@@ -846,10 +867,77 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static std::string JsonList(std::span<const int64_t> ids) {
+    std::string list = "[";
+    for (int64_t id : ids) {
+      if (list.size() > 1) list += ',';
+      list += std::to_string(id);
+    }
+    list += ']';
+    return list;
+  }
+
+  // The oldest due sends, up to `limit`, oldest decisions first; marked "sending" when `claim`.
+  Result<std::vector<OutboxItem>> Due(Instant now, int limit, bool claim) {
+    const int64_t t = now.time_since_epoch().count();
+    constexpr std::string_view kDueIds =
+        "SELECT id FROM outbox "
+        "WHERE ((status = 'queued' AND send_after <= ?1) OR "
+        "       (status = 'deferred' AND coalesce(next_attempt_at, 0) <= ?1)) "
+        "ORDER BY decided_at, id LIMIT ?2";
+    constexpr std::string_view kColumns =
+        "id, dedupe_key, rule, customer_id, recipient_id, coalesce(arm, ''), template, "
+        "template_values, decided_at, attempts, coalesce(message_id, '')";
+    // One statement each, prepared once: the sort holds only the ordering columns, not whole
+    // rows. Claiming marks the rows "sending" and returns them in the same statement.
+    std::unique_ptr<Statement>& statement = claim ? claim_ : peek_;
+    if (!statement) {
+      std::string sql =
+          claim ? "UPDATE outbox SET status = 'sending', updated_at = ?1 WHERE id IN (" +
+                      std::string(kDueIds) + ") RETURNING " + std::string(kColumns)
+                : "SELECT " + std::string(kColumns) + " FROM outbox WHERE id IN (" +
+                      std::string(kDueIds) + ")";
+      auto s = db_.Prepare(sql);
+      if (!s) return tl::unexpected(s.error());
+      statement = std::make_unique<Statement>(std::move(*s));
+    }
+    std::vector<OutboxItem> items;
+    auto& s = *statement;
+    sqlite::ScopedReset reset(s);
+    s.Bind(1, t).Bind(2, static_cast<int64_t>(limit));
+    for (;;) {
+      auto row = s.Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      OutboxItem item;
+      item.id = s.Int(0);
+      item.dedupe_key = std::string(s.Text(1));
+      item.rule = std::string(s.Text(2));
+      item.customer_id = s.Int(3);
+      item.recipient_id = s.Int(4);
+      item.arm = std::string(s.Text(5));
+      item.template_name = std::string(s.Text(6));
+      item.values_json = std::string(s.Text(7));
+      item.decided_at = Instant{std::chrono::seconds{s.Int(8)}};
+      item.attempts = static_cast<int>(s.Int(9));
+      item.message_id = std::string(s.Text(10));
+      items.push_back(std::move(item));
+    }
+    // Neither statement promises an order: oldest decisions first.
+    std::sort(items.begin(), items.end(), [](const OutboxItem& a, const OutboxItem& b) {
+      return std::tie(a.decided_at, a.id) < std::tie(b.decided_at, b.id);
+    });
+    return items;
+  }
+
   Database db_;
   int version_;
   std::string path_;
   std::unique_ptr<Statement> find_by_id_;  // destroyed before db_ (declared after it)
+  std::unique_ptr<Statement> find_by_ids_;
+  std::unique_ptr<Statement> claim_;
+  std::unique_ptr<Statement> peek_;
+  std::unique_ptr<Statement> claim_ids_;
 };
 
 }  // namespace

@@ -269,6 +269,12 @@ class Store {
   // next_attempt_at passed), marking them "sending"; oldest decisions first.
   virtual Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) = 0;
 
+  // The sends ClaimDue(now, limit) would claim, without claiming them (nothing is written).
+  virtual Result<std::vector<OutboxItem>> PeekDue(Instant now, int limit) = 0;
+  // Claims those of `ids` that are still due at `now` (as ClaimDue does, in one transaction) and
+  // returns the ids it claimed; the others (claimed meanwhile, or no longer due) are left alone.
+  virtual Result<std::vector<int64_t>> ClaimIds(std::span<const int64_t> ids, Instant now) = 0;
+
   // Remembers the Message-IDs chosen for claimed sends (where none was set), before they go out,
   // so that a send killed mid-flight is retried as the same message.
   virtual Result<void> SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) = 0;
@@ -310,6 +316,10 @@ class Store {
   virtual Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) = 0;
   // The customer with that store id, if any.
   virtual Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) = 0;
+  // The customers with these store ids, in one query: one entry per id, in the order given
+  // (nullopt where there is no such customer; an id given twice is answered twice).
+  virtual Result<std::vector<std::optional<CustomerRow>>> FindCustomersById(
+      std::span<const int64_t> ids) = 0;
 };
 
 }  // namespace followup::store

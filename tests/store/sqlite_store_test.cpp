@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "store/migrations.h"
 #include "support/test_util.h"
 
@@ -99,6 +105,124 @@ TEST(SqliteStoreTest, BatchCommitsOrRollsBackWhole) {
   rows.clear();
   ASSERT_TRUE(store->ForEachTransaction(Day("2026-01-01"), [&](auto& r) { rows.push_back(r); }));
   EXPECT_TRUE(rows.empty()) << "transactions after --at are not seen";
+}
+
+TEST(SqliteStoreTest, FindsManyCustomersByIdInOneCallInTheOrderAsked) {
+  testing::TempDir dir;
+  auto store = std::move(*Store::Open(dir / "f.db"));
+  auto batch = std::move(*store->BeginImport());
+  CustomerRecord ada = Customer("a", "Ada");
+  ada.email = "ada@example.com";
+  ASSERT_EQ(batch->PutCustomer(ada)->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b", "Bo", "a"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id;
+  int64_t b = (*store->FindCustomer("b"))->id;
+  int64_t missing = std::max(a, b) + 100;
+
+  EXPECT_TRUE(store->FindCustomersById(std::vector<int64_t>{})->empty());
+  // Asked twice in a row: the statement is reused.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int64_t> ids = {b, missing, a, b};
+    auto found = store->FindCustomersById(ids);
+    ASSERT_TRUE(found) << found.error().ToString();
+    ASSERT_EQ(found->size(), 4u);
+    ASSERT_TRUE((*found)[0] && (*found)[2] && (*found)[3]);
+    EXPECT_FALSE((*found)[1]);
+    EXPECT_EQ((*found)[0]->external_id, "b");
+    EXPECT_EQ((*found)[0]->referred_by, a);
+    EXPECT_EQ((*found)[2]->external_id, "a");
+    EXPECT_EQ((*found)[2]->email, "ada@example.com");
+    EXPECT_EQ((*found)[2]->name, "Ada");
+    EXPECT_EQ((*found)[3]->external_id, "b");
+    // The same rows as asked one by one.
+    for (size_t i : {0u, 2u}) {
+      auto one = store->FindCustomerById(ids[i]);
+      EXPECT_EQ((*one)->external_id, (*found)[i]->external_id);
+      EXPECT_EQ((*one)->email, (*found)[i]->email);
+      EXPECT_EQ((*one)->created_at, (*found)[i]->created_at);
+    }
+  }
+}
+
+TEST(SqliteStoreTest, ClaimsTheOldestDueSendsOnceInDecisionOrder) {
+  testing::TempDir dir;
+  auto store = std::move(*Store::Open(dir / "f.db"));
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id;
+  // Recorded out of decision order; "later" is not due yet, "held" is not a send.
+  std::vector<DecisionRecord> decisions;
+  for (auto [key, day] : std::vector<std::pair<std::string, const char*>>{{"d3", "2026-01-03"},
+                                                                          {"d1", "2026-01-01"},
+                                                                          {"later", "2026-02-01"},
+                                                                          {"d2", "2026-01-02"},
+                                                                          {"d4", "2026-01-04"},
+                                                                          {"held", "2026-01-01"}}) {
+    DecisionRecord d;
+    d.dedupe_key = key;
+    d.rule = "r";
+    d.customer_id = d.recipient_id = a;
+    d.kind = key == "held" ? "holdout" : "send";
+    d.template_name = "t";
+    d.values_json = "{}";
+    d.decided_at = d.send_after = Day(day);
+    decisions.push_back(d);
+  }
+  ASSERT_EQ(*store->RecordDecisions(decisions), 6);
+  const Instant now = Day("2026-01-10");
+  // Peeking shows what a claim would take, and claims nothing.
+  auto peeked = store->PeekDue(now, 2);
+  ASSERT_TRUE(peeked) << peeked.error().ToString();
+  ASSERT_EQ(peeked->size(), 2u);
+  EXPECT_EQ((*peeked)[0].dedupe_key, "d1");
+  EXPECT_EQ((*peeked)[1].dedupe_key, "d2");
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 4u);
+  auto first = store->ClaimDue(now, 2);
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].dedupe_key, "d1");
+  EXPECT_EQ((*first)[1].dedupe_key, "d2");
+  EXPECT_EQ((*first)[1].decided_at, Day("2026-01-02"));
+  EXPECT_EQ((*first)[1].attempts, 0);
+  EXPECT_TRUE((*first)[1].message_id.empty());
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 2u) << "claimed sends are not due";
+  // Claiming by id takes only what is still due: d1 is claimed already, "later" is not due.
+  std::vector<int64_t> ids;
+  auto all_due = store->PeekDue(Day("2026-12-31"), 10);
+  ASSERT_TRUE(all_due);
+  for (const auto& item : *all_due) ids.push_back(item.id);
+  ASSERT_EQ(ids.size(), 3u);  // d3, d4, later
+  ids.push_back((*first)[0].id);
+  auto by_id = store->ClaimIds(ids, now);
+  ASSERT_TRUE(by_id) << by_id.error().ToString();
+  std::sort(by_id->begin(), by_id->end());
+  std::vector<int64_t> expected = {ids[0], ids[1]};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*by_id, expected);
+  EXPECT_TRUE(store->ClaimIds(ids, now)->empty()) << "claimed sends are not claimed again";
+  EXPECT_TRUE(store->ClaimIds(std::vector<int64_t>{}, now)->empty());
+  EXPECT_TRUE(store->ClaimDue(now, 10)->empty());
+  std::map<std::string, std::string> status;
+  ASSERT_TRUE(
+      store->ForEachLogEntry({}, [&](const LogEntry& e) { status[e.dedupe_key] = e.status; }));
+  EXPECT_EQ(status["d1"], "sending");
+  EXPECT_EQ(status["d4"], "sending");
+  EXPECT_EQ(status["later"], "queued");
+  EXPECT_EQ(status["held"], "held_out");
+  // A deferred send is due again once its next attempt is.
+  DeliveryUpdate u;
+  u.id = (*first)[0].id;
+  u.status = "deferred";
+  u.attempts = 1;
+  u.next_attempt_at = Day("2026-01-12");
+  ASSERT_TRUE(store->RecordDeliveries(std::vector<DeliveryUpdate>{u}, now));
+  EXPECT_TRUE(store->ClaimDue(now, 10)->empty());
+  auto retry = store->ClaimDue(Day("2026-01-12"), 10);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].dedupe_key, "d1");
+  EXPECT_EQ((*retry)[0].attempts, 1);
 }
 
 }  // namespace
