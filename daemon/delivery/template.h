@@ -26,6 +26,8 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +83,12 @@ std::vector<std::string> KnownNames(const std::vector<std::string>& value_names)
 // Names inside a section resolve against the section first ({{#customer}}{{name}}{{/customer}}),
 // as Mustache does.
 std::vector<Error> CheckTemplate(const Template& tmpl, const std::vector<std::string>& value_names);
+
+// Every dot-separated part of every tag name in the template's files ("customer.ltv" gives
+// "customer" and "ltv"): a context value whose key is none of these cannot be reached by the
+// template, so it need not be in the context. nullopt when that cannot be told (a file does not
+// parse, or a tag names the current context with "."): then every value may be reached.
+std::optional<std::set<std::string>> NameParts(const Template& tmpl);
 
 struct Rendered {
   std::string subject;  // one line: CR, LF and other control characters made spaces, trimmed

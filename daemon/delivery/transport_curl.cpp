@@ -4,6 +4,8 @@
 #include <cassert>
 #include <deque>
 #include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_set>
 
 #include "delivery/mime.h"
@@ -51,13 +53,93 @@ CurlSlot::~CurlSlot() {
   if (easy_) curl_easy_cleanup(easy_);
 }
 
-CURLM* NewMulti(int connections) {
-  CURLM* multi = curl_multi_init();
-  if (!multi) return nullptr;
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(connections));
-  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(connections));
-  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(connections));
-  return multi;
+CurlMulti::CurlMulti(int connections) : multi_(curl_multi_init()) {
+  if (!multi_) return;
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(connections));
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(connections));
+  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(connections));
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+CurlMulti::~CurlMulti() {
+  // libcurl closes the cached connections here and reports their sockets gone: this object is
+  // still whole while it does.
+  if (multi_) curl_multi_cleanup(multi_);
+}
+
+int CurlMulti::OnSocket(CURL*, curl_socket_t socket, int what, void* self_ptr, void*) {
+  auto& watched = static_cast<CurlMulti*>(self_ptr)->watched_;
+  auto it =
+      std::find_if(watched.begin(), watched.end(), [&](const pollfd& p) { return p.fd == socket; });
+  if (what == CURL_POLL_REMOVE) {
+    if (it != watched.end()) watched.erase(it);
+    return 0;
+  }
+  short events = 0;
+  if (what & CURL_POLL_IN) events |= POLLIN;
+  if (what & CURL_POLL_OUT) events |= POLLOUT;
+  if (it == watched.end()) {
+    watched.push_back(pollfd{socket, events, 0});
+  } else {
+    it->events = events;
+  }
+  return 0;
+}
+
+int CurlMulti::OnTimer(CURLM*, long timeout_ms, void* self_ptr) {
+  auto* self = static_cast<CurlMulti*>(self_ptr);
+  if (timeout_ms < 0) {
+    self->timer_.reset();
+  } else {
+    self->timer_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+CURLMcode CurlMulti::Act(curl_socket_t socket, int events) {
+  int running = 0;
+  return curl_multi_socket_action(multi_, socket, events, &running);
+}
+
+CURLMcode CurlMulti::Drive(int max_wait_ms) {
+  auto now = Clock::now();
+  if (timer_ && *timer_ <= now) {
+    timer_.reset();
+    return Act(CURL_SOCKET_TIMEOUT, 0);
+  }
+  int wait_ms = max_wait_ms;
+  if (timer_) {
+    auto until = std::chrono::ceil<std::chrono::milliseconds>(*timer_ - now).count();
+    wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, max_wait_ms));
+  }
+  int n = poll(watched_.data(), watched_.size(), wait_ms);
+  if (n < 0) return CURLM_OK;  // EINTR: the caller comes round again
+  // libcurl's callbacks change watched_ while it runs: act on a copy of what was ready.
+  ready_.clear();
+  if (n > 0) {
+    for (const pollfd& p : watched_) {
+      if (!p.revents) continue;
+      int events = 0;
+      if (p.revents & (POLLIN | POLLHUP)) events |= CURL_CSELECT_IN;
+      if (p.revents & POLLOUT) events |= CURL_CSELECT_OUT;
+      if (p.revents & (POLLERR | POLLNVAL)) events |= CURL_CSELECT_ERR;
+      ready_.emplace_back(p.fd, events);
+    }
+  } else if (!timer_ || *timer_ > Clock::now()) {
+    // The whole wait passed in silence: let every transfer check its own limits.
+    for (const pollfd& p : watched_) ready_.emplace_back(p.fd, 0);
+  }
+  for (const auto& [socket, events] : ready_) {
+    if (CURLMcode rc = Act(socket, events); rc != CURLM_OK) return rc;
+  }
+  if (timer_ && *timer_ <= Clock::now()) {
+    timer_.reset();
+    return Act(CURL_SOCKET_TIMEOUT, 0);
+  }
+  return CURLM_OK;
 }
 
 std::string DescribeCurlError(CURLcode code, const char* error_buffer) {
@@ -83,35 +165,25 @@ void SetCommonOptions(CURL* easy, const TransportOptions& options) {
   if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
 }
 
-std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<CurlSlot>>& slots,
-                                     RateLimiter& limiter, std::span<const Message> messages) {
-  using Clock = RateLimiter::Clock;
-  std::vector<SendResult> results(messages.size());
-  std::vector<bool> done(messages.size(), false);
-  size_t remaining = messages.size();
-  auto finish = [&](size_t index, SendResult result) {
-    assert(!done[index]);
-    results[index] = std::move(result);
-    done[index] = true;
-    --remaining;
-  };
+namespace {
 
-  std::deque<size_t> pending;
-  for (size_t i = 0; i < messages.size(); ++i) pending.push_back(i);
-  std::vector<std::optional<size_t>> running(slots.size());  // message index per slot
-  std::vector<size_t> idle;
-  for (size_t s = slots.size(); s-- > 0;) idle.push_back(s);
+using LimitClock = RateLimiter::Clock;
 
-  while (remaining > 0) {
-    // Start what may start: a free slot, and the message's tokens. A message whose domain is
-    // held back does not hold back the messages behind it.
-    Clock::duration wait = Clock::duration::max();
+// One Send call as the lanes share it: the messages not yet started, and the results.
+struct Batch {
+  Batch(std::span<const Message> m, RateLimiter& l)
+      : messages(m), limiter(l), results(m.size()), done(m.size(), 0) {}
+
+  // Under `mutex`. The first pending message that may start now (its tokens taken), or nullopt;
+  // `wait` becomes how long until a held-back one may. A message whose domain is held back does
+  // not hold back the messages behind it; one that cannot be sent as it is gets its result here.
+  std::optional<size_t> TakeNext(LimitClock::duration& wait) {
     std::unordered_set<std::string_view> held_domains;
-    for (auto it = pending.begin(); it != pending.end() && !idle.empty();) {
+    for (auto it = pending.begin(); it != pending.end();) {
       size_t index = *it;
       const Message& message = messages[index];
       if (auto rejected = CheckMessage(message)) {
-        finish(index, std::move(*rejected));
+        Finish(index, std::move(*rejected));
         it = pending.erase(it);
         continue;
       }
@@ -120,36 +192,79 @@ std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<C
         ++it;
         continue;
       }
-      Clock::duration delay = limiter.TryAcquire(domain, Clock::now());
-      if (delay > Clock::duration::zero()) {
+      LimitClock::duration delay = limiter.TryAcquire(domain, LimitClock::now());
+      if (delay > LimitClock::duration::zero()) {
         wait = std::min(wait, delay);
         held_domains.insert(domain);
         ++it;
         continue;
       }
+      pending.erase(it);
+      return index;
+    }
+    return std::nullopt;
+  }
+
+  // Each index once, by whichever lane had it (distinct elements: no lock needed).
+  void Finish(size_t index, SendResult result) {
+    assert(!done[index]);
+    results[index] = std::move(result);
+    done[index] = 1;
+  }
+
+  std::span<const Message> messages;
+  RateLimiter& limiter;
+  std::mutex mutex;
+  std::deque<size_t> pending;  // guarded by mutex
+  std::vector<SendResult> results;
+  std::vector<char> done;
+};
+
+void RunLane(CurlLane& lane, Batch& batch) {
+  CURLM* multi = lane.multi.get();
+  auto& slots = lane.slots;
+  std::vector<std::optional<size_t>> running(slots.size());  // message index per slot
+  std::vector<size_t> idle;
+  for (size_t s = slots.size(); s-- > 0;) idle.push_back(s);
+
+  for (;;) {
+    // Start what may start on this lane's free slots.
+    LimitClock::duration wait = LimitClock::duration::max();
+    bool more = false;  // messages left that no lane has started yet
+    while (!idle.empty()) {
+      std::optional<size_t> next;
+      {
+        std::lock_guard lock(batch.mutex);
+        next = batch.TakeNext(wait);
+        more = !batch.pending.empty();
+      }
+      if (!next) break;
       size_t slot = idle.back();
-      if (auto failed = slots[slot]->Start(message)) {
-        finish(index, std::move(*failed));
-        it = pending.erase(it);
+      if (auto failed = slots[slot]->Start(batch.messages[*next])) {
+        batch.Finish(*next, std::move(*failed));
         continue;
       }
       CURLMcode added = curl_multi_add_handle(multi, slots[slot]->easy());
       if (added != CURLM_OK) {
         SendResult r;
         r.reply = std::string("start transfer: ") + curl_multi_strerror(added);
-        finish(index, std::move(r));
-        it = pending.erase(it);
+        batch.Finish(*next, std::move(r));
         continue;
       }
       idle.pop_back();
-      running[slot] = index;
-      it = pending.erase(it);
+      running[slot] = *next;
     }
-    if (remaining == 0) break;
+    if (idle.size() == slots.size() && !more) return;
 
-    int still_running = 0;
-    CURLMcode performed = curl_multi_perform(multi, &still_running);
-    bool progressed = false;
+    // libcurl 7.88 sets no timer for an SMTP server's response timeout: it is only checked when
+    // the transfer runs, so Drive runs every transfer after this long in silence.
+    constexpr int64_t kMaxWaitMs = 200;
+    int wait_ms = kMaxWaitMs;
+    if (more && !idle.empty() && wait != LimitClock::duration::max()) {
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      wait_ms = static_cast<int>(std::clamp<int64_t>(ms, 1, kMaxWaitMs));
+    }
+    CURLMcode performed = lane.multi.Drive(wait_ms);
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -157,11 +272,10 @@ std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<C
       CURLcode code = msg->data.result;
       for (size_t s = 0; s < slots.size(); ++s) {
         if (slots[s]->easy() != easy || !running[s]) continue;
-        finish(*running[s], slots[s]->Finish(code));
+        batch.Finish(*running[s], slots[s]->Finish(code));
         curl_multi_remove_handle(multi, easy);
         running[s].reset();
         idle.push_back(s);
-        progressed = true;
         break;
       }
     }
@@ -171,26 +285,35 @@ std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<C
         if (!running[s]) continue;
         SendResult r;
         r.reply = std::string("transfer: ") + curl_multi_strerror(performed);
-        finish(*running[s], std::move(r));
+        batch.Finish(*running[s], std::move(r));
         curl_multi_remove_handle(multi, slots[s]->easy());
         running[s].reset();
         idle.push_back(s);
       }
-      progressed = true;
     }
-    if (progressed || remaining == 0) continue;
-
-    // libcurl 7.88 sets no timer for an SMTP server's response timeout: it is only checked when
-    // the loop comes round, so the loop comes round often enough.
-    constexpr int64_t kMaxPollMs = 200;
-    int timeout_ms = kMaxPollMs;
-    if (!pending.empty() && !idle.empty() && wait != Clock::duration::max()) {
-      auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-      timeout_ms = static_cast<int>(std::clamp<int64_t>(ms, 1, kMaxPollMs));
-    }
-    curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
   }
-  return results;
+}
+
+}  // namespace
+
+std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
+                                     RateLimiter& limiter, std::span<const Message> messages) {
+  Batch batch(messages, limiter);
+  for (size_t i = 0; i < messages.size(); ++i) batch.pending.push_back(i);
+  // As many lanes as the messages fill: a small batch stays on the first lane's connections.
+  std::vector<std::thread> threads;
+  size_t covered = lanes.empty() ? 0 : lanes[0]->slots.size();
+  for (size_t l = 1; l < lanes.size() && covered < messages.size(); ++l) {
+    covered += lanes[l]->slots.size();
+    try {
+      threads.emplace_back([&batch, lane = lanes[l].get()] { RunLane(*lane, batch); });
+    } catch (const std::system_error&) {
+      break;  // no thread: the lanes that run take this one's share
+    }
+  }
+  if (!lanes.empty()) RunLane(*lanes[0], batch);
+  for (auto& t : threads) t.join();
+  return std::move(batch.results);
 }
 
 }  // namespace followup::delivery

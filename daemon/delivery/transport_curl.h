@@ -4,7 +4,10 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,43 +64,98 @@ class CurlSlot {
   char error_[CURL_ERROR_SIZE] = {};
 };
 
-// Runs `messages` over `slots` (one transfer per slot at a time) in `multi`, honouring `limiter`.
-// Returns exactly one result per message, in order.
-std::vector<SendResult> RunTransfers(CURLM* multi, std::vector<std::unique_ptr<CurlSlot>>& slots,
+// A libcurl multi handle driven through its socket interface: libcurl says which sockets it
+// wants watched (CURLMOPT_SOCKETFUNCTION) and when it wants to be called back
+// (CURLMOPT_TIMERFUNCTION); Drive() polls exactly those sockets and hands libcurl only the ones
+// that are ready, so a wake-up runs the transfers that can make progress and no others. The
+// sockets are watched with poll(2) over a small array: connections move in and out of the watch
+// list with every message (libcurl drops a connection's socket while it sits in the connection
+// cache between transfers), and with poll that costs no system call.
+class CurlMulti {
+ public:
+  // Configured for `connections` reused connections; get() is null when libcurl cannot make one.
+  explicit CurlMulti(int connections);
+  ~CurlMulti();
+  CurlMulti(const CurlMulti&) = delete;
+  CurlMulti& operator=(const CurlMulti&) = delete;
+
+  CURLM* get() const { return multi_; }
+
+  // Runs what libcurl's timer asks for if it is due; otherwise waits up to `max_wait_ms` for a
+  // watched socket or the timer and runs what became ready. When the whole wait passes with
+  // nothing ready, every watched socket's transfers are run anyway: libcurl checks some limits
+  // (7.88: the SMTP server response timeout) only when a transfer runs, and sets no timer for them.
+  CURLMcode Drive(int max_wait_ms);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* self, void* socket_data);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* self);
+  CURLMcode Act(curl_socket_t socket, int events);
+
+  CURLM* multi_;
+  std::vector<pollfd> watched_;
+  std::vector<std::pair<curl_socket_t, int>> ready_;  // reused between wake-ups
+  std::optional<Clock::time_point> timer_;            // when libcurl wants CURL_SOCKET_TIMEOUT
+};
+
+// A share of a transport's connections with the multi handle that runs them. Each lane is run by
+// one thread at a time; lanes share nothing of libcurl's.
+struct CurlLane {
+  explicit CurlLane(int connections) : multi(connections) {}
+  CurlMulti multi;
+  std::vector<std::unique_ptr<CurlSlot>> slots;  // one transfer each at a time
+};
+
+// Runs `messages` over the lanes, honouring `limiter`: lane 0 on the calling thread, every other
+// lane on a thread of its own for the duration of the call. Free slots take the next message as
+// they come free, in order. Returns exactly one result per message, in order.
+//
+// Why several lanes: libcurl (7.88 and later) reads the reply to an SMTP message's final "." with
+// a blocking wait inside the multi handle, so while one connection waits for it no other
+// connection of that multi handle makes progress. With lanes the waits of one lane overlap with
+// the work of the others.
+std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
                                      RateLimiter& limiter, std::span<const Message> messages);
 
-// A multi handle configured for `connections` reused connections.
-CURLM* NewMulti(int connections);
-
 // A transport over libcurl multi: `options.connections` slots of type Slot (each constructed from
-// the transport's own options), reused across messages and Send calls. Owns `multi`.
+// the transport's own options), spread over `lanes` lanes (at most one per connection), reused
+// across messages and Send calls.
 template <typename Slot>
 class CurlTransport final : public Transport {
  public:
-  CurlTransport(const TransportOptions& options, CURLM* multi, std::string_view kind)
-      : options_(options),
-        multi_(multi),
-        kind_(kind),
-        limiter_(options.rate_per_second, options.rate_per_domain) {
-    for (int i = 0; i < options.connections; ++i)
-      slots_.push_back(std::make_unique<Slot>(options_));
+  CurlTransport(const TransportOptions& options, std::string_view kind, int lanes)
+      : options_(options), kind_(kind), limiter_(options.rate_per_second, options.rate_per_domain) {
+    lanes = std::clamp(lanes, 1, std::max(1, options.connections));
+    for (int l = 0; l < lanes; ++l) {
+      // Connections spread as evenly as they go: 8 over 3 lanes is 3, 3, 2.
+      int share = options.connections / lanes + (l < options.connections % lanes ? 1 : 0);
+      auto lane = std::make_unique<CurlLane>(share);
+      for (int i = 0; i < share; ++i) lane->slots.push_back(std::make_unique<Slot>(options_));
+      lanes_.push_back(std::move(lane));
+    }
   }
   ~CurlTransport() override {
-    slots_.clear();  // easy handles first (they are not in the multi handle between sends)
-    curl_multi_cleanup(multi_);
+    // The easy handles first (they are not in their multi handle between sends).
+    for (auto& lane : lanes_) lane->slots.clear();
+  }
+
+  // False when libcurl could not make a multi handle.
+  bool ok() const {
+    return std::all_of(lanes_.begin(), lanes_.end(),
+                       [](const auto& lane) { return lane->multi.get() != nullptr; });
   }
 
   std::vector<SendResult> Send(std::span<const Message> messages) override {
-    return RunTransfers(multi_, slots_, limiter_, messages);
+    return RunTransfers(lanes_, limiter_, messages);
   }
   std::string_view kind() const override { return kind_; }
 
  private:
   TransportOptions options_;  // the slots keep a reference to it
-  CURLM* multi_;
   std::string_view kind_;
   RateLimiter limiter_;
-  std::vector<std::unique_ptr<CurlSlot>> slots_;
+  std::vector<std::unique_ptr<CurlLane>> lanes_;
 };
 
 // "the peer closed the connection (curl 56: ...)": libcurl's words for a failed transfer.

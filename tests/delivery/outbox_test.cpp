@@ -7,10 +7,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
 
 #include "delivery/unsubscribe.h"
 #include "store/import.h"
 #include "support/test_util.h"
+#include "worth/facts.h"
 
 namespace followup::delivery {
 namespace {
@@ -193,6 +198,172 @@ TEST_F(OutboxTest, AMessageThatCannotRenderFailsWithTheReason) {
   EXPECT_EQ(e.status, "failed");
   EXPECT_NE(e.last_reply.find("values.offer_code"), std::string::npos) << e.last_reply;
   EXPECT_EQ(Delivered(), 0u);
+}
+
+// A transport that answers as told and remembers what it was given, round by round.
+class ScriptedTransport final : public Transport {
+ public:
+  std::vector<SendResult> Send(std::span<const Message> messages) override {
+    if (before_send) before_send(messages);
+    std::vector<std::string> round;
+    std::vector<SendResult> results;
+    for (const auto& m : messages) {
+      round.push_back(m.to.email);
+      results.push_back(reply(m));
+    }
+    rounds.push_back(std::move(round));
+    return results;
+  }
+  std::string_view kind() const override { return "scripted"; }
+
+  std::function<void(std::span<const Message>)> before_send;
+  std::function<SendResult(const Message&)> reply = [](const Message&) {
+    SendResult r;
+    r.outcome = Outcome::kSent;
+    r.code = 250;
+    return r;
+  };
+  std::vector<std::vector<std::string>> rounds;  // the recipients of each Send
+};
+
+TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
+  // 7 sends in rounds of 2: the next round is read and rendered while one is out, and claimed
+  // only once that one is stored.
+  for (int i = 1; i <= 7; ++i) Decide(i % 2 ? "ann" : "bob", "k" + std::to_string(i));
+  options_.batch_size = 2;
+  ScriptedTransport transport;
+  std::set<std::string> seen_ids;
+  // Send runs on a thread of its own while the worker uses its store: look through another
+  // connection.
+  auto reader = std::move(*store::Store::Open(dir_ / "f.db"));
+  transport.before_send = [&](std::span<const Message> messages) {
+    EXPECT_LE(messages.size(), 2u);
+    std::map<std::string, store::LogEntry> log;
+    int sending = 0;
+    EXPECT_TRUE(reader->ForEachLogEntry({}, [&](const auto& e) {
+      log[e.dedupe_key] = e;
+      sending += e.status == "sending";
+    }));
+    EXPECT_EQ(sending, static_cast<int>(messages.size())) << "only the round going out is claimed";
+    for (const auto& m : messages) {
+      EXPECT_TRUE(seen_ids.insert(m.message_id).second) << "each message goes out once";
+      // Its Message-ID is in the store already, and it is "sending".
+      auto stored = std::find_if(log.begin(), log.end(), [&](const auto& entry) {
+        return entry.second.message_id == m.message_id;
+      });
+      ASSERT_NE(stored, log.end()) << m.message_id << " was not stored before it went out";
+      EXPECT_EQ(stored->second.status, "sending");
+    }
+  };
+  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  std::vector<DeliveryEvent> events;
+  worker.OnOutcome([&](const DeliveryEvent& e) {
+    EXPECT_EQ(Log()[std::string("k") + std::to_string(events.size() + 1)].status, "sent");
+    events.push_back(e);
+  });
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 7);
+  ASSERT_EQ(transport.rounds.size(), 4u);
+  EXPECT_EQ(transport.rounds[3].size(), 1u);
+  ASSERT_EQ(events.size(), 7u) << "every outcome reported once, in order";
+  auto log = Log();
+  for (int i = 1; i <= 7; ++i) {
+    const auto& e = log["k" + std::to_string(i)];
+    EXPECT_EQ(e.status, "sent");
+    EXPECT_EQ(e.attempts, 1);
+    EXPECT_TRUE(seen_ids.count(e.message_id)) << e.message_id;
+    EXPECT_EQ(events[i - 1].message_id, e.message_id);
+    EXPECT_EQ(events[i - 1].email, i % 2 ? "ann@example.com" : "bob@example.com");
+  }
+  EXPECT_EQ(worker.Drain()->sent, 0);
+}
+
+TEST_F(OutboxTest, ASendNoLongerDueDropsOutOfTheRoundReadAhead) {
+  // Rounds of two: while k1 and k2 are out, k3 and k4 are read ahead; meanwhile another program
+  // claims k3 (status "sending"). Only k4 goes out with the next round.
+  for (int i = 1; i <= 4; ++i) Decide("ann", "k" + std::to_string(i));
+  options_.batch_size = 2;
+  ScriptedTransport transport;
+  auto other = std::move(*store::Store::Open(dir_ / "f.db"));
+  std::vector<std::string> messages_out;
+  transport.before_send = [&](std::span<const Message> messages) {
+    if (transport.rounds.empty()) {
+      sqlite3* db = nullptr;
+      sqlite3_open((dir_ / "f.db").c_str(), &db);
+      sqlite3_busy_timeout(db, 5000);
+      sqlite3_exec(db, "UPDATE outbox SET status = 'sending' WHERE dedupe_key = 'k3'", nullptr,
+                   nullptr, nullptr);
+      sqlite3_close(db);
+    }
+    for (const auto& m : messages) messages_out.push_back(m.message_id);
+  };
+  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 3);
+  ASSERT_EQ(transport.rounds.size(), 2u);
+  EXPECT_EQ(transport.rounds[1].size(), 1u);
+  auto log = Log();
+  EXPECT_EQ(log["k3"].status, "sending") << "left to whoever claimed it";
+  EXPECT_TRUE(log["k3"].message_id.empty());
+  EXPECT_EQ(log["k4"].status, "sent");
+  EXPECT_EQ(messages_out.back(), log["k4"].message_id);
+}
+
+TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
+  // Rounds of one: ann's second send is read (and rendered) while her first is out; it bounces,
+  // so neither it nor her third may go out.
+  Decide("ann", "k1");
+  Decide("ann", "k2");
+  Decide("ann", "k3");
+  Decide("bob", "k4");
+  options_.batch_size = 1;
+  ScriptedTransport transport;
+  transport.reply = [](const Message& m) {
+    SendResult r;
+    r.outcome = m.to.email == "ann@example.com" ? Outcome::kPermanent : Outcome::kSent;
+    r.hard_bounce = r.outcome == Outcome::kPermanent;
+    r.code = r.hard_bounce ? 550 : 250;
+    return r;
+  };
+  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->failed, 1);
+  EXPECT_EQ(summary->suppressed, 2);
+  EXPECT_EQ(summary->sent, 1);
+  std::vector<std::vector<std::string>> expected = {{"ann@example.com"}, {"bob@example.com"}};
+  EXPECT_EQ(transport.rounds, expected);
+  auto log = Log();
+  EXPECT_EQ(log["k1"].status, "failed");
+  for (const char* k : {"k2", "k3"}) {
+    EXPECT_EQ(log[k].status, "suppressed") << k;
+    EXPECT_EQ(log[k].last_reply, "address suppressed") << k;
+    EXPECT_TRUE(log[k].message_id.empty()) << k;
+  }
+  EXPECT_EQ(log["k4"].status, "sent");
+}
+
+TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
+  // Messages are rendered with the facts their template can name (MessageContext, the documented
+  // context, has them all): named by path, and named inside a section.
+  store::CustomerRow ann = **store_->FindCustomer("ann");
+  auto full = MessageContext(ann, nullptr, nullptr, options_, "{}", "https://u");
+  EXPECT_EQ(full["customer"].size(), 4 + worth::AllFacts().size());
+  dir_.Write("tpl/t/subject.mustache", "Hi {{customer.first_name}}\n");
+  dir_.Write("tpl/t/text.mustache",
+             "n={{customer.purchases}} r=[{{#customer}}{{revenue}}{{/customer}}] "
+             "{{^customer.p_alive}}unknown{{/customer.p_alive}}\n");
+  options_.templates_dir = dir_ / "tpl";
+  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  store::OutboxItem item;
+  item.template_name = "t";
+  item.values_json = "{}";
+  auto m = worker.Compose(item, ann);
+  ASSERT_TRUE(m) << m.error().ToString();
+  EXPECT_EQ(m->subject, "Hi Ann");
+  EXPECT_EQ(m->text, "n= r=[] unknown\n");
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {

@@ -270,6 +270,19 @@ class TemplateCheckTest : public ::testing::Test {
 
 using Lines = std::vector<std::string>;
 
+TEST_F(TemplateCheckTest, NamePartsAreEveryPartOfEveryTagName) {
+  auto parts = NameParts(Write("Hi {{customer.first_name}}",
+                               "{{#customer}}{{revenue}}{{/customer}}{{^values.x}}-{{/values.x}}"
+                               "{{! customer.profit }}{{{unsubscribe_url}}}",
+                               "<p>{{business.name}}</p>"));
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(*parts, (std::set<std::string>{"customer", "first_name", "revenue", "values", "x",
+                                           "unsubscribe_url", "business", "name"}));
+  // When it cannot be told what a template reaches: nullopt (every value may be).
+  EXPECT_FALSE(NameParts(Write("Hi", "{{#customer}}{{.}}{{/customer}}", nullptr)));
+  EXPECT_FALSE(NameParts(Write("Hi", "{{#customer}}{{revenue}}", nullptr)));
+}
+
 TEST_F(TemplateCheckTest, CleanTemplate) {
   EXPECT_EQ(Check("Hi {{customer.first_name}}\n",
                   "{{! a comment }}Hi {{ customer.first_name }},\n{{#values.offer}}"

@@ -417,6 +417,84 @@ TEST_F(SmtpTransport, EveryMessageGetsExactlyOneResultInOrder) {
   EXPECT_TRUE(Make(SmtpOptions(sink.url()))->Send({}).empty());
 }
 
+TEST_F(SmtpTransport, ManyConnectionsOverSeveralLanesKeepOrderAndReuse) {
+  // 8 connections run as several lanes, each on its own thread during Send.
+  SmtpSink sink;
+  TcpProxy proxy(sink.port());
+  auto transport = Make(SmtpOptions(proxy.url(), 8));
+  ASSERT_TRUE(transport);
+  for (int batch = 0; batch < 2; ++batch) {
+    auto messages = TestMessages(60);
+    messages[17].to.email = "not an address";
+    auto results = transport->Send(messages);
+    ASSERT_EQ(results.size(), 60u);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (i == 17) {
+        EXPECT_EQ(results[i].outcome, Outcome::kPermanent);
+        EXPECT_TRUE(results[i].hard_bounce);
+        continue;
+      }
+      EXPECT_EQ(results[i].outcome, Outcome::kSent) << i << ": " << results[i].reply;
+      EXPECT_EQ(results[i].code, 250) << i;
+    }
+  }
+  EXPECT_LE(proxy.connections(), 8) << "connections are reused";
+  transport.reset();
+  std::this_thread::sleep_for(milliseconds(100));
+  auto dumped = sink.Messages();
+  ASSERT_EQ(dumped.size(), 118u);
+  std::multiset<std::string> ids;
+  for (const auto& d : dumped) {
+    size_t at = d.find("Message-ID: <m");
+    ASSERT_NE(at, std::string::npos);
+    ids.insert(d.substr(at, d.find('>', at) - at));
+  }
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(ids.count("Message-ID: <m" + std::to_string(i) + "@shop.example"), i == 17 ? 0u : 2u)
+        << i;
+  }
+}
+
+TEST_F(SmtpTransport, RepliesAreClassifiedOnEveryLane) {
+  SmtpSink soft({"-r", "RCPT"});
+  auto results = Make(SmtpOptions(soft.url(), 8))->Send(TestMessages(30));
+  ASSERT_EQ(results.size(), 30u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.outcome, Outcome::kTemporary);
+    EXPECT_EQ(r.code, 450);
+    EXPECT_NE(r.reply.find("smtp RCPT TO: 450 4.3.0"), std::string::npos) << r.reply;
+  }
+  SmtpSink hard({"-f", ".", "-B", "554 5.2.1 Mailbox disabled"});
+  results = Make(SmtpOptions(hard.url(), 8))->Send(TestMessages(30));
+  for (const auto& r : results) {
+    EXPECT_EQ(r.outcome, Outcome::kPermanent);
+    EXPECT_EQ(r.code, 554);
+    EXPECT_TRUE(r.hard_bounce);
+    EXPECT_NE(r.reply.find("end of data"), std::string::npos) << r.reply;
+  }
+  SmtpSink dropping({"-q", "DATA"});
+  results = Make(SmtpOptions(dropping.url(), 8))->Send(TestMessages(20));
+  for (const auto& r : results) {
+    EXPECT_EQ(r.outcome, Outcome::kTemporary);
+    EXPECT_EQ(r.code, 0) << r.reply;
+    EXPECT_NE(r.reply.find("smtp DATA"), std::string::npos) << r.reply;
+  }
+}
+
+TEST_F(SmtpTransport, SlowServerTimesOutOnEveryLane) {
+  // Each lane waits for its own replies: the timeouts run side by side, not one after another
+  // (that would take 8 s and more).
+  SmtpSink sink({"-w", "4"});
+  auto start = steady_clock::now();
+  auto results = Make(SmtpOptions(sink.url(), 8))->Send(TestMessages(8));
+  for (const auto& r : results) {
+    EXPECT_EQ(r.outcome, Outcome::kTemporary);
+    EXPECT_EQ(r.code, 0) << r.reply;
+    EXPECT_NE(r.reply.find("timed out"), std::string::npos) << r.reply;
+  }
+  EXPECT_LT(SecondsSince(start), 5.0);
+}
+
 TEST_F(SmtpTransport, RatePerSecondAndPerDomain) {
   SmtpSink sink;
   TransportOptions o = SmtpOptions(sink.url(), 4);
