@@ -518,6 +518,9 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   Metrics metrics;
   Notifier notify;
   asio::io_context io;
+  // Caught from here on: a SIGTERM during the start (a large store takes seconds to load) is held
+  // until the loop runs, and then stops the daemon cleanly like any other.
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   // Two threads: one decides (jobs in order on its strand), one delivers (jobs in order on its).
   asio::thread_pool pool(2);
   Job::Strand decide_strand = asio::make_strand(pool);
@@ -730,7 +733,6 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   arm_refit();
   arm_watchdog();
 
-  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
