@@ -200,17 +200,4 @@ grep -v '^figures:' log/bench | sed -n '2,$p'
 sent=$(grep -o 'outbox: sent [0-9]*' log/daemon | awk '{ n += $3 } END { print n + 0 }')
 errors=$(grep -c -E '^[0-9T:.-]+ (error|warn)' log/daemon || true)
 echo "  daemon: sent $sent messages, $errors errors/warnings in its log, stopped cleanly"
-# The daemon logs "decided N new" and then "outbox: sent N" after each round: the time between the
-# two is the round's delivery, during which the worker thread takes no new rows.
-awk '
-  function ms(t,  h) { split(substr(t, 12), h, ":"); return ((h[1] * 60 + h[2]) * 60 + h[3]) * 1000 }
-  / decided [0-9]+ new/ { d = ms($1); n = $4 }
-  / outbox: sent / && d { if (n >= 50) print ms($1) - d; d = 0 }' log/daemon | sort -g | awk '
-  { v[NR] = $1; if ($1 > 100) over++ }
-  END {
-    if (!NR) exit
-    printf "  daemon rounds of >= 50 decisions: %d; their delivery (decided -> sent) took median %.0f ms," \
-      " max %.0f ms; %d took over 100 ms (a poll that comes while a round runs is skipped)\n",
-      NR, v[int((NR + 1) / 2)], v[NR], over
-  }'
 grep '^figures:' log/bench
