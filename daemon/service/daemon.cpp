@@ -648,15 +648,6 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     pass.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       full_pass.Request();
-
-      // Rows other programs commit: seen at once through a watch on the store's files, and in any
-      // case within poll_interval_ms (the poll timer below).
-      FileWatch store_watch(io, [&] { rows.Request(); });
-      if (auto files = worker.store().CommitSignalFiles(); !files.empty()) {
-        if (auto watching = store_watch.Start(files); !watching)
-          spdlog::warn("watch: {} (polling every {} ms only)", watching.error().ToString(),
-                       config.service.poll_interval_ms);
-      }
       arm_pass();
     });
   };
