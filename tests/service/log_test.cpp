@@ -479,19 +479,7 @@ TEST(JournalLogTest, WithoutTheJournalSocketLinesGoToStderrWithTheirLevel) {
 class FollowupdLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    fs::copy(FOLLOWUP_SOURCE_DIR "/templates", dir_ / "templates", fs::copy_options::recursive);
-    fs::create_directories(dir_ / "rules");
-    dir_.Write("rules/welcome.yaml",
-               "name: welcome\ntrigger:\n  event: first_purchase\naction:\n  send: winback\n"
-               "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n");
-    dir_.Write("followup.yaml",
-               "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
-               "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
-               "delivery:\n  transport: maildir://mail\n  unsubscribe_key_file: key\n"
-               "service:\n  listen: \"\"\n  poll_interval_ms: 20\n");
-    auto r = testing::Followupd("--config " + dir_ / "followup.yaml" + " import customers " +
-                                    dir_.Write("c.csv", "id,email,name\nann,ann@example.com,Ann\n"),
-                                dir_.path());
+    auto r = testing::SetUpDaemonFolder(dir_, "id,email,name\nann,ann@example.com,Ann\n");
     ASSERT_EQ(r.status, 0) << r.err;
   }
 

@@ -78,4 +78,25 @@ inline CommandResult Followupd(const std::string& args, const std::string& cwd =
   return Run("cd '" + cwd + "' && env -u FOLLOWUP_CONFIG '" FOLLOWUPD_BINARY "' " + args);
 }
 
+// Sets `dir` up for a daemon under test: the shipped templates, one rule (a first purchase gets
+// the winback template as a welcome), and followup.yaml (store f.db, no quiet hours or contact
+// cap, mail to maildir://mail, no HTTP listener, a 20 ms poll). Imports `customers_csv` (with its
+// "id,email,name" header); the result is that import's.
+inline CommandResult SetUpDaemonFolder(const TempDir& dir, const std::string& customers_csv) {
+  std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/templates", dir / "templates",
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::create_directories(dir / "rules");
+  dir.Write("rules/welcome.yaml",
+            "name: welcome\ntrigger:\n  event: first_purchase\naction:\n  send: winback\n"
+            "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n");
+  dir.Write("followup.yaml",
+            "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
+            "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
+            "delivery:\n  transport: maildir://mail\n  unsubscribe_key_file: key\n"
+            "service:\n  listen: \"\"\n  poll_interval_ms: 20\n");
+  return Followupd("--config " + dir / "followup.yaml" + " import customers " +
+                       dir.Write("c.csv", customers_csv),
+                   dir.path());
+}
+
 }  // namespace followup::testing
