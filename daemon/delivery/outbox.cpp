@@ -191,7 +191,10 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
   ids.reserve(round.items.size());
   for (const auto& item : round.items) ids.push_back(item.recipient_id);
   auto recipients = store_.FindCustomersById(ids);
-  if (!recipients) return tl::unexpected(recipients.error());
+  if (!recipients) {
+    if (!peek) (void)store_.RequeueInFlight();  // claimed, and not going out: back in the queue
+    return tl::unexpected(recipients.error());
+  }
   round.recipients = std::move(*recipients);
   round.updates.resize(round.items.size());
   round.events.resize(round.items.size());
@@ -385,6 +388,7 @@ Result<DrainSummary> OutboxWorker::Drain() {
   // stored in one transaction, reported; a store failure puts it back in the queue.
   std::optional<Round> ahead;  // read and rendered, not claimed
   for (;;) {
+    if (stop_ && *stop_) return summary;  // what was read ahead is not claimed: nothing to undo
     Round out;
     if (ahead) {
       out = std::move(*ahead);
@@ -422,7 +426,8 @@ Result<DrainSummary> OutboxWorker::Drain() {
       sending = std::async(std::launch::deferred, send);  // no thread: sent below, in turn
     }
     // While it is out: read and render the next round (a full round: there may be more).
-    bool read_ahead = out.items.size() >= static_cast<size_t>(options_.batch_size);
+    bool read_ahead =
+        out.items.size() >= static_cast<size_t>(options_.batch_size) && !(stop_ && *stop_);
     Result<void> peeked;
     if (read_ahead) {
       Round next;
@@ -432,7 +437,17 @@ Result<DrainSummary> OutboxWorker::Drain() {
         ahead = std::move(next);
       }
     }
-    Classify(out, sending.get(), suppressed);
+    std::vector<SendResult> results;
+    try {
+      results = sending.get();
+    } catch (const std::exception& e) {
+      // The transport could not finish (out of memory, say): every message of the round counts
+      // as a temporary failure, recorded and retried, rather than the round stuck in "sending".
+      SendResult failed;
+      failed.reply = std::string("transport: ") + e.what();
+      results.assign(out.messages.size(), failed);
+    }
+    Classify(out, results, suppressed);
     if (auto r = Record(out, summary); !r) {
       // The outcomes are lost; the round goes out again (at-least-once) rather than sit in
       // "sending" until a restart.

@@ -4,6 +4,7 @@
 // for HTTP APIs that honour it, the same idempotency key).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -72,6 +73,10 @@ class OutboxWorker {
   OutboxWorker(store::Store& store, Transport& transport, const worth::CustomerBase* facts,
                const Clock& clock, OutboxOptions options, std::shared_mutex* facts_lock = nullptr);
 
+  // Once `*stop` is true, Drain claims no further round: it finishes (sends and records) the
+  // round on the wire and returns. For a clean stop on SIGTERM.
+  void StopWhen(const std::atomic<bool>* stop) { stop_ = stop; }
+
   // Called once per outcome, after the round's outcomes are stored.
   void OnOutcome(std::function<void(const DeliveryEvent&)> callback) {
     on_outcome_ = std::move(callback);
@@ -112,6 +117,7 @@ class OutboxWorker {
   std::map<std::string, LoadedTemplate> templates_;  // loaded on first use
   std::mt19937_64 rng_{std::random_device{}()};
   std::function<void(const DeliveryEvent&)> on_outcome_;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 }  // namespace followup::delivery

@@ -330,8 +330,13 @@ class Worker {
 // and every few seconds for deferred sends, so deciding never waits for a delivery round.
 class Deliverer {
  public:
-  Deliverer(const Config& config, std::string store_url, Metrics& m, SharedFacts& facts)
-      : config_(config), store_url_(std::move(store_url)), metrics_(m), facts_(facts) {}
+  Deliverer(const Config& config, std::string store_url, Metrics& m, SharedFacts& facts,
+            const std::atomic<bool>& stopping)
+      : config_(config),
+        store_url_(std::move(store_url)),
+        metrics_(m),
+        facts_(facts),
+        stopping_(stopping) {}
 
   // Opens everything and puts back sends a crash left in flight; the exit status on failure.
   std::optional<int> Start() {
@@ -364,12 +369,24 @@ class Deliverer {
   }
 
   void Drain() {
+    // A drain that failed on the store may have left its round "sending" (putting it back can
+    // fail for the same reason): this thread is the only one that claims, so put it back now.
+    if (requeue_) {
+      auto n = store_->RequeueInFlight();
+      if (!n) {
+        spdlog::error("outbox: {} (retrying)", n.error().ToString());
+        return;
+      }
+      requeue_ = false;
+    }
     const worth::CustomerBase* base = facts_.base ? &*facts_.base : nullptr;
     delivery::OutboxWorker worker(*store_, *transport_, base, *clock_, options_, &facts_.lock);
     worker.OnOutcome(LogOutcome);
+    worker.StopWhen(&stopping_);
     auto done = worker.Drain();
     if (!done) {
       spdlog::error("outbox: {}", done.error().ToString());
+      requeue_ = true;
       return;
     }
     metrics_.sent += done->sent;
@@ -404,6 +421,8 @@ class Deliverer {
   std::string store_url_;
   Metrics& metrics_;
   SharedFacts& facts_;
+  const std::atomic<bool>& stopping_;
+  bool requeue_ = false;  // the last drain failed on the store
   std::unique_ptr<Clock> clock_ = SystemClock();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<delivery::Transport> transport_;
@@ -448,6 +467,7 @@ class FileWatch {
           for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
             const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + at);
             auto it = names_.find(event->wd);
+            if (event->mask & IN_Q_OVERFLOW) hit = true;  // events were lost: look anyway
             if (event->len > 0 && it != names_.end() && it->second.count(event->name)) hit = true;
             at += sizeof(inotify_event) + event->len;
           }
@@ -527,7 +547,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   Job::Strand deliver_strand = asio::make_strand(pool);
   std::atomic<bool> stopping{false};
   SharedFacts facts;
-  Deliverer deliverer(config, store_url, metrics, facts);
+  Deliverer deliverer(config, store_url, metrics, facts, stopping);
   Job drain(deliver_strand, stopping, [&] { deliverer.Drain(); });
   Worker worker(config, store_url, zone, metrics, facts, [&] { drain.Request(); });
 

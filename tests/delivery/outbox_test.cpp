@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 #include "delivery/unsubscribe.h"
 #include "store/import.h"
 #include "support/test_util.h"
+#include "worth/customer_base.h"
 #include "worth/facts.h"
 
 namespace followup::delivery {
@@ -226,6 +228,24 @@ class ScriptedTransport final : public Transport {
   std::vector<std::vector<std::string>> rounds;  // the recipients of each Send
 };
 
+TEST_F(OutboxTest, AStopFinishesTheRoundOnTheWireAndClaimsNoMore) {
+  for (int i = 1; i <= 6; ++i) Decide(i % 2 ? "ann" : "bob", "k" + std::to_string(i));
+  options_.batch_size = 2;
+  ScriptedTransport transport;
+  std::atomic<bool> stop{false};
+  transport.before_send = [&](std::span<const Message>) { stop = true; };  // SIGTERM meanwhile
+  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  worker.StopWhen(&stop);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 2) << "the round on the wire is finished and recorded";
+  EXPECT_EQ(transport.rounds.size(), 1u);
+  auto log = Log();
+  int queued = 0;
+  for (const auto& [key, entry] : log) queued += entry.status == "queued";
+  EXPECT_EQ(queued, 4) << "nothing else was claimed: no send is left 'sending'";
+}
+
 TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
   // 7 sends in rounds of 2: the next round is read and rendered while one is out, and claimed
   // only once that one is stored.
@@ -347,7 +367,21 @@ TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
 
 TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
   // Messages are rendered with the facts their template can name (MessageContext, the documented
-  // context, has them all): named by path, and named inside a section.
+  // context, has them all): named by path, and named inside a section. Ann has two purchases.
+  store::ImportOptions io;
+  io.zone = *LookupZone("UTC");
+  io.target = store::ImportTarget::kTransactions;
+  ASSERT_TRUE(store::Import(*store_,
+                            dir_.Write("t.csv",
+                                       "id,customer_id,occurred_at,kind,amount,currency\n"
+                                       "t1,ann,2026-01-10,purchase,20.00,EUR\n"
+                                       "t2,ann,2026-03-10,purchase,30.50,EUR\n"),
+                            io, {}));
+  worth::FactsOptions fo;
+  fo.at = kNow;
+  fo.zone = *LookupZone("UTC");
+  auto base = worth::CustomerBase::Load(*store_, fo);
+  ASSERT_TRUE(base) << base.error().ToString();
   store::CustomerRow ann = **store_->FindCustomer("ann");
   auto full = MessageContext(ann, nullptr, nullptr, options_, "{}", "https://u");
   EXPECT_EQ(full["customer"].size(), 4 + worth::AllFacts().size());
@@ -356,14 +390,15 @@ TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
              "n={{customer.purchases}} r=[{{#customer}}{{revenue}}{{/customer}}] "
              "{{^customer.p_alive}}unknown{{/customer.p_alive}}\n");
   options_.templates_dir = dir_ / "tpl";
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker(*store_, *transport_, &*base, *clock_, options_);
   store::OutboxItem item;
   item.template_name = "t";
   item.values_json = "{}";
   auto m = worker.Compose(item, ann);
   ASSERT_TRUE(m) << m.error().ToString();
   EXPECT_EQ(m->subject, "Hi Ann");
-  EXPECT_EQ(m->text, "n= r=[] unknown\n");
+  // Too little data for the models: p_alive is unknown (empty), the historic facts are there.
+  EXPECT_EQ(m->text, "n=2 r=[50.50] unknown\n");
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {

@@ -151,9 +151,14 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
   EXPECT_LT(std::chrono::steady_clock::now() - bought, 3s)
       << "bob's decision waited for ann's delivery round";
   EXPECT_EQ(StatusOf("ann"), "sending") << "the server still has not answered";
-  kill(pid_, SIGTERM);  // the round in flight ends at its timeout: deferred, not lost
+  // SIGTERM: the round in flight ends at its timeout (deferred, not lost), and no further round
+  // is claimed: bob's send waits in the queue for the next start.
+  auto stopped = std::chrono::steady_clock::now();
+  kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(30s), 0) << Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 12s) << "the stop waited for more rounds";
   EXPECT_EQ(StatusOf("ann"), "deferred") << Log();
+  EXPECT_EQ(StatusOf("bob"), "queued") << Log();
   close(listener);
 }
 
