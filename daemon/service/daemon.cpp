@@ -44,6 +44,10 @@ struct Metrics {
   // Seconds since the epoch when the decision thread last finished a job (it runs one every
   // poll_interval_ms when all is well).
   std::atomic<int64_t> heartbeat{0};
+  // The same for the delivery thread while it drains: set when a drain starts and at every
+  // recorded outcome. Idle (not draining), it is not expected to beat.
+  std::atomic<int64_t> delivery_heartbeat{0};
+  std::atomic<bool> delivering{false};
 };
 
 // The customer base: the decision thread keeps it current and changes it only while holding
@@ -381,9 +385,16 @@ class Deliverer {
     }
     const worth::CustomerBase* base = facts_.base ? &*facts_.base : nullptr;
     delivery::OutboxWorker worker(*store_, *transport_, base, *clock_, options_, &facts_.lock);
-    worker.OnOutcome(LogOutcome);
+    auto beat = [this] { metrics_.delivery_heartbeat = Now().time_since_epoch().count(); };
+    worker.OnOutcome([&](const delivery::DeliveryEvent& e) {
+      LogOutcome(e);
+      beat();
+    });
     worker.StopWhen(&stopping_);
+    beat();
+    metrics_.delivering = true;
     auto done = worker.Drain();
+    metrics_.delivering = false;
     if (!done) {
       spdlog::error("outbox: {}", done.error().ToString());
       requeue_ = true;
@@ -570,14 +581,24 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   }
 
   // The decision thread finishes a job every poll_interval_ms when all is well (a full pass over
-  // a large store takes longer). When it has finished none for this long it is taken to be stuck:
-  // /healthz answers 503 and the systemd watchdog is no longer fed, so systemd restarts the unit.
+  // a large store takes longer); a draining delivery thread records a round's outcomes at least
+  // every round, and a round whose every connection times out takes (batch / connections + 1)
+  // timeouts. A thread silent for longer than its limit is taken to be stuck: /healthz answers 503
+  // and the systemd watchdog is no longer fed, so systemd restarts the unit.
   auto beat = [&] { metrics.heartbeat = Now().time_since_epoch().count(); };
   beat();
   const int64_t stall_limit = std::max<int64_t>(600, 3 * config.service.full_pass.count());
-  auto stalled = [&]() -> std::optional<int64_t> {
-    int64_t age = Now().time_since_epoch().count() - metrics.heartbeat.load();
-    if (age > stall_limit) return age;
+  const int64_t delivery_limit = std::max<int64_t>(
+      stall_limit,
+      2 * config.delivery.timeout.count() *
+          (delivery::OutboxOptions{}.batch_size / std::max(1, config.delivery.connections) + 1));
+  auto stalled = [&]() -> std::optional<std::string> {
+    int64_t now = Now().time_since_epoch().count();
+    if (int64_t age = now - metrics.heartbeat.load(); age > stall_limit)
+      return "the decision thread has not finished a job for " + std::to_string(age) + " s";
+    if (int64_t age = now - metrics.delivery_heartbeat.load();
+        metrics.delivering && age > delivery_limit)
+      return "the delivery thread has recorded no outcome for " + std::to_string(age) + " s";
     return std::nullopt;
   };
 
@@ -595,8 +616,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     ho.port = static_cast<uint16_t>(std::atoi(config.service.listen.c_str() + colon + 1));
     HttpHandlers handlers;
     handlers.health = [&]() -> std::pair<bool, std::string> {
-      if (auto age = stalled())
-        return {false, "the worker has not finished a job for " + std::to_string(*age) + " s"};
+      if (auto why = stalled()) return {false, *why};
       return {true, ""};
     };
     handlers.metrics = [&] {
@@ -703,11 +723,8 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
     watchdog.expires_after(*interval);
     watchdog.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      if (auto age = stalled())
-        spdlog::error(
-            "watchdog: the worker has not finished a job for {} s; not telling systemd "
-            "all is well",
-            *age);
+      if (auto why = stalled())
+        spdlog::error("watchdog: {}; not telling systemd all is well", *why);
       else
         (void)notify.Watchdog();
       arm_watchdog();

@@ -22,7 +22,9 @@
 //               an edit of a rule or template file (looked for every 2 s) does the same
 //   SIGTERM     stop taking work, finish the rounds in flight, STOPPING=1, exit 0
 //   watchdog    WATCHDOG=1 every WatchdogSec/2 from the loop, as long as the decision thread has
-//               finished a job within max(10 min, 3 x full_pass) (/healthz uses the same test)
+//               finished a job within max(10 min, 3 x full_pass) and a draining delivery thread
+//               has recorded an outcome within the longer of that and 2 x (batch / connections
+//               + 1) x delivery.timeout (/healthz uses the same test)
 #pragma once
 
 #include <string>
