@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -116,7 +117,10 @@ CURLMcode CurlMulti::Drive(int max_wait_ms) {
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, max_wait_ms));
   }
   int n = poll(watched_.data(), watched_.size(), wait_ms);
-  if (n < 0) return CURLM_OK;  // EINTR: the caller comes round again
+  if (n < 0) {
+    if (errno == EINTR) return CURLM_OK;  // the caller comes round again
+    return errno == ENOMEM ? CURLM_OUT_OF_MEMORY : CURLM_INTERNAL_ERROR;  // not a busy loop
+  }
   // libcurl's callbacks change watched_ while it runs: act on a copy of what was ready.
   ready_.clear();
   if (n > 0) {

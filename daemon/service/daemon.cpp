@@ -120,6 +120,7 @@ class Worker {
       return ExitCodeFor(store.error());
     }
     store_ = std::move(*store);
+    commit_files_ = store_->CommitSignalFiles();
     auto set = LoadCheckedRules(config_, Now(), zone_);
     if (!set) {
       for (const auto& e : set.error()) spdlog::error("rules: {}", e.ToString());
@@ -269,7 +270,9 @@ class Worker {
     if (meta && !meta->empty()) reload_generation_ = std::atoll(meta->c_str());
   }
 
-  store::Store& store() { return *store_; }
+  // Files whose writes mean a commit (Store::CommitSignalFiles), fixed at Start: any thread may
+  // read them afterwards.
+  const std::vector<std::string>& commit_files() const { return commit_files_; }
 
  private:
   bool LoadBase() {
@@ -324,6 +327,7 @@ class Worker {
   std::unique_ptr<store::Store> store_;
   std::shared_ptr<const rules::RuleSet> rules_;  // swapped whole on reload
   std::optional<rules::Snapshot> snapshot_;
+  std::vector<std::string> commit_files_;
   std::map<std::string, std::string> periods_;  // schedule rule -> period of the last full pass
   int64_t high_water_ = 0;
   int64_t reload_generation_ = 0;
@@ -667,8 +671,8 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   // Rows other programs commit: seen at once through a watch on the store's files, and in any
   // case within poll_interval_ms (the poll timer below).
   FileWatch store_watch(io, [&] { rows.Request(); });
-  if (auto files = worker.store().CommitSignalFiles(); !files.empty()) {
-    if (auto watching = store_watch.Start(files); !watching)
+  if (!worker.commit_files().empty()) {
+    if (auto watching = store_watch.Start(worker.commit_files()); !watching)
       spdlog::warn("watch: {} (polling every {} ms only)", watching.error().ToString(),
                    config.service.poll_interval_ms);
   }

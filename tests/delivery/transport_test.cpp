@@ -26,6 +26,18 @@ using followup::testing::SmtpSink;
 using followup::testing::TcpProxy;
 using followup::testing::TempDir;
 
+// What the sink has dumped, once it has dumped `count` messages (it writes each one as the session
+// goes on) or after 10 s.
+std::vector<std::string> DumpsOnceThereAre(const SmtpSink& sink, size_t count) {
+  auto deadline = steady_clock::now() + seconds(10);
+  auto dumped = sink.Messages();
+  while (dumped.size() < count && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+    dumped = sink.Messages();
+  }
+  return dumped;
+}
+
 Message TestMessage(int i, std::string to = "") {
   Message m;
   m.from = {"hello@shop.example", "Example Shop"};
@@ -227,9 +239,8 @@ TEST_F(SmtpTransport, AllSentOverReusedConnections) {
   EXPECT_LE(proxy.connections(), 2) << "connections are reused";
   EXPECT_LT(SecondsSince(start), 3.0);
 
-  transport.reset();  // QUIT, so the sink has written every dump
-  std::this_thread::sleep_for(milliseconds(100));
-  auto dumped = sink.Messages();
+  transport.reset();  // QUIT, so the sink writes every dump
+  auto dumped = DumpsOnceThereAre(sink, 18);
   ASSERT_EQ(dumped.size(), 18u);
   std::set<std::string> ids;
   for (const auto& d : dumped) {
@@ -440,8 +451,7 @@ TEST_F(SmtpTransport, ManyConnectionsOverSeveralLanesKeepOrderAndReuse) {
   }
   EXPECT_LE(proxy.connections(), 8) << "connections are reused";
   transport.reset();
-  std::this_thread::sleep_for(milliseconds(100));
-  auto dumped = sink.Messages();
+  auto dumped = DumpsOnceThereAre(sink, 118);
   ASSERT_EQ(dumped.size(), 118u);
   std::multiset<std::string> ids;
   for (const auto& d : dumped) {
