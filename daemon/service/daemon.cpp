@@ -50,6 +50,13 @@ struct Metrics {
   std::atomic<bool> delivering{false};
 };
 
+// A store connection of the caller's own; a failure is logged.
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url) {
+  auto store = store::Store::Open(url);
+  if (!store) spdlog::error("store open {}: {}", url, store.error().ToString());
+  return store;
+}
+
 // The customer base: the decision thread keeps it current and changes it only while holding
 // `lock` exclusively; the delivery thread reads recipients' facts holding it shared.
 struct SharedFacts {
@@ -114,11 +121,8 @@ class Worker {
 
   // Opens everything; the exit status on failure.
   std::optional<int> Start() {
-    auto store = store::Store::Open(store_url_);
-    if (!store) {
-      spdlog::error("store open {}: {}", store_url_, store.error().ToString());
-      return ExitCodeFor(store.error());
-    }
+    auto store = OpenStore(store_url_);
+    if (!store) return ExitCodeFor(store.error());
     store_ = std::move(*store);
     commit_files_ = store_->CommitSignalFiles();
     auto set = LoadCheckedRules(config_, Now(), zone_);
@@ -348,11 +352,8 @@ class Deliverer {
 
   // Opens everything and puts back sends a crash left in flight; the exit status on failure.
   std::optional<int> Start() {
-    auto store = store::Store::Open(store_url_);
-    if (!store) {
-      spdlog::error("store open {}: {}", store_url_, store.error().ToString());
-      return ExitCodeFor(store.error());
-    }
+    auto store = OpenStore(store_url_);
+    if (!store) return ExitCodeFor(store.error());
     store_ = std::move(*store);
     if (auto n = store_->RequeueInFlight(); !n) {
       spdlog::error("store requeue: {}", n.error().ToString());
@@ -607,11 +608,8 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   };
 
   // The loop's own store connection, for /unsubscribe and /metrics.
-  auto loop_store = store::Store::Open(store_url);
-  if (!loop_store) {
-    spdlog::error("store open {}: {}", store_url, loop_store.error().ToString());
-    return 3;
-  }
+  auto loop_store = OpenStore(store_url);
+  if (!loop_store) return ExitCodeFor(loop_store.error());
   std::optional<HttpServer> http;
   if (!config.service.listen.empty()) {
     auto colon = config.service.listen.rfind(':');
