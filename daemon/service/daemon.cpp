@@ -391,8 +391,17 @@ class Deliverer {
     const worth::CustomerBase* base = facts_.base ? &*facts_.base : nullptr;
     delivery::OutboxWorker worker(*store_, *transport_, base, *clock_, options_, &facts_.lock);
     auto beat = [this] { metrics_.delivery_heartbeat = Now().time_since_epoch().count(); };
+    // Counted per stored outcome, so that the rounds of a drain that later fails still count.
     worker.OnOutcome([&](const delivery::DeliveryEvent& e) {
       LogOutcome(e);
+      if (e.status == "sent")
+        ++metrics_.sent;
+      else if (e.status == "deferred")
+        ++metrics_.deferred;
+      else if (e.status == "failed")
+        ++metrics_.failed;
+      else if (e.status == "suppressed")
+        ++metrics_.suppressed;
       beat();
     });
     worker.StopWhen(&stopping_);
@@ -405,10 +414,6 @@ class Deliverer {
       requeue_ = true;
       return;
     }
-    metrics_.sent += done->sent;
-    metrics_.deferred += done->deferred;
-    metrics_.failed += done->failed;
-    metrics_.suppressed += done->suppressed;
     if (done->sent + done->deferred + done->failed + done->suppressed > 0)
       spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
                    done->deferred, done->failed, done->suppressed);

@@ -122,6 +122,47 @@ TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// /metrics counts what the daemon has sent, from its own HTTP listener on a loopback port.
+TEST_F(DaemonTest, MetricsCountTheSends) {
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
+  dir_.Write("followup.yaml", config);
+  Start();
+  const std::string listening = "http: listening on 127.0.0.1:";
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  std::string log = Log();
+  ASSERT_NE(log.find(listening), std::string::npos) << log;
+  int port = std::atoi(log.c_str() + log.find(listening) + listening.size());
+  Buy("ann");
+  Buy("bob");
+  ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; }))
+      << Log();
+  auto metrics = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    std::string response;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buffer[4096];
+        for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+      }
+    }
+    close(fd);
+    return response;
+  };
+  std::string text = metrics();
+  EXPECT_NE(text.find("followup_sends_total{status=\"sent\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("followup_decisions_total 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("followup_outbox{status=\"sent\"} 2\n"), std::string::npos) << text;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
 // Delivery runs on its own thread: a mail server that takes the connection and then says nothing
 // holds up the sends, not the decisions.
 TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
