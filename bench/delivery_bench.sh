@@ -32,18 +32,14 @@ Exit 0 whether the targets are met or not; non-zero only when a step fails.
 EOF
 }
 
-die() {
-  echo "delivery_bench: $*" >&2
-  exit 1
-}
+bench_name=delivery_bench
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 messages=10000
 connections=8
 runs=1
 http=1
 positional=()
-need() { (($2 >= 2)) || die "$1 needs a value (see --help)"; }
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -72,7 +68,7 @@ source_bin=/usr/sbin/smtp-source
 [[ -x $sink_bin && -x $source_bin ]] ||
   die "smtp-sink/smtp-source not found in /usr/sbin (Debian: apt-get install postfix)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/delivery_bench.XXXXXX")
+work=$(new_work_dir)
 sink_pid=
 cleanup() {
   if [[ -n $sink_pid ]]; then

@@ -30,13 +30,9 @@ Exit 0 whether the target is met or not; non-zero only when a step fails.
 EOF
 }
 
-die() {
-  echo "import_bench: $*" >&2
-  exit 1
-}
-say() { echo "$*" >&2; }
+bench_name=import_bench
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 transactions=1000000
 runs=3
 keep=0
@@ -47,28 +43,11 @@ while (($#)); do
       usage
       exit 0
       ;;
-    --transactions)
-      (($# >= 2)) || die "--transactions needs a number"
-      transactions=$2
-      shift 2
-      ;;
-    --transactions=*)
-      transactions=${1#*=}
-      shift
-      ;;
-    --runs)
-      (($# >= 2)) || die "--runs needs a number"
-      runs=$2
-      shift 2
-      ;;
-    --runs=*)
-      runs=${1#*=}
-      shift
-      ;;
-    --keep)
-      keep=1
-      shift
-      ;;
+    --transactions) need "$1" $# && transactions=$2 && shift 2 ;;
+    --transactions=*) transactions=${1#*=} && shift ;;
+    --runs) need "$1" $# && runs=$2 && shift 2 ;;
+    --runs=*) runs=${1#*=} && shift ;;
+    --keep) keep=1 && shift ;;
     --)
       shift
       positional+=("$@")
@@ -98,7 +77,7 @@ if ((${#positional[@]} >= 2)); then
   work=$(cd "$work" && pwd)
   created_work=0
 else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/import_bench.XXXXXX")
+  work=$(new_work_dir)
   created_work=1
 fi
 cleanup() {
@@ -117,10 +96,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-gnu_time=
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-  gnu_time=/usr/bin/time
-fi
+gnu_time=$(find_gnu_time)
 
 # Everything runs inside the work folder with relative names: no config file from the caller's
 # folder is picked up, and no path needs quoting inside sqlite3's dot-commands.

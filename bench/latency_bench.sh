@@ -38,12 +38,9 @@ start or dies, the bench cannot use the store).
 EOF
 }
 
-die() {
-  echo "latency_bench: $*" >&2
-  exit 1
-}
+bench_name=latency_bench
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 customers=3000
 idle=200
 rate=1000
@@ -52,7 +49,6 @@ poll=
 transport=maildir://mail
 keep=0
 positional=()
-need() { (($2 >= 2)) || die "$1 needs a value (see --help)"; }
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -91,7 +87,7 @@ bench=${positional[1]:-$repo_root/build/bench/latency_bench}
 followupd=$(absolute "$followupd")
 bench=$(absolute "$bench")
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/latency_bench.XXXXXX")
+work=$(new_work_dir)
 daemon_pid=
 # Stops the daemon: SIGTERM, then up to 120 s for the round in flight to finish and a clean exit,
 # then SIGKILL. Sets daemon_status (its exit status, or "killed").
@@ -115,7 +111,7 @@ stop_daemon() {
 cleanup() {
   stop_daemon
   if ((keep)); then
-    echo "kept $work" >&2
+    say "kept $work"
   else
     rm -rf -- "$work"
   fi

@@ -42,13 +42,9 @@ Exit 0 whether the targets are met or not; non-zero only when a step fails.
 EOF
 }
 
-die() {
-  echo "worth_bench: $*" >&2
-  exit 1
-}
-say() { echo "$*" >&2; }
+bench_name=worth_bench
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 customers=1000000
 per_customer=20
 runs=3
@@ -57,7 +53,6 @@ at=2026-07-01
 dir=
 keep=0
 positional=()
-need() { (($2 >= 2)) || die "$1 needs a value (see --help)"; }
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -109,7 +104,7 @@ if [[ -n $dir ]]; then
   work=$(cd "$dir" && pwd)
   created_work=0
 else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/worth_bench.XXXXXX")
+  work=$(new_work_dir)
   created_work=1
 fi
 cleanup() {
@@ -124,10 +119,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-gnu_time=
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-  gnu_time=/usr/bin/time
-fi
+gnu_time=$(find_gnu_time)
 
 # Everything runs inside the work folder with relative names, under a config of its own.
 cd "$work"
