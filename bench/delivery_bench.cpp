@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "bench_util.h"
 #include "delivery/mime.h"
 #include "delivery/outbox.h"
 #include "delivery/transport.h"
@@ -78,10 +79,7 @@ double CpuSeconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "delivery_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+using followup::bench::Die;
 
 struct Args {
   std::string smtp_url;

@@ -48,6 +48,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
+
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -56,10 +58,8 @@ using std::chrono::milliseconds;
 
 constexpr double kTargetMs = 100;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "latency_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+using followup::bench::Die;
+using followup::bench::Percentile;
 
 struct Args {
   std::string store;
@@ -260,14 +260,6 @@ class Writer {
   std::vector<int64_t> customers_;
   std::vector<int64_t> commit_ns_;
 };
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  // Nearest rank.
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
-}
 
 struct PhaseResult {
   std::string name;

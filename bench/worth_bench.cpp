@@ -34,12 +34,15 @@
 #include <vector>
 
 #include "base/time.h"
+#include "bench_util.h"
 #include "store/store.h"
 #include "worth/customer_base.h"
 #include "worth/facts.h"
 #include "worth/model.h"
 
 namespace {
+
+using followup::bench::Percentile;
 
 using followup::Instant;
 using Clock = std::chrono::steady_clock;
@@ -91,13 +94,6 @@ double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-// The nearest-rank percentile (0 < p <= 100) of v.
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
 }
 
 // Runs fn at least `min_runs` times and until `budget` seconds have gone (at most `max_runs`);
@@ -338,7 +334,7 @@ int main(int argc, char** argv) {
     std::printf(
         "update (CustomerBase::Update, random existing customers): %zu calls, median %.1f us, "
         "p99 %.1f us, max %.1f us, mean %.1f us (target median < %.0f us: %s)\n",
-        update_us.size(), Median(update_us), Percentile(update_us, 99),
+        update_us.size(), Median(update_us), Percentile(update_us, 99, 0),
         *std::max_element(update_us.begin(), update_us.end()),
         sum / static_cast<double>(update_us.size()), kUpdateTargetUs,
         Median(update_us) < kUpdateTargetUs ? "PASS" : "MISS");
@@ -351,7 +347,7 @@ int main(int argc, char** argv) {
       "peak_mb=%.1f fit_s=%.6f bgnbd_s=%.6f gamma_gamma_s=%.6f apply_s=%.4f refit_s=%.4f "
       "update_median_us=%.1f update_p99_us=%.1f bgnbd=%d gamma_gamma=%d\n",
       summaries.size(), static_cast<long long>(rows), load_s, scan_s, peak_load, peak_all, fit_s,
-      bgnbd_s, gg_s, apply_s, refit_s, Median(update_us), Percentile(update_us, 99),
+      bgnbd_s, gg_s, apply_s, refit_s, Median(update_us), Percentile(update_us, 99, 0),
       model.bgnbd ? 1 : 0, model.gamma_gamma ? 1 : 0);
   return 0;
 }
