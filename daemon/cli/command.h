@@ -32,6 +32,8 @@ class Env {
   const std::string& store_url() const { return store_url_; }
   // Opens and migrates the store on first call.
   Result<store::Store*> store();
+  // The customer with that id (the business's), or kNotFound "no customer with id '...'".
+  Result<store::CustomerRow> Customer(const std::string& external_id);
 
  private:
   Config config_;

@@ -34,6 +34,15 @@ Result<store::Store*> Env::store() {
   return store_.get();
 }
 
+Result<store::CustomerRow> Env::Customer(const std::string& external_id) {
+  auto st = store();
+  if (!st) return tl::unexpected(st.error());
+  auto row = (*st)->FindCustomer(external_id);
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return Fail(ErrorCode::kNotFound, "no customer with id '" + external_id + "'");
+  return std::move(**row);
+}
+
 int Report(const Error& error) {
   std::fprintf(stderr, "followupd: %s\n", error.ToString().c_str());
   return ExitCodeFor(error);

@@ -96,25 +96,21 @@ int RunSimulate(Env& env, bool json) {
 }
 
 int RunExplain(Env& env, const std::string& customer, bool json) {
-  auto store = env.store();
-  if (!store) return Report(store.error());
-  auto row = (*store)->FindCustomer(customer);
+  auto row = env.Customer(customer);
   if (!row) return Report(row.error());
-  if (!*row)
-    return Report(Error{ErrorCode::kNotFound, "no customer with id '" + customer + "'", {}});
   // Rules are optional here: facts are worth explaining even while a rule file is broken.
   auto set = rules::LoadRules(RuleOptions(env));
   auto world = LoadWorld(env, set ? std::move(*set) : rules::RuleSet{});
   if (!world) return Report(world.error());
-  const auto* s = world->base.Find((*row)->id);
+  const auto* s = world->base.Find(row->id);
   if (!s)
     return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
-  auto eval = EvaluateWorld(env, *world, (*row)->id);
+  auto eval = EvaluateWorld(env, *world, row->id);
   // Per rule: the decision about this customer, or the reasons it was not made.
   std::map<std::string, std::vector<std::string>> why;
   std::map<std::string, const rules::Decision*> decided;
   for (const auto& d : eval.decisions)
-    if (d.customer_id == (*row)->id) decided[d.rule] = &d;
+    if (d.customer_id == row->id) decided[d.rule] = &d;
   for (const auto& skip : eval.skips)
     why[skip.rule].push_back(std::string(rules::ReasonName(skip.reason)) +
                              (skip.detail.empty() ? "" : ": " + skip.detail));
@@ -142,8 +138,8 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
     std::printf("%s\n", doc.dump().c_str());
     return 0;
   }
-  std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), (*row)->name.empty() ? "" : " ",
-              (*row)->name.c_str(), FormatInstant(world->base.options().at).c_str());
+  std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), row->name.empty() ? "" : " ",
+              row->name.c_str(), FormatInstant(world->base.options().at).c_str());
   std::printf("%s\n\n", ModelLine(world->base.population().model).c_str());
   int exponent = world->base.options().currency_exponent;
   for (const auto& info : worth::AllFacts()) {

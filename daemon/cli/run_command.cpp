@@ -61,21 +61,19 @@ int RunPreview(Env& env, const std::string& rule_name, const std::string& custom
   for (const auto& r : set->rules)
     if (r.name == rule_name) rule = &r;
   if (!rule) return Report(Error{ErrorCode::kNotFound, "no rule named '" + rule_name + "'", {}});
+  auto row = env.Customer(customer);
+  if (!row) return Report(row.error());
   auto store = env.store();
   if (!store) return Report(store.error());
-  auto row = (*store)->FindCustomer(customer);
-  if (!row) return Report(row.error());
-  if (!*row)
-    return Report(Error{ErrorCode::kNotFound, "no customer with id '" + customer + "'", {}});
-  const store::CustomerRow* recipient = &**row;
+  const store::CustomerRow* recipient = &*row;
   std::optional<store::CustomerRow> referrer;
   if (rule->to_referrer) {
-    if (!(*row)->referred_by)
+    if (!row->referred_by)
       return Report(Error{
           ErrorCode::kInvalidInput,
           "rule '" + rule_name + "' writes to the referrer, and nobody referred '" + customer + "'",
           {}});
-    auto r = (*store)->FindCustomerById(*(*row)->referred_by);
+    auto r = (*store)->FindCustomerById(*row->referred_by);
     if (!r || !*r) return Report(Error{ErrorCode::kNotFound, "the referrer is gone", {}});
     referrer = **r;
     recipient = &*referrer;
@@ -84,9 +82,9 @@ int RunPreview(Env& env, const std::string& rule_name, const std::string& custom
   if (!base) return Report(base.error());
   auto options = service::OutboxOptionsFor(env.config());
   if (!options) return Report(options.error());
-  store::OutboxItem item = service::PreviewItem(*rule, (*row)->external_id);
+  store::OutboxItem item = service::PreviewItem(*rule, row->external_id);
   item.recipient_id = recipient->id;
-  item.customer_id = (*row)->id;
+  item.customer_id = row->id;
   struct NoTransport final : delivery::Transport {
     std::vector<delivery::SendResult> Send(std::span<const delivery::Message>) override {
       return {};
