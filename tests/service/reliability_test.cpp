@@ -563,8 +563,20 @@ class ReliabilityLockTest : public ReliabilityTest {
   }
 
   static constexpr int kSends = 400;
+
+  // After the lock: the daemon is still running (no restart was needed), `check` holds, and it
+  // stops cleanly.
+  void ExpectRunningThenCleanStop(const std::function<void()>& check) {
+    ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
+    check();
+    EXPECT_EQ(Stop(), 0) << Log();
+  }
 };
 
+// 3. The store locked by another writer. In every case the daemon retries the store write after
+// the lock is released (it keeps the rows it has not recorded, or puts them back in the queue),
+// so no restart is needed.
+//
 // 3a. The store is locked just after other programs committed new purchases. Nothing is lost and
 // the daemon keeps running: the decisions it could not record are made again by the next full
 // pass (service.full_pass, shortened here to 20 s; the default is 5 minutes).
@@ -576,15 +588,12 @@ TEST_F(ReliabilityLockTest, StoreLockedWhileDecidingLosesNothing) {
                          "welcome\n"
                       << StatusCounts() << "\n"
                       << Log();
-  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
-  EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer";
-  EXPECT_EQ(Stop(), 0) << Log();
+  ExpectRunningThenCleanStop(
+      [&] { EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer"; });
 }
 
 // 3a'. The expectation: the decisions are made right after the lock is released (the next poll),
 // not only by the next full pass.
-// The daemon retries the store write after the lock is released (it keeps the rows it has
-// not recorded, or puts them back in the queue), so no restart is needed.
 TEST_F(ReliabilityLockTest, StoreLockedWhileDecidingDecidesRightAfterTheLock) {
   WriteConfig("  connections: 2\n  timeout: 5s\n  retry_base: 1s\n",
               kDecidePollMs);  // full_pass: 5m, the default
@@ -593,31 +602,24 @@ TEST_F(ReliabilityLockTest, StoreLockedWhileDecidingDecidesRightAfterTheLock) {
                          "full pass\n"
                       << StatusCounts() << "\n"
                       << Log();
-  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
-  EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer";
-  EXPECT_EQ(Stop(), 0) << Log();
+  ExpectRunningThenCleanStop(
+      [&] { EXPECT_EQ(Count("rule = 'welcome'"), kBuyers) << "one decision per buyer"; });
 }
 
 // 3c. The expectation: with the store locked while a round is on the wire, everything ends sent
 // after the release without a restart, and the daemon is still running.
-// The daemon retries the store write after the lock is released (it keeps the rows it has
-// not recorded, or puts them back in the queue), so no restart is needed.
 TEST_F(ReliabilityLockTest, StoreLockedWhileARoundIsOnTheWireEverythingEndsSent) {
   EXPECT_TRUE(SendAcrossALock(LockAt::kOnTheWire, 20s)) << StatusCounts() << "\n" << Log();
-  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
-  EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends));
-  EXPECT_EQ(Stop(), 0) << Log();
+  ExpectRunningThenCleanStop(
+      [&] { EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends)); });
 }
 
 // 3d. The same with the lock taken as soon as a round is claimed, usually before its Message-IDs
 // are stored.
-// The daemon retries the store write after the lock is released (it keeps the rows it has
-// not recorded, or puts them back in the queue), so no restart is needed.
 TEST_F(ReliabilityLockTest, StoreLockedAsARoundIsClaimedEverythingEndsSent) {
   EXPECT_TRUE(SendAcrossALock(LockAt::kClaimed, 20s)) << StatusCounts() << "\n" << Log();
-  ASSERT_TRUE(Running()) << "the daemon exited\n" << Log();
-  EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends));
-  EXPECT_EQ(Stop(), 0) << Log();
+  ExpectRunningThenCleanStop(
+      [&] { EXPECT_EQ(sink_.MessageIds().size(), static_cast<size_t>(kSends)); });
 }
 
 }  // namespace
