@@ -26,6 +26,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
 #include "delivery/mime.h"
 #include "delivery/transport_curl.h"
 
@@ -244,9 +245,7 @@ class HttpSlot : public CurlSlot {
     } else {
       size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        std::string name(line.substr(0, colon));
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string name = AsciiLower(line.substr(0, colon));
         if (name == "retry-after") self->retry_after_ = Trimmed(line.substr(colon + 1));
       }
     }

@@ -1,8 +1,9 @@
 #include "delivery/rate_limit.h"
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
+
+#include "base/ascii.h"
 
 namespace followup::delivery {
 namespace {
@@ -26,9 +27,7 @@ RateLimiter::Clock::duration RateLimiter::TryAcquire(std::string_view domain,
 
   Clock::time_point* domain_next = nullptr;
   if (domain_interval_ > Clock::duration::zero()) {
-    std::string key(domain);
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string key = AsciiLower(domain);
     if (domain_next_.size() > 4096) {  // forget domains whose bucket is full again
       std::erase_if(domain_next_, [&](const auto& entry) { return entry.second <= now; });
     }

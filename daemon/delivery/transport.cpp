@@ -2,9 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <algorithm>
-#include <cctype>
-
+#include "base/ascii.h"
 #include "delivery/transport_curl.h"
 
 namespace followup::delivery {
@@ -47,9 +45,7 @@ Result<std::unique_ptr<Transport>> MakeTransport(const TransportOptions& options
                         "' is not a URL (maildir://PATH, smtp://HOST:PORT, smtps://HOST:PORT, "
                         "https://...)");
   }
-  std::string scheme = url.substr(0, sep);
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string scheme = AsciiLower(std::string_view(url).substr(0, sep));
   if (options.connections < 1 || options.connections > 1000) {
     return InvalidInput("delivery.connections: " + std::to_string(options.connections) +
                         " is not between 1 and 1000");

@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/ascii.h"
+
 namespace followup::testing {
 
 inline constexpr const char* kSmtpSink = "/usr/sbin/smtp-sink";
@@ -420,9 +422,7 @@ class HttpTestServer {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         size_t colon = line.find(':');
         if (colon == std::string::npos) continue;
-        std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string name = AsciiLower(std::string_view(line).substr(0, colon));
         size_t v = line.find_first_not_of(' ', colon + 1);
         request.headers[name] = v == std::string::npos ? "" : line.substr(v);
       }
