@@ -1,232 +1,23 @@
-#include "rules/expression.h"
-
+// The lexer and parser of expressions: text in, the steps of expression_program.h out, with an
+// error an operator can act on when the text is not an expression.
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <limits>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
+
+#include "base/ascii.h"
+#include "rules/expression.h"
+#include "rules/expression_program.h"
 
 namespace followup::rules {
 namespace {
 
-using Step = Expression::Step;
-
-// Null is a quiet NaN inside the evaluator: arithmetic propagates it for free.
-constexpr double kNull = std::numeric_limits<double>::quiet_NaN();
-// Distinct facts one expression may read (bits of the per-evaluation "already read" mask).
-constexpr size_t kMaxFacts = 64;
-
-enum Op : uint8_t {
-  kConst,
-  kFact,
-  kNeg,
-  kNot,
-  kAdd,
-  kSub,
-  kMul,
-  kDiv,
-  kLt,
-  kLe,
-  kGt,
-  kGe,
-  kEq,
-  kNe,
-  kAnd,
-  kOr,
-  kJumpIfFalse,  // top is false: leave it as the result of the `and`, jump past it
-  kJumpIfTrue,   // top is true: make it 1, the result of the `or`, jump past it
-  kMin,
-  kMax,
-  kAbs,
-  kRound,
-  kWeeks,
-  kCoalesce,
-  kDefined,
-};
-
-inline bool IsNull(double v) { return std::isnan(v); }
-inline bool IsTrue(double v) { return !IsNull(v) && v != 0; }
-// The result of comparing a with b: null if either is null.
-inline double Compared(double a, double b, bool result) {
-  return IsNull(a) || IsNull(b) ? kNull : (result ? 1.0 : 0.0);
-}
-
-// Runs a program. `source` may be null when the program reads no fact (constant folding).
-double RunSteps(std::span<const Step> steps, std::span<const worth::Fact> facts,
-                const FactSource* source) {
-  std::array<double, Expression::kMaxNodes> stack;  // Compile() checks the depth fits
-  std::array<double, kMaxFacts> read;               // facts already read, by slot
-  uint64_t have_read = 0;
-  size_t sp = 0;
-  for (size_t pc = 0; pc < steps.size(); ++pc) {
-    const Step& s = steps[pc];
-    switch (static_cast<Op>(s.op)) {
-      case kConst:
-        stack[sp++] = s.value;
-        break;
-      case kFact: {
-        const uint64_t bit = uint64_t{1} << s.slot;
-        if ((have_read & bit) == 0) {
-          std::optional<double> v = source->Get(facts[s.slot]);
-          read[s.slot] = v ? *v : kNull;  // a NaN from the source stays null
-          have_read |= bit;
-        }
-        stack[sp++] = read[s.slot];
-        break;
-      }
-      case kNeg:
-        stack[sp - 1] = -stack[sp - 1];
-        break;
-      case kNot: {
-        const double a = stack[sp - 1];
-        stack[sp - 1] = IsNull(a) ? kNull : (a == 0 ? 1.0 : 0.0);
-        break;
-      }
-      case kAdd:
-        --sp;
-        stack[sp - 1] += stack[sp];
-        break;
-      case kSub:
-        --sp;
-        stack[sp - 1] -= stack[sp];
-        break;
-      case kMul:
-        --sp;
-        stack[sp - 1] *= stack[sp];
-        break;
-      case kDiv:
-        --sp;
-        stack[sp - 1] = stack[sp] == 0 ? kNull : stack[sp - 1] / stack[sp];
-        break;
-      case kLt:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] < stack[sp]);
-        break;
-      case kLe:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] <= stack[sp]);
-        break;
-      case kGt:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] > stack[sp]);
-        break;
-      case kGe:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] >= stack[sp]);
-        break;
-      case kEq:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] == stack[sp]);
-        break;
-      case kNe:
-        --sp;
-        stack[sp - 1] = Compared(stack[sp - 1], stack[sp], stack[sp - 1] != stack[sp]);
-        break;
-
-      case kAnd: {
-        --sp;
-        const double a = stack[sp - 1], b = stack[sp];
-        stack[sp - 1] = (a == 0 || b == 0) ? 0.0 : (IsNull(a) || IsNull(b)) ? kNull : 1.0;
-        break;
-      }
-      case kOr: {
-        --sp;
-        const double a = stack[sp - 1], b = stack[sp];
-        stack[sp - 1] = (IsTrue(a) || IsTrue(b)) ? 1.0 : (IsNull(a) || IsNull(b)) ? kNull : 0.0;
-        break;
-      }
-      case kJumpIfFalse:
-        if (stack[sp - 1] == 0) pc = s.arg - 1;
-        break;
-      case kJumpIfTrue:
-        if (IsTrue(stack[sp - 1])) {
-          stack[sp - 1] = 1;
-          pc = s.arg - 1;
-        }
-        break;
-      case kMin:
-      case kMax: {
-        const size_t first = sp - s.arg;
-        double r = stack[first];
-        for (size_t i = first + 1; i < sp && !IsNull(r); ++i) {
-          const double v = stack[i];
-          r = IsNull(v) ? kNull : (s.op == kMin ? std::min(r, v) : std::max(r, v));
-        }
-        sp = first + 1;
-        stack[first] = r;
-        break;
-      }
-      case kAbs:
-        stack[sp - 1] = std::fabs(stack[sp - 1]);
-        break;
-      case kRound:
-        stack[sp - 1] = std::round(stack[sp - 1]);
-        break;
-      case kWeeks:
-        stack[sp - 1] *= 7;
-        break;
-      case kCoalesce: {
-        const size_t first = sp - s.arg;
-        double r = kNull;
-        for (size_t i = first; i < sp && IsNull(r); ++i) r = stack[i];
-        sp = first + 1;
-        stack[first] = r;
-        break;
-      }
-      case kDefined:
-        stack[sp - 1] = IsNull(stack[sp - 1]) ? 0.0 : 1.0;
-        break;
-    }
-  }
-  return stack[0];
-}
-
-// The deepest the stack of a program gets (jumps land where the depth matches the fall-through).
-size_t StackDepth(std::span<const Step> steps) {
-  size_t depth = 0, max_depth = 0;
-  for (const Step& s : steps) {
-    switch (static_cast<Op>(s.op)) {
-      case kConst:
-      case kFact:
-        ++depth;
-        break;
-      case kAdd:
-      case kSub:
-      case kMul:
-      case kDiv:
-      case kLt:
-      case kLe:
-      case kGt:
-      case kGe:
-      case kEq:
-      case kNe:
-      case kAnd:
-      case kOr:
-        --depth;
-        break;
-      case kMin:
-      case kMax:
-      case kCoalesce:
-        depth -= s.arg - 1;
-        break;
-      default:
-        break;
-    }
-    max_depth = std::max(max_depth, depth);
-  }
-  return max_depth;
-}
-
 // ---- Words ---------------------------------------------------------------------------------
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Edit distance with adjacent transpositions (optimal string alignment).
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -249,7 +40,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 // The candidates nearest to `name` (case-insensitively), at most 3: "a", "a or b", "a, b or c";
 // "" when none is near enough.
 std::string Nearest(std::string_view name, std::span<const std::string_view> candidates) {
-  const std::string lower = Lower(name);
+  const std::string lower = AsciiLower(name);
   const size_t limit = std::clamp<size_t>(lower.size() / 3, 1, 4);
   size_t best = limit + 1;
   std::vector<std::string_view> near;
@@ -463,7 +254,7 @@ class Compiler {
     const Token& t = Peek();
     if (t.kind == Tok::kRParen) return Fail("unexpected ')': there is no '(' to close", t.offset);
     std::string message = "unexpected " + Describe(t) + " " + std::string(context);
-    const std::string word = Lower(text_.substr(t.offset, t.length));
+    const std::string word = AsciiLower(text_.substr(t.offset, t.length));
     if (t.kind == Tok::kName && (word == "and" || word == "or" || word == "not")) {
       message += " (did you mean '" + word + "'? keywords are lower case)";
     } else {
@@ -813,7 +604,7 @@ class Compiler {
       return Fail(std::string(name) + " is a function: write " + std::string(name) + "(...)",
                   t.offset);
     }
-    const std::string lower = Lower(name);
+    const std::string lower = AsciiLower(name);
     for (std::string_view keyword : {"and", "or", "not", "true", "false", "null"}) {
       if (lower == keyword) {
         return Fail("unknown fact '" + std::string(name) + "' (did you mean " +
@@ -930,8 +721,6 @@ class Compiler {
 
 }  // namespace
 
-Expression::Expression() : text_("true"), steps_{Step{kConst, 0, 0, 1.0}} {}
-
 Result<Expression> Expression::Compile(std::string_view text, const Location& where,
                                        int continuation_column) {
   Expression e;
@@ -942,16 +731,6 @@ Result<Expression> Expression::Compile(std::string_view text, const Location& wh
   }
   e.text_ = std::string(text);
   return e;
-}
-
-std::optional<double> Expression::Evaluate(const FactSource& facts) const {
-  const double v = RunSteps(steps_, facts_, &facts);
-  if (IsNull(v)) return std::nullopt;
-  return v;
-}
-
-bool Expression::Matches(const FactSource& facts) const {
-  return IsTrue(RunSteps(steps_, facts_, &facts));
 }
 
 }  // namespace followup::rules
