@@ -446,26 +446,27 @@ class Compiler {
 
   // -- grammar, loosest first
 
-  int ParseOr() {
-    int left = ParseAnd();
-    while (left >= 0 && Peek().kind == Tok::kOr) {
+  // One level of left-associative binary operators: operand (operator operand)*. `op_of` gives
+  // the opcode of a token kind, or -1 for a token that is no operator of this level.
+  int ParseLeftAssociative(int (Compiler::*operand)(), int (*op_of)(Tok)) {
+    int left = (this->*operand)();
+    while (left >= 0 && op_of(Peek().kind) >= 0) {
       const Token& op = Take();
-      const int right = ParseAnd();
+      const int right = (this->*operand)();
       if (right < 0) return -1;
-      left = Make(kOr, {left, right}, op);
+      left = Make(op_of(op.kind), {left, right}, op);
     }
     return left;
   }
 
+  int ParseOr() {
+    return ParseLeftAssociative(&Compiler::ParseAnd,
+                                [](Tok kind) { return kind == Tok::kOr ? int{kOr} : -1; });
+  }
+
   int ParseAnd() {
-    int left = ParseNot();
-    while (left >= 0 && Peek().kind == Tok::kAnd) {
-      const Token& op = Take();
-      const int right = ParseNot();
-      if (right < 0) return -1;
-      left = Make(kAnd, {left, right}, op);
-    }
-    return left;
+    return ParseLeftAssociative(&Compiler::ParseNot,
+                                [](Tok kind) { return kind == Tok::kAnd ? int{kAnd} : -1; });
   }
 
   int ParseNot() {
@@ -528,25 +529,15 @@ class Compiler {
   }
 
   int ParseSum() {
-    int left = ParseProduct();
-    while (left >= 0 && (Peek().kind == Tok::kPlus || Peek().kind == Tok::kMinus)) {
-      const Token& op = Take();
-      const int right = ParseProduct();
-      if (right < 0) return -1;
-      left = Make(op.kind == Tok::kPlus ? kAdd : kSub, {left, right}, op);
-    }
-    return left;
+    return ParseLeftAssociative(&Compiler::ParseProduct, [](Tok kind) {
+      return kind == Tok::kPlus ? int{kAdd} : kind == Tok::kMinus ? int{kSub} : -1;
+    });
   }
 
   int ParseProduct() {
-    int left = ParseUnary();
-    while (left >= 0 && (Peek().kind == Tok::kStar || Peek().kind == Tok::kSlash)) {
-      const Token& op = Take();
-      const int right = ParseUnary();
-      if (right < 0) return -1;
-      left = Make(op.kind == Tok::kStar ? kMul : kDiv, {left, right}, op);
-    }
-    return left;
+    return ParseLeftAssociative(&Compiler::ParseUnary, [](Tok kind) {
+      return kind == Tok::kStar ? int{kMul} : kind == Tok::kSlash ? int{kDiv} : -1;
+    });
   }
 
   int ParseUnary() {
