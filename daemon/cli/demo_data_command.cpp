@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "cli/command.h"
-#include "store/demo_data.h"
+#include "demo/demo_data.h"
 
 namespace followup::cli {
 namespace {
@@ -49,8 +49,8 @@ class AtomicFile {
 };
 
 int RunDemoData(const DemoDataArgs& args) {
-  store::DemoDataOptions options =
-      args.sample ? store::SampleDemoDataOptions() : store::DemoDataOptions{};
+  demo::DemoDataOptions options =
+      args.sample ? demo::SampleDemoDataOptions() : demo::DemoDataOptions{};
   if (args.customers) options.customers = *args.customers;
   if (args.seed) options.seed = *args.seed;
   if (args.transactions_per_customer)
@@ -69,7 +69,7 @@ int RunDemoData(const DemoDataArgs& args) {
 
   bool tty = isatty(STDERR_FILENO);
   auto last = std::chrono::steady_clock::now();
-  auto counts = store::GenerateDemoData(
+  auto counts = demo::GenerateDemoData(
       options, customers.stream(), transactions.stream(), [&](int64_t done, int64_t total) {
         auto now = std::chrono::steady_clock::now();
         if (!tty || now - last < std::chrono::milliseconds(200)) return;

@@ -41,7 +41,7 @@
 
 #include "base/error.h"
 
-namespace followup::store {
+namespace followup::demo {
 
 struct DemoDataOptions {
   int64_t customers = 500;
@@ -106,4 +106,4 @@ Result<DemoDataCounts> GenerateDemoData(const DemoDataOptions& options, std::ost
                                         std::ostream& transactions_csv,
                                         const DemoDataProgress& progress = {});
 
-}  // namespace followup::store
+}  // namespace followup::demo

@@ -1,4 +1,4 @@
-#include "store/demo_data.h"
+#include "demo/demo_data.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace followup::store {
+namespace followup::demo {
 namespace {
 
 struct Output {
@@ -413,4 +413,4 @@ TEST(DemoData, ShippedSampleIsReproducible) {
 #endif
 
 }  // namespace
-}  // namespace followup::store
+}  // namespace followup::demo

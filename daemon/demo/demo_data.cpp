@@ -1,4 +1,4 @@
-#include "store/demo_data.h"
+#include "demo/demo_data.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,9 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/money.h"
 
-namespace followup::store {
+namespace followup::demo {
 namespace {
 
 constexpr int64_t kDay = 86400;
@@ -441,7 +442,7 @@ class Out {
     Char('"');
   }
   void Lower(std::string_view s) {
-    for (char c : s) Char(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    for (char c : s) Char(AsciiLower(c));
   }
   void Int(int64_t v) { pos_ = std::to_chars(buf_ + pos_, buf_ + kSize, v).ptr - buf_; }
   // v left-padded with zeros to `width` digits.
@@ -952,4 +953,4 @@ Result<DemoDataCounts> GenerateDemoData(const DemoDataOptions& options, std::ost
   return DemoDataCounts{writer->customer_rows, writer->transaction_rows};
 }
 
-}  // namespace followup::store
+}  // namespace followup::demo
