@@ -168,22 +168,29 @@ struct Zone {
   int weight;
 };
 // Empty = the business default, taken to be Central European (the currency is EUR by default).
+// clang-format off
 constexpr Zone kZones[] = {
-    {"", 60, 45},
-    {"Europe/Berlin", 60, 20},
-    {"Europe/Paris", 60, 7},
-    {"Europe/London", 0, 7},
-    {"Europe/Madrid", 60, 5},
-    {"Europe/Amsterdam", 60, 4},
-    {"America/New_York", -300, 5},
-    {"America/Los_Angeles", -480, 3},
-    {"Asia/Tokyo", 540, 2},
-    {"Australia/Sydney", 600, 2},
+    {"",                      60, 45},
+    {"Europe/Berlin",         60, 20},
+    {"Europe/Paris",          60,  7},
+    {"Europe/London",          0,  7},
+    {"Europe/Madrid",         60,  5},
+    {"Europe/Amsterdam",      60,  4},
+    {"America/New_York",    -300,  5},
+    {"America/Los_Angeles", -480,  3},
+    {"Asia/Tokyo",           540,  2},
+    {"Australia/Sydney",     600,  2},
 };
+// clang-format on
 
 // Relative frequency of purchases by local hour: quiet nights, a lunch bump, an evening peak.
-constexpr double kHourWeights[24] = {2, 1, 0.5, 0.3, 0.3, 0.5, 1, 2, 3, 4, 5, 5,
-                                     6, 6, 5,   5,   5,   6,   7, 8, 9, 8, 6, 4};
+// clang-format off
+constexpr double kHourWeights[24] = {
+//  00   01   02   03   04   05   06   07   08   09   10   11
+     2,   1, 0.5, 0.3, 0.3, 0.5,   1,   2,   3,   4,   5,   5,
+//  12   13   14   15   16   17   18   19   20   21   22   23
+     6,   6,   5,   5,   5,   6,   7,   8,   9,   8,   6,   4};
+// clang-format on
 constexpr double kHourWeightSum = [] {
   double sum = 0;
   for (double w : kHourWeights) sum += w;

@@ -18,14 +18,15 @@
 // without email. Emails are at example.com/.org/.net (reserved domains: nothing is ever delivered).
 //
 // Two modes:
+// clang-format off
 //   population (default)  every customer from the story above; segments regular, referrer,
-//                         referred, returns_heavy. Streams: memory does not grow with the number of
-//                         transactions (1M customers / 20M transactions in seconds).
+//                         referred, returns_heavy. Streams: memory does not grow with the number
+//                         of transactions (1M customers / 20M transactions in seconds).
 //   sample                a persona mix with planted cases for the shipped rules: regular (the
-//   story
-//                         above), lapsed_regular, returns_heavy, referrer, referred, best,
-//                         one_time. Held in memory (at most 100,000 customers); transactions sorted
-//                         by time.
+//                         story above), lapsed_regular, returns_heavy, referrer, referred, best,
+//                         one_time. Held in memory (at most 100,000 customers); transactions
+//                         sorted by time.
+// clang-format on
 //
 // Reproducibility: same options -> byte-identical output. Randomness is std::mt19937_64 (its output
 // is fixed by the C++ standard) fed through samplers written here (no std:: distributions, whose
