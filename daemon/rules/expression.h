@@ -24,9 +24,9 @@
 // them to ask about null: comparing with the literal null (`x == null`) is a compile error, since
 // it is never true.
 //
-// Bounds (STYLE.md 10): text at most kMaxTextBytes, nesting (parentheses, function calls, unary
-// operators) at most kMaxDepth levels, at most kMaxNodes literals, facts, operators and calls.
-// There are no loops, so one evaluation runs at most a few hundred steps.
+// Bounds (docs/architecture.md): text at most kMaxTextBytes, nesting (parentheses, function calls,
+// unary operators) at most kMaxDepth levels, at most kMaxNodes literals, facts, operators and
+// calls. There are no loops, so one evaluation runs at most a few hundred steps.
 //
 // Pure: no I/O, no clock, no globals. Thread safety: an Expression is immutable once compiled;
 // any number of threads may call its const members at the same time (each evaluation uses only
