@@ -122,6 +122,12 @@ int64_t LocalDay(Instant t, const date::time_zone* zone) {
   return date::floor<date::days>(local).time_since_epoch().count();
 }
 
+int LocalMinuteOfDay(Instant t, const date::time_zone* zone) {
+  auto local = zone ? zone->to_local(t) : date::local_seconds{t.time_since_epoch()};
+  auto since_midnight = local - date::floor<date::days>(local);
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(since_midnight).count());
+}
+
 int64_t DayCounter::operator()(Instant t) {
   int64_t s = t.time_since_epoch().count();
   if (s < begin_ || s >= end_) {

@@ -1,8 +1,9 @@
 // Time: instants are UTC seconds (std::chrono::sys_seconds); the business and the customers speak
-// IANA time zones. The clock is injected (STYLE.md 6) so that `--at TIME` and tests are
-// deterministic.
+// IANA time zones. The clock is injected (docs/architecture.md) so that `--at TIME` and tests are
+// deterministic: nothing under daemon/ but SystemClock reads the wall clock.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ std::string FormatInstant(Instant t);
 
 // The calendar day number (days since 1970-01-01) of `t` as seen in `zone`.
 int64_t LocalDay(Instant t, const date::time_zone* zone);
+// The minutes since local midnight (0..1439) of `t` as seen in `zone` (nullptr: UTC).
+int LocalMinuteOfDay(Instant t, const date::time_zone* zone);
 
 // LocalDay for many instants in a row: remembers the zone's current UTC offset and the span it
 // holds for, so that consecutive instants cost an addition instead of a zone lookup.
@@ -52,6 +55,7 @@ class DayCounter {
 // Parses "90d", "12h", "30m", "45s", "2w" into seconds. kInvalidInput on anything else.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
+// What time it is. Thread safety: Now() may be called from any thread.
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -62,5 +66,19 @@ class Clock {
 std::unique_ptr<Clock> SystemClock();
 // Always the same instant: what `--at TIME` installs.
 std::unique_ptr<Clock> FixedClock(Instant at);
+
+// A clock that stands still until it is set or advanced: for tests that drive time by hand
+// (schedules, quiet hours, stall limits) without waiting. Any thread may read it while one
+// thread moves it.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(Instant at) : seconds_(at.time_since_epoch().count()) {}
+  Instant Now() const override { return Instant{std::chrono::seconds{seconds_.load()}}; }
+  void Set(Instant at) { seconds_ = at.time_since_epoch().count(); }
+  void Advance(std::chrono::seconds by) { seconds_ += by.count(); }
+
+ private:
+  std::atomic<int64_t> seconds_;
+};
 
 }  // namespace followup

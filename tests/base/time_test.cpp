@@ -76,5 +76,23 @@ TEST(TimeTest, FixedClockIsFixed) {
   EXPECT_EQ(FixedClock(at)->Now(), at);
 }
 
+TEST(TimeTest, ManualClockMovesOnlyWhenMoved) {
+  ManualClock clock(*ParseInstant("2026-01-01", nullptr));
+  EXPECT_EQ(clock.Now(), *ParseInstant("2026-01-01", nullptr));
+  clock.Advance(std::chrono::hours{25});
+  EXPECT_EQ(FormatInstant(clock.Now()), "2026-01-02T01:00:00Z");
+  clock.Set(*ParseInstant("2026-03-29T01:30:00Z", nullptr));
+  EXPECT_EQ(FormatInstant(clock.Now()), "2026-03-29T01:30:00Z");
+}
+
+TEST(TimeTest, LocalMinuteOfDayFollowsTheZoneAcrossDaylightSaving) {
+  auto berlin = *LookupZone("Europe/Berlin");
+  // 10:00 in Berlin is 09:00Z in winter and 08:00Z in summer (the change: 2026-03-29 01:00Z).
+  EXPECT_EQ(LocalMinuteOfDay(*ParseInstant("2026-03-28T09:00:00Z", nullptr), berlin), 600);
+  EXPECT_EQ(LocalMinuteOfDay(*ParseInstant("2026-03-29T08:00:00Z", nullptr), berlin), 600);
+  EXPECT_EQ(LocalMinuteOfDay(*ParseInstant("2026-03-29T08:00:00Z", nullptr), nullptr), 480);
+  EXPECT_EQ(LocalMinuteOfDay(*ParseInstant("2026-10-25T23:59:00Z", nullptr), nullptr), 1439);
+}
+
 }  // namespace
 }  // namespace followup
