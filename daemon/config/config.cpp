@@ -96,11 +96,16 @@ class Reader {
     };
   }
 
-  Handler Duration(std::chrono::seconds& out) const {
-    return [this, &out](const YAML::Node& n) -> Result<void> {
+  // A duration such as "7d"; below `min` is an error that names the minimum.
+  Handler Duration(std::chrono::seconds& out, std::chrono::seconds min = {}) const {
+    return [this, &out, min](const YAML::Node& n) -> Result<void> {
       if (!n.IsScalar()) return InvalidInput("expected a duration such as 7d", At(n));
       auto d = ParseDuration(n.Scalar());
       if (!d) return InvalidInput(d.error().message, At(n));
+      if (*d < min)
+        return InvalidInput("duration " + n.Scalar() + " is below the minimum of " +
+                                std::to_string(min.count()) + "s",
+                            At(n));
       out = *d;
       return {};
     };
@@ -254,7 +259,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
                          {"credentials_file", reader.String(d.credentials_file)},
                          {"api", reader.String(d.api)},
                          {"connections", reader.Integer(d.connections, 1, 64)},
-                         {"timeout", reader.Duration(d.timeout)},
+                         {"timeout", reader.Duration(d.timeout, std::chrono::seconds{1})},
                          {"rate_per_second", reader.Number(d.rate_per_second, 0, 1e6)},
                          {"rate_per_domain", reader.Number(d.rate_per_domain, 0, 1e6)},
                          {"max_attempts", reader.Integer(d.max_attempts, 1, 100)},
@@ -275,8 +280,9 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
       };
       return reader.Map(n, "service",
                         {{"listen", reader.String(v.listen)},
+                         {"max_connections", reader.Integer(v.max_connections, 1, 65536)},
                          {"poll_interval_ms", reader.Integer(v.poll_interval_ms, 10, 60000)},
-                         {"full_pass", reader.Duration(v.full_pass)},
+                         {"full_pass", reader.Duration(v.full_pass, ServiceConfig::kMinFullPass)},
                          {"refit_at", clock}});
     };
     if (root.IsDefined() && !root.IsNull()) {

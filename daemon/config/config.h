@@ -1,11 +1,13 @@
-// The one configuration struct (STYLE.md 7), loaded from one YAML file. `config/followup.yaml`
-// mirrors it line for line with every default; keep the two together.
+// The one configuration struct, loaded from one YAML file. `config/followup.yaml` mirrors it line
+// for line with every default; keep the two together. Only the app layer (app/settings.h) reads it:
+// it turns it into each part's own options once (docs/architecture.md).
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "base/error.h"
+#include "config/contact_policy.h"
 
 namespace followup {
 
@@ -28,19 +30,6 @@ struct ImportConfig {
   int max_line_bytes = 65536;  // a longer line is rejected
 };
 
-// Across all rules: how often one customer may be contacted, and when not.
-struct ContactPolicyConfig {
-  int max_contacts = 1;                 // per customer per `per`; 0 = no cap
-  std::chrono::seconds per{7 * 86400};  // "7d" in the file
-  // Quiet hours in the customer's time zone, "21:00-08:00" in the file ("" = none): a decision made
-  // then waits until they end. Minutes after local midnight; start == end means none.
-  int quiet_start_minute = 21 * 60;
-  int quiet_end_minute = 8 * 60;
-  // How far back event triggers (purchases, returns, referrals) are picked up: a daemon that was
-  // down this long still acts on them once; dedupe keys make sure never twice.
-  std::chrono::seconds event_lookback{7 * 86400};
-};
-
 // How email leaves (delivery.* in the file).
 struct DeliveryConfig {
   // maildir://PATH (relative to the config's folder), smtp://HOST:PORT, smtps://HOST:PORT, or the
@@ -53,7 +42,7 @@ struct DeliveryConfig {
                                  // $CREDENTIALS_DIRECTORY when that is set; "" = none
   std::string api = "postmark";  // HTTP API shape: postmark | generic
   int connections = 8;
-  std::chrono::seconds timeout{30};
+  std::chrono::seconds timeout{30};     // at least 1s
   double rate_per_second = 0;           // 0 = unlimited
   double rate_per_domain = 0;           // per recipient domain; 0 = unlimited
   int max_attempts = 8;                 // temporary failures retried up to this, then failed
@@ -67,9 +56,13 @@ struct DeliveryConfig {
 // The always-on daemon (`followupd run`).
 struct ServiceConfig {
   std::string listen = "127.0.0.1:8025";  // HTTP: /unsubscribe, /healthz, /metrics ("" = none)
-  int poll_interval_ms = 50;              // how often the store is checked for new rows
-  std::chrono::seconds full_pass{300};    // every rule over everyone, this often (and on start)
-  int refit_minute = 3 * 60;              // refit the worth models daily at this local time
+  // HTTP connections held at once; when all are taken, the one idle the longest makes room.
+  int max_connections = 512;
+  int poll_interval_ms = 50;  // how often the store is checked for new rows
+  // Every rule over everyone, this often (and on start); at least kMinFullPass.
+  std::chrono::seconds full_pass{300};
+  int refit_minute = 3 * 60;  // refit the worth models daily at this local time
+  static constexpr std::chrono::seconds kMinFullPass{10};
 };
 
 struct Config {
@@ -83,7 +76,7 @@ struct Config {
   BusinessConfig business;
   WorthConfig worth;
   ImportConfig import;
-  ContactPolicyConfig contact_policy;
+  ContactPolicy contact_policy;
   DeliveryConfig delivery;
   ServiceConfig service;
 };

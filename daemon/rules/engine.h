@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "config/contact_policy.h"
 #include "rules/rule.h"
 #include "worth/customer_base.h"
 
@@ -42,14 +43,9 @@ class Contacts {
   std::vector<Contact> contacts_;  // sorted by id
 };
 
-// The global contact policy (config `contact_policy`).
-struct ContactPolicy {
-  int max_contacts = 1;  // 0 = no cap
-  std::chrono::seconds per{7 * 86400};
-  int quiet_start_minute = 0;  // start == end: no quiet hours
-  int quiet_end_minute = 0;
-  std::chrono::seconds event_lookback{7 * 86400};
-};
+// The global contact policy is config/contact_policy.h's (one definition, one set of defaults);
+// the configured one is handed to Evaluate.
+using followup::ContactPolicy;
 
 enum class DecisionKind { kSend, kHoldout, kControl };
 std::string_view DecisionKindName(DecisionKind kind);

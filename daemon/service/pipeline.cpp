@@ -45,16 +45,7 @@ rules::LoadOptions RuleOptions(const Config& config, Instant now, const date::ti
   return o;
 }
 
-rules::ContactPolicy PolicyFor(const Config& config) {
-  const auto& c = config.contact_policy;
-  rules::ContactPolicy p;
-  p.max_contacts = c.max_contacts;
-  p.per = c.per;
-  p.quiet_start_minute = c.quiet_start_minute;
-  p.quiet_end_minute = c.quiet_end_minute;
-  p.event_lookback = c.event_lookback;
-  return p;
-}
+rules::ContactPolicy PolicyFor(const Config& config) { return config.contact_policy; }
 
 worth::FactsOptions FactsOptionsFor(const Config& config, Instant now,
                                     const date::time_zone* zone) {

@@ -85,6 +85,32 @@ TEST(ConfigTest, ContactPolicy) {
   EXPECT_NE(per.error().message.find("bad duration"), std::string::npos);
 }
 
+// A full pass every 0 s would keep the daemon's decision thread busy for ever (and its loop
+// re-arming the timer): the config refuses it, and a delivery timeout of 0 s, with the place.
+TEST(ConfigTest, ServiceIntervalsHaveAMinimum) {
+  auto zero = ParseConfig("service:\n  full_pass: 0s\n", "f.yaml");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().ToString(), "f.yaml:2:14: duration 0s is below the minimum of 10s");
+  auto short_pass = ParseConfig("service:\n  full_pass: 9s\n", "f.yaml");
+  ASSERT_FALSE(short_pass);
+  EXPECT_TRUE(ParseConfig("service:\n  full_pass: 10s\n", "f.yaml"));
+  auto timeout = ParseConfig("delivery:\n  timeout: 0s\n", "f.yaml");
+  ASSERT_FALSE(timeout);
+  EXPECT_EQ(timeout.error().ToString(), "f.yaml:2:12: duration 0s is below the minimum of 1s");
+  auto connections = ParseConfig("service:\n  max_connections: 2000\n", "f.yaml");
+  ASSERT_TRUE(connections) << connections.error().ToString();
+  EXPECT_EQ(connections->service.max_connections, 2000);
+  EXPECT_FALSE(ParseConfig("service:\n  max_connections: 0\n", "f.yaml"));
+}
+
+// The contact policy has one definition and one set of defaults: the shipped quiet hours.
+TEST(ConfigTest, ContactPolicyDefaultsAreTheShippedOnes) {
+  ContactPolicy policy;
+  EXPECT_EQ(policy.quiet_start_minute, 21 * 60);
+  EXPECT_EQ(policy.quiet_end_minute, 8 * 60);
+  EXPECT_EQ(Config{}.contact_policy.quiet_start_minute, policy.quiet_start_minute);
+}
+
 TEST(ConfigTest, EmptyFileMeansDefaults) {
   auto c = ParseConfig("", "f.yaml");
   ASSERT_TRUE(c);
