@@ -280,14 +280,14 @@ std::unique_ptr<store::Store> MakeStore(const fs::path& dir, int n) {
     Die("store: " + r.error().ToString());
   const Instant now =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::vector<store::DecisionRecord> decisions;
+  std::vector<store::Decision> decisions;
   decisions.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    store::DecisionRecord d;
+    store::Decision d;
     d.dedupe_key = "bench-winback:c-" + std::to_string(i) + ":1";
     d.rule = "bench-winback";
     d.customer_id = d.recipient_id = ids[i];
-    d.kind = "send";
+    d.kind = store::DecisionKind::kSend;
     d.template_name = "winback";
     d.values_json = R"({"offer":"10% off your next order","offer_code":"COMEBACK10"})";
     d.decided_at = d.send_after = now - std::chrono::seconds{1};
@@ -352,7 +352,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
     Die(name + ": sent " + std::to_string(out.sent) + " of " + std::to_string(args.messages));
   auto counts = st->OutboxStatusCounts();
   if (!counts) Die("store: " + counts.error().ToString());
-  if ((*counts)["sent"] != args.messages || counts->size() != 1)
+  if ((*counts)[store::DeliveryStatus::kSent] != args.messages || counts->size() != 1)
     Die(name + ": the outbox does not hold every send as sent");
   if (server_count && server_count() - before != args.messages)
     Die(name + ": the server answered " + std::to_string(server_count() - before) +

@@ -24,7 +24,6 @@ int RunLog(Env& env, const LogArgs& args) {
   store::LogFilter filter;
   filter.rule = args.rule;
   filter.customer = args.customer;
-  filter.status = args.status;
   filter.limit = args.limit;
   if (!args.since.empty()) {
     // "7d" (that long before --at/now) or a time.
@@ -38,13 +37,12 @@ int RunLog(Env& env, const LogArgs& args) {
                           {}});
     }
   }
-  static const std::set<std::string> kStatuses = {"queued", "sending",    "sent",    "deferred",
-                                                  "failed", "suppressed", "held_out"};
-  if (!args.status.empty() && !kStatuses.count(args.status))
-    return Report(Error{ErrorCode::kUsage,
-                        "--status: one of queued, sending, sent, deferred, failed, suppressed, "
-                        "held_out",
-                        {}});
+  if (!args.status.empty()) {
+    filter.status = store::ParseDeliveryStatus(args.status);
+    if (!filter.status)
+      return Report(
+          Error{ErrorCode::kUsage, "--status: one of " + store::DeliveryStatusNames(), {}});
+  }
   auto store = env.store();
   if (!store) return Report(store.error());
   if (!args.json)
@@ -58,10 +56,10 @@ int RunLog(Env& env, const LogArgs& args) {
                    {"customer", e.customer},
                    {"recipient", e.recipient},
                    {"email", e.recipient_email},
-                   {"kind", e.kind},
+                   {"kind", store::DecisionKindName(e.kind)},
                    {"arm", e.arm},
                    {"template", e.template_name},
-                   {"status", e.status},
+                   {"status", store::DeliveryStatusName(e.status)},
                    {"attempts", e.attempts},
                    {"send_after", FormatInstant(e.send_after)},
                    {"next_attempt_at", Opt(e.next_attempt_at)},
@@ -74,9 +72,12 @@ int RunLog(Env& env, const LogArgs& args) {
       std::printf("%s\n", line.dump().c_str());
       return;
     }
-    std::string to = e.kind == "send" ? e.recipient_email : "(" + e.kind + ")";
+    std::string to = e.kind == store::DecisionKind::kSend
+                         ? e.recipient_email
+                         : "(" + std::string(store::DecisionKindName(e.kind)) + ")";
     std::printf("%-20s %-20s %-12s %-26s %-10s %3d  %s\n", FormatInstant(e.decided_at).c_str(),
-                e.rule.c_str(), e.customer.c_str(), to.c_str(), e.status.c_str(), e.attempts,
+                e.rule.c_str(), e.customer.c_str(), to.c_str(),
+                std::string(store::DeliveryStatusName(e.status)).c_str(), e.attempts,
                 e.last_reply.c_str());
   });
   if (!r) return Report(r.error());
@@ -159,14 +160,15 @@ int RunReport(Env& env, bool json) {
   for (const auto& name : names) {
     auto [window, code] =
         windows.count(name) ? windows[name] : std::make_pair(std::chrono::seconds{14 * 86400}, "");
-    std::map<std::string, int64_t> status;
-    int64_t decided = 0, held_out = 0;
+    std::map<store::DeliveryStatus, int64_t> status;
+    int64_t decided = 0, held_out = 0, pending = 0;
     Group contacted, holdout;
     auto r = (*store)->ForEachDecisionOutcome(name, window, code, [&](const auto& o) {
       ++status[o.status];
-      if (o.kind == "send") {
+      if (store::IsPending(o.status)) ++pending;
+      if (o.kind == store::DecisionKind::kSend) {
         ++decided;
-        if (o.status == "sent") contacted.Add(o, scale);
+        if (o.status == store::DeliveryStatus::kSent) contacted.Add(o, scale);
       } else {
         ++held_out;
         holdout.Add(o, scale);
@@ -180,10 +182,10 @@ int RunReport(Env& env, bool json) {
                      {"window_days", window.count() / 86400},
                      {"offer_code", code},
                      {"decided", decided},
-                     {"sent", status["sent"]},
-                     {"failed", status["failed"]},
-                     {"suppressed", status["suppressed"]},
-                     {"pending", status["queued"] + status["sending"] + status["deferred"]},
+                     {"sent", status[store::DeliveryStatus::kSent]},
+                     {"failed", status[store::DeliveryStatus::kFailed]},
+                     {"suppressed", status[store::DeliveryStatus::kSuppressed]},
+                     {"pending", pending},
                      {"held_out", held_out},
                      {"contacted",
                       {{"customers", contacted.n},
@@ -205,10 +207,11 @@ int RunReport(Env& env, bool json) {
     std::printf(
         "  decided %lld, sent %lld, failed %lld, suppressed %lld, pending %lld, held out "
         "%lld\n",
-        static_cast<long long>(decided), static_cast<long long>(status["sent"]),
-        static_cast<long long>(status["failed"]), static_cast<long long>(status["suppressed"]),
-        static_cast<long long>(status["queued"] + status["sending"] + status["deferred"]),
-        static_cast<long long>(held_out));
+        static_cast<long long>(decided),
+        static_cast<long long>(status[store::DeliveryStatus::kSent]),
+        static_cast<long long>(status[store::DeliveryStatus::kFailed]),
+        static_cast<long long>(status[store::DeliveryStatus::kSuppressed]),
+        static_cast<long long>(pending), static_cast<long long>(held_out));
     std::printf("  contacted: %lld customers, %lld converted (%.1f%%), revenue %.2f\n",
                 static_cast<long long>(contacted.n), static_cast<long long>(contacted.converted),
                 100 * contacted.Rate(), contacted.revenue);
@@ -238,9 +241,7 @@ Command AddLogCommand(CLI::App& root) {
   app->add_option("--since", args->since, "decided after: a duration back from now (7d) or a time");
   app->add_option("--rule", args->rule, "only this rule");
   app->add_option("--customer", args->customer, "only this customer (or recipient), external id");
-  app->add_option(
-      "--status", args->status,
-      "only this status: queued, sending, sent, deferred, failed, suppressed, held_out");
+  app->add_option("--status", args->status, "only this status: " + store::DeliveryStatusNames());
   app->add_option("--limit", args->limit, "at most this many rows")->check(CLI::PositiveNumber);
   app->add_flag("--json", args->json, "JSON Lines");
   return {app, [args](Env& env) { return RunLog(env, *args); }};

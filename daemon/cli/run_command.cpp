@@ -34,7 +34,7 @@ int RunOnce(Env& env) {
   auto snap = rules::LoadSnapshot(**store, *set, PolicyFor(env), env.clock().Now());
   if (!snap) return Report(snap.error());
   auto eval = EvaluateAll(env, *set, *base, *snap);
-  auto recorded = rules::RecordDecisions(**store, eval.decisions);
+  auto recorded = (*store)->RecordDecisions(eval.decisions);
   if (!recorded) return Report(recorded.error());
 
   auto transport = service::MakeConfiguredTransport(env.config());

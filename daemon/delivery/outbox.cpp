@@ -221,7 +221,7 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
     else if (suppressed.count(Lower(*recipient->email)))
       why = "address suppressed";
     if (!why.empty()) {
-      u.status = "suppressed";
+      u.status = store::DeliveryStatus::kSuppressed;
       u.last_reply = why;
       ++round.counts.suppressed;
       continue;
@@ -239,7 +239,7 @@ void OutboxWorker::ComposeRound(Round& round) {
     auto message = Compose(round.items[i], *round.recipients[i]);
     if (!message) {
       // A template that cannot render is not going to render on retry either.
-      u.status = "failed";
+      u.status = store::DeliveryStatus::kFailed;
       u.attempts = round.items[i].attempts + 1;
       u.last_reply = "render: " + message.error().ToString();
       ++round.counts.failed;
@@ -258,7 +258,7 @@ void OutboxWorker::Recheck(Round& round, const std::unordered_set<std::string>& 
   for (size_t k = 0; k < round.messages.size(); ++k) {
     auto& u = round.updates[round.update_of[k]];
     if (suppressed.count(Lower(round.messages[k].to.email))) {
-      u.status = "suppressed";
+      u.status = store::DeliveryStatus::kSuppressed;
       u.last_reply = "address suppressed";
       u.message_id.clear();
       ++round.counts.suppressed;
@@ -285,25 +285,25 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
     u.provider_message_id = r.provider_message_id;
     switch (r.outcome) {
       case Outcome::kSent:
-        u.status = "sent";
+        u.status = store::DeliveryStatus::kSent;
         u.sent_at = clock_.Now();
         ++round.counts.sent;
         break;
       case Outcome::kTemporary:
         if (u.attempts >= options_.max_attempts) {
-          u.status = "failed";
+          u.status = store::DeliveryStatus::kFailed;
           u.last_reply =
               "gave up after " + std::to_string(u.attempts) + " attempts: " + u.last_reply;
           ++round.counts.failed;
         } else {
-          u.status = "deferred";
+          u.status = store::DeliveryStatus::kDeferred;
           u.next_attempt_at =
               clock_.Now() + Backoff(options_.retry_base, u.attempts, r.retry_after, rng_);
           ++round.counts.deferred;
         }
         break;
       case Outcome::kPermanent:
-        u.status = "failed";
+        u.status = store::DeliveryStatus::kFailed;
         if (r.hard_bounce) {
           u.suppress_email = round.messages[i].to.email;
           suppressed.insert(Lower(round.messages[i].to.email));
@@ -366,8 +366,8 @@ Result<bool> OutboxWorker::ClaimPeeked(Round& round) {
     left.messages.push_back(std::move(round.messages[k]));
   }
   for (const auto& u : left.updates) {
-    if (u.status == "suppressed") ++left.counts.suppressed;
-    if (u.status == "failed") ++left.counts.failed;
+    if (u.status == store::DeliveryStatus::kSuppressed) ++left.counts.suppressed;
+    if (u.status == store::DeliveryStatus::kFailed) ++left.counts.failed;
   }
   round = std::move(left);
   return !round.items.empty();

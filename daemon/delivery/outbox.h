@@ -48,7 +48,7 @@ struct DeliveryEvent {
   std::string customer;    // the recipient's external id
   std::string email;       // the recipient's address ("" when there is none)
   std::string message_id;  // "" when the message was never composed
-  std::string status;      // sent | deferred | failed | suppressed
+  store::DeliveryStatus status = store::DeliveryStatus::kSent;  // sent, deferred, failed, ...
   int attempts = 0;
   std::string reply;                // the server's words, or why not
   bool suppressed_address = false;  // a hard bounce put the address on the suppression list

@@ -92,18 +92,6 @@ int ContactHistory::SendsSince(int64_t recipient, Instant since) const {
       std::count_if(it->second.begin(), it->second.end(), [&](Instant t) { return t > since; }));
 }
 
-std::string_view DecisionKindName(DecisionKind kind) {
-  switch (kind) {
-    case DecisionKind::kSend:
-      return "send";
-    case DecisionKind::kHoldout:
-      return "holdout";
-    case DecisionKind::kControl:
-      return "control";
-  }
-  return "send";
-}
-
 std::string_view ReasonName(Reason reason) {
   switch (reason) {
     case Reason::kOutOfAudience:

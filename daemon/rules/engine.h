@@ -47,21 +47,10 @@ class Contacts {
 // the configured one is handed to Evaluate.
 using followup::ContactPolicy;
 
-enum class DecisionKind { kSend, kHoldout, kControl };
-std::string_view DecisionKindName(DecisionKind kind);
-
-struct Decision {
-  std::string rule;
-  int64_t customer_id = 0;   // whose facts or event it is
-  int64_t recipient_id = 0;  // who would get the email: the customer, or their referrer
-  std::string dedupe_key;    // rule:customer:occurrence, unique
-  DecisionKind kind = DecisionKind::kSend;
-  std::string arm;            // experiment arm, if any
-  std::string template_name;  // what to send
-  std::string values_json = "{}";
-  Instant decided_at;
-  Instant send_after;  // decided_at, or the end of the recipient's quiet hours
-};
+// A decision is the store's record (store/store.h): the engine makes them, the outbox keeps them.
+using store::Decision;
+using store::DecisionKind;
+using store::DecisionKindName;
 
 // What the store remembers of earlier decisions (the outbox).
 struct PastDecision {

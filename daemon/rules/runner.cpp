@@ -14,12 +14,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-DecisionKind KindOf(const std::string& name) {
-  if (name == "holdout") return DecisionKind::kHoldout;
-  if (name == "control") return DecisionKind::kControl;
-  return DecisionKind::kSend;
-}
-
 }  // namespace
 
 Contact ContactFrom(const store::CustomerRow& c, const std::unordered_set<std::string>& suppressed,
@@ -71,11 +65,10 @@ Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
     max_wait = std::max(max_wait, r.trigger.wait);
   }
   window = std::max(window, policy.event_lookback + max_wait);
-  auto past = store.ForEachDecisionSince(
-      now - window - std::chrono::hours{24}, [&](const store::DecisionRecord& d) {
-        snap.history.Add(
-            {d.rule, d.customer_id, d.recipient_id, KindOf(d.kind), d.decided_at, d.dedupe_key});
-      });
+  auto past = store.ForEachDecisionSince(now - window - std::chrono::hours{24}, [&](const Decision&
+                                                                                        d) {
+    snap.history.Add({d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key});
+  });
   if (!past) return tl::unexpected(past.error());
 
   auto recent = store.ForEachRecentTransaction(
@@ -85,26 +78,6 @@ Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
       });
   if (!recent) return tl::unexpected(recent.error());
   return snap;
-}
-
-Result<int64_t> RecordDecisions(store::Store& store, const std::vector<Decision>& decisions) {
-  std::vector<store::DecisionRecord> records;
-  records.reserve(decisions.size());
-  for (const auto& d : decisions) {
-    store::DecisionRecord r;
-    r.dedupe_key = d.dedupe_key;
-    r.rule = d.rule;
-    r.customer_id = d.customer_id;
-    r.recipient_id = d.recipient_id;
-    r.kind = std::string(DecisionKindName(d.kind));
-    r.arm = d.arm;
-    r.template_name = d.template_name;
-    r.values_json = d.values_json;
-    r.decided_at = d.decided_at;
-    r.send_after = d.send_after;
-    records.push_back(std::move(r));
-  }
-  return store.RecordDecisions(records);
 }
 
 }  // namespace followup::rules

@@ -30,8 +30,4 @@ Contact ContactFrom(const store::CustomerRow& row,
 // Adds decisions just made to a history (so that the next evaluation sees them).
 void Remember(ContactHistory& history, const std::vector<Decision>& decisions);
 
-// Records the decisions in the outbox (sends queued, holdouts and controls held out), all in one
-// store transaction. Returns how many were new (a dedupe key already there is left alone).
-Result<int64_t> RecordDecisions(store::Store& store, const std::vector<Decision>& decisions);
-
 }  // namespace followup::rules

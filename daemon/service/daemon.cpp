@@ -301,7 +301,7 @@ class Worker {
   // Records the decisions; false when the store refused them.
   bool Decide(const rules::Evaluation& eval) {
     if (eval.decisions.empty()) return true;
-    auto recorded = rules::RecordDecisions(*store_, eval.decisions);
+    auto recorded = store_->RecordDecisions(eval.decisions);
     if (!recorded) {
       spdlog::error("decisions: store: {} (retrying)", recorded.error().ToString());
       return false;
@@ -394,13 +394,13 @@ class Deliverer {
     // Counted per stored outcome, so that the rounds of a drain that later fails still count.
     worker.OnOutcome([&](const delivery::DeliveryEvent& e) {
       LogOutcome(e);
-      if (e.status == "sent")
+      if (e.status == store::DeliveryStatus::kSent)
         ++metrics_.sent;
-      else if (e.status == "deferred")
+      else if (e.status == store::DeliveryStatus::kDeferred)
         ++metrics_.deferred;
-      else if (e.status == "failed")
+      else if (e.status == store::DeliveryStatus::kFailed)
         ++metrics_.failed;
-      else if (e.status == "suppressed")
+      else if (e.status == store::DeliveryStatus::kSuppressed)
         ++metrics_.suppressed;
       beat();
     });
@@ -427,14 +427,14 @@ class Deliverer {
     if (e.suppressed_address)
       spdlog::warn("suppressed address {} of customer {} after a hard bounce", MaskEmail(e.email),
                    e.customer);
-    if (e.status == "sent") {
+    if (e.status == store::DeliveryStatus::kSent) {
       spdlog::debug("sent rule={} customer={} message_id={}", e.rule, e.customer, e.message_id);
-    } else if (e.status == "deferred") {
+    } else if (e.status == store::DeliveryStatus::kDeferred) {
       spdlog::info("deferred rule={} customer={} message_id={} attempt {}: {}", e.rule, e.customer,
                    e.message_id, e.attempts, e.reply);
     } else {
-      spdlog::warn("{} rule={} customer={} message_id={}: {}", e.status, e.rule, e.customer,
-                   e.message_id, e.reply);
+      spdlog::warn("{} rule={} customer={} message_id={}: {}", store::DeliveryStatusName(e.status),
+                   e.rule, e.customer, e.message_id, e.reply);
     }
   }
 
@@ -524,7 +524,8 @@ std::string FilesFingerprint(const Config& config) {
   return out;
 }
 
-std::string MetricsText(const Metrics& m, std::optional<std::map<std::string, int64_t>> outbox) {
+std::string MetricsText(const Metrics& m,
+                        std::optional<std::map<store::DeliveryStatus, int64_t>> outbox) {
   std::string out;
   out += PrometheusMetric("followup_decisions_total", "counter",
                           "Decisions recorded by this process.", {{{}, double(m.decisions)}});
@@ -536,7 +537,8 @@ std::string MetricsText(const Metrics& m, std::optional<std::map<std::string, in
                            {{{"status", "suppressed"}}, double(m.suppressed)}});
   if (outbox) {
     std::vector<std::pair<std::map<std::string, std::string>, double>> rows;
-    for (const auto& [status, n] : *outbox) rows.push_back({{{"status", status}}, double(n)});
+    for (const auto& [status, n] : *outbox)
+      rows.push_back({{{"status", std::string(store::DeliveryStatusName(status))}}, double(n)});
     out += PrometheusMetric("followup_outbox", "gauge", "Outbox rows by status.", rows);
   }
   out += PrometheusMetric("followup_last_reload_success", "gauge",

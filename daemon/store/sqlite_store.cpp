@@ -24,6 +24,12 @@ std::optional<Instant> FromSeconds(const std::optional<int64_t>& s) {
   return Instant{std::chrono::seconds{*s}};
 }
 
+// A kind or status the outbox holds that this program has no name for (a newer program wrote it).
+tl::unexpected<Error> UnknownName(std::string_view what, std::string_view name) {
+  return RuntimeFailure("store read outbox: unknown " + std::string(what) + " '" +
+                        std::string(name) + "' (written by a newer followupd?)");
+}
+
 // Lists the fields in which two records differ ("email, name"), for conflict messages.
 template <typename T>
 void Differs(std::string& out, const char* name, const T& a, const T& b) {
@@ -543,19 +549,21 @@ class SqliteStore final : public Store {
     return s->Bind(1, key).Bind(2, value).Run();
   }
 
-  Result<std::map<std::string, int64_t>> OutboxStatusCounts() override {
+  Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() override {
     auto s = db_.Prepare("SELECT status, count(*) FROM outbox GROUP BY status");
     if (!s) return tl::unexpected(s.error());
-    std::map<std::string, int64_t> counts;
+    std::map<DeliveryStatus, int64_t> counts;
     for (;;) {
       auto row = s->Step();
       if (!row) return tl::unexpected(row.error());
       if (!*row) return counts;
-      counts[std::string(s->Text(0))] = s->Int(1);
+      auto status = ParseDeliveryStatus(s->Text(0));
+      if (!status) return UnknownName("status", s->Text(0));
+      counts[*status] = s->Int(1);
     }
   }
 
-  Result<int64_t> RecordDecisions(std::span<const DecisionRecord> decisions) override {
+  Result<int64_t> RecordDecisions(std::span<const Decision> decisions) override {
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record decisions"); !r)
       return tl::unexpected(r.error());
     auto fail = [&](const Error& e) {
@@ -574,13 +582,14 @@ class SqliteStore final : public Store {
           .Bind(2, std::string_view(d.rule))
           .Bind(3, d.customer_id)
           .Bind(4, d.recipient_id)
-          .Bind(5, std::string_view(d.kind))
+          .Bind(5, DecisionKindName(d.kind))
           .Bind(6, d.arm.empty() ? std::optional<std::string>() : d.arm)
           .Bind(7, std::string_view(d.template_name))
           .Bind(8, std::string_view(d.values_json))
           .Bind(9, static_cast<int64_t>(d.decided_at.time_since_epoch().count()))
           .Bind(10, static_cast<int64_t>(d.send_after.time_since_epoch().count()))
-          .Bind(11, std::string_view(d.kind == "send" ? "queued" : "held_out"));
+          .Bind(11, DeliveryStatusName(d.kind == DecisionKind::kSend ? DeliveryStatus::kQueued
+                                                                     : DeliveryStatus::kHeldOut));
       if (auto r = s->Run(); !r) return fail(r.error());
       inserted += db_.Changes();
     }
@@ -589,14 +598,14 @@ class SqliteStore final : public Store {
   }
 
   Result<void> ForEachDecisionSince(Instant since,
-                                    const std::function<void(const DecisionRecord&)>& fn) override {
+                                    const std::function<void(const Decision&)>& fn) override {
     auto s = db_.Prepare(
         "SELECT dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
         "template_values, decided_at, send_after FROM outbox WHERE decided_at > ?1 "
         "ORDER BY decided_at, id");
     if (!s) return tl::unexpected(s.error());
     s->Bind(1, static_cast<int64_t>(since.time_since_epoch().count()));
-    DecisionRecord d;
+    Decision d;
     for (;;) {
       auto row = s->Step();
       if (!row) return tl::unexpected(row.error());
@@ -605,7 +614,9 @@ class SqliteStore final : public Store {
       d.rule = std::string(s->Text(1));
       d.customer_id = s->Int(2);
       d.recipient_id = s->Int(3);
-      d.kind = std::string(s->Text(4));
+      auto kind = ParseDecisionKind(s->Text(4));
+      if (!kind) return UnknownName("kind", s->Text(4));
+      d.kind = *kind;
       d.arm = std::string(s->Text(5));
       d.template_name = std::string(s->Text(6));
       d.values_json = std::string(s->Text(7));
@@ -699,7 +710,7 @@ class SqliteStore final : public Store {
     };
     for (const auto& u : updates) {
       s->Bind(1, u.id)
-          .Bind(2, std::string_view(u.status))
+          .Bind(2, DeliveryStatusName(u.status))
           .Bind(3, static_cast<int64_t>(u.attempts))
           .Bind(4, secs(u.next_attempt_at))
           .Bind(5, opt(u.last_reply))
@@ -731,7 +742,7 @@ class SqliteStore final : public Store {
     if (f.since) sql += " AND o.decided_at > ?1";
     if (!f.rule.empty()) sql += " AND o.rule = ?2";
     if (!f.customer.empty()) sql += " AND (c.external_id = ?3 OR r.external_id = ?3)";
-    if (!f.status.empty()) sql += " AND o.status = ?4";
+    if (f.status) sql += " AND o.status = ?4";
     sql += " ORDER BY o.decided_at DESC, o.id DESC";
     if (f.limit > 0) sql += " LIMIT ?5";
     auto s = db_.Prepare(sql);
@@ -739,7 +750,7 @@ class SqliteStore final : public Store {
     if (f.since) s->Bind(1, static_cast<int64_t>(f.since->time_since_epoch().count()));
     if (!f.rule.empty()) s->Bind(2, std::string_view(f.rule));
     if (!f.customer.empty()) s->Bind(3, std::string_view(f.customer));
-    if (!f.status.empty()) s->Bind(4, std::string_view(f.status));
+    if (f.status) s->Bind(4, DeliveryStatusName(*f.status));
     if (f.limit > 0) s->Bind(5, f.limit);
     LogEntry e;
     for (;;) {
@@ -751,10 +762,14 @@ class SqliteStore final : public Store {
       e.customer = std::string(s->Text(2));
       e.recipient = std::string(s->Text(3));
       e.recipient_email = std::string(s->Text(4));
-      e.kind = std::string(s->Text(5));
+      auto kind = ParseDecisionKind(s->Text(5));
+      if (!kind) return UnknownName("kind", s->Text(5));
+      e.kind = *kind;
       e.arm = std::string(s->Text(6));
       e.template_name = std::string(s->Text(7));
-      e.status = std::string(s->Text(8));
+      auto status = ParseDeliveryStatus(s->Text(8));
+      if (!status) return UnknownName("status", s->Text(8));
+      e.status = *status;
       e.attempts = static_cast<int>(s->Int(9));
       e.decided_at = Instant{std::chrono::seconds{s->Int(10)}};
       e.send_after = Instant{std::chrono::seconds{s->Int(11)}};
@@ -787,8 +802,12 @@ class SqliteStore final : public Store {
       auto row = s->Step();
       if (!row) return tl::unexpected(row.error());
       if (!*row) return {};
-      o.kind = std::string(s->Text(0));
-      o.status = std::string(s->Text(1));
+      auto kind = ParseDecisionKind(s->Text(0));
+      if (!kind) return UnknownName("kind", s->Text(0));
+      auto status = ParseDeliveryStatus(s->Text(1));
+      if (!status) return UnknownName("status", s->Text(1));
+      o.kind = *kind;
+      o.status = *status;
       o.arm = std::string(s->Text(2));
       o.purchases = s->Int(3);
       o.revenue = s->Int(4);

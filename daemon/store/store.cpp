@@ -23,6 +23,50 @@ std::optional<Kind> ParseKind(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+template <typename Enum, size_t N>
+std::string_view NameIn(const std::pair<Enum, std::string_view> (&names)[N], Enum value) {
+  for (const auto& [v, name] : names)
+    if (v == value) return name;
+  return "?";
+}
+
+template <typename Enum, size_t N>
+std::optional<Enum> ParseIn(const std::pair<Enum, std::string_view> (&names)[N],
+                            std::string_view name) {
+  for (const auto& [v, n] : names)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view DecisionKindName(DecisionKind kind) { return NameIn(kDecisionKindNames, kind); }
+std::optional<DecisionKind> ParseDecisionKind(std::string_view name) {
+  return ParseIn(kDecisionKindNames, name);
+}
+std::string_view DeliveryStatusName(DeliveryStatus status) {
+  return NameIn(kDeliveryStatusNames, status);
+}
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name) {
+  return ParseIn(kDeliveryStatusNames, name);
+}
+
+std::string DeliveryStatusNames() {
+  std::string out;
+  for (const auto& [_, name] : kDeliveryStatusNames) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+bool IsPending(DeliveryStatus status) {
+  return status == DeliveryStatus::kQueued || status == DeliveryStatus::kSending ||
+         status == DeliveryStatus::kDeferred;
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   std::string_view u = url;
   if (u.rfind("sqlite:", 0) == 0) {

@@ -10,12 +10,14 @@
 #include <climits>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -109,18 +111,59 @@ struct CustomerRow {
   std::optional<Instant> created_at;
 };
 
-// A decision as the outbox keeps it (rules make them; delivery sends the kind "send" ones).
-struct DecisionRecord {
-  std::string dedupe_key;  // unique: a decision is recorded once
+// What a decision is: an email to send, or a customer held out of a rule (holdout) or put in an
+// experiment's control arm (control).
+enum class DecisionKind { kSend, kHoldout, kControl };
+
+// Where an outbox row (a decision) stands.
+enum class DeliveryStatus {
+  kQueued,      // a send waiting for its send_after, or put back by a stop before it started
+  kSending,     // claimed by a delivery round
+  kSent,        // accepted by the next hop
+  kDeferred,    // a temporary failure: tried again at next_attempt_at
+  kFailed,      // a permanent failure, or out of attempts
+  kSuppressed,  // not sent: the recipient is gone, unsubscribed, suppressed or has no address
+  kHeldOut,     // a holdout or control decision: never sent
+};
+
+// The names kinds and statuses have in the store, in `followupd log` and in --json output: the one
+// place they are spelt. A new status is an enum value above and its name here (and the schema
+// migration that lets the outbox hold it).
+inline constexpr std::pair<DecisionKind, std::string_view> kDecisionKindNames[] = {
+    {DecisionKind::kSend, "send"},
+    {DecisionKind::kHoldout, "holdout"},
+    {DecisionKind::kControl, "control"},
+};
+inline constexpr std::pair<DeliveryStatus, std::string_view> kDeliveryStatusNames[] = {
+    {DeliveryStatus::kQueued, "queued"},    {DeliveryStatus::kSending, "sending"},
+    {DeliveryStatus::kSent, "sent"},        {DeliveryStatus::kDeferred, "deferred"},
+    {DeliveryStatus::kFailed, "failed"},    {DeliveryStatus::kSuppressed, "suppressed"},
+    {DeliveryStatus::kHeldOut, "held_out"},
+};
+inline constexpr size_t kDeliveryStatusCount = std::size(kDeliveryStatusNames);
+
+std::string_view DecisionKindName(DecisionKind kind);
+std::optional<DecisionKind> ParseDecisionKind(std::string_view name);
+std::string_view DeliveryStatusName(DeliveryStatus status);
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name);
+// "queued, sending, sent, ...": every status name, for messages.
+std::string DeliveryStatusNames();
+// Still on its way: queued, sending or deferred.
+bool IsPending(DeliveryStatus status);
+
+// A rule's decision about one customer: what the engine makes (rules/engine.h) and the outbox
+// keeps, the same record on both sides. Delivery sends the kind kSend ones.
+struct Decision {
   std::string rule;
-  int64_t customer_id = 0;
-  int64_t recipient_id = 0;
-  std::string kind;  // send | holdout | control
-  std::string arm;
-  std::string template_name;
+  int64_t customer_id = 0;   // whose facts or event it is
+  int64_t recipient_id = 0;  // who would get the email: the customer, or their referrer
+  std::string dedupe_key;    // rule:customer:occurrence, unique: a decision is recorded once
+  DecisionKind kind = DecisionKind::kSend;
+  std::string arm;            // experiment arm, if any
+  std::string template_name;  // what to send
   std::string values_json = "{}";
   Instant decided_at;
-  Instant send_after;
+  Instant send_after;  // decided_at, or the end of the recipient's quiet hours
 };
 
 // A transaction that may trigger event rules.
@@ -151,7 +194,9 @@ struct OutboxItem {
 // The outcome of one delivery attempt, to record.
 struct DeliveryUpdate {
   int64_t id = 0;
-  std::string status;                      // sent | deferred | failed | suppressed
+  // kSent, kDeferred, kFailed, kSuppressed; or kQueued for a claimed send that was not started
+  // (a stop): back in the queue as it was, no attempt counted.
+  DeliveryStatus status = DeliveryStatus::kSent;
   int attempts = 0;                        // attempts made, this one included
   std::optional<Instant> next_attempt_at;  // deferred: when to try again
   std::string last_reply;                  // the server's words, or why not
@@ -168,10 +213,10 @@ struct LogEntry {
   std::string customer;   // external id
   std::string recipient;  // external id
   std::string recipient_email;
-  std::string kind;
+  DecisionKind kind = DecisionKind::kSend;
   std::string arm;
   std::string template_name;
-  std::string status;
+  DeliveryStatus status = DeliveryStatus::kQueued;
   int attempts = 0;
   Instant decided_at;
   Instant send_after;
@@ -185,17 +230,17 @@ struct LogEntry {
 };
 
 struct LogFilter {
-  std::optional<Instant> since;  // decided after
-  std::string rule;              // "" = any
-  std::string customer;          // external id of the customer or recipient; "" = any
-  std::string status;            // "" = any
-  int64_t limit = 0;             // 0 = no limit
+  std::optional<Instant> since;          // decided after
+  std::string rule;                      // "" = any
+  std::string customer;                  // external id of the customer or recipient; "" = any
+  std::optional<DeliveryStatus> status;  // none = any
+  int64_t limit = 0;                     // 0 = no limit
 };
 
 // What happened after one decision, for `report`.
 struct DecisionOutcome {
-  std::string kind;    // send | holdout | control
-  std::string status;  // queued | sent | ... | held_out
+  DecisionKind kind = DecisionKind::kSend;
+  DeliveryStatus status = DeliveryStatus::kQueued;
   std::string arm;
   int64_t purchases = 0;  // the recipient's purchases in the window after the decision
   int64_t revenue = 0;    // their sum, minor units
@@ -253,13 +298,12 @@ class Store {
       Instant from, Instant to, const std::function<void(const RecentTransaction&)>& fn) = 0;
 
   // Records decisions in one store transaction; a dedupe key already recorded is left as it is.
-  // Sends are queued (status "queued"), holdouts and controls recorded as "held_out". Returns how
-  // many were new.
-  virtual Result<int64_t> RecordDecisions(std::span<const DecisionRecord> decisions) = 0;
+  // Sends are kQueued, holdouts and controls kHeldOut. Returns how many were new.
+  virtual Result<int64_t> RecordDecisions(std::span<const Decision> decisions) = 0;
 
   // Decisions made after `since`, oldest first.
-  virtual Result<void> ForEachDecisionSince(
-      Instant since, const std::function<void(const DecisionRecord&)>& fn) = 0;
+  virtual Result<void> ForEachDecisionSince(Instant since,
+                                            const std::function<void(const Decision&)>& fn) = 0;
 
   // Puts every send left in "sending" (a crash between sending and sent) back to "queued": delivery
   // is at-least-once. Returns how many. Call once at start, before any ClaimDue.
@@ -307,7 +351,7 @@ class Store {
   virtual Result<void> SetMeta(std::string_view key, std::string_view value) = 0;
 
   // How many outbox rows there are in each status.
-  virtual Result<std::map<std::string, int64_t>> OutboxStatusCounts() = 0;
+  virtual Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() = 0;
 
   // Every suppressed address (hard bounces, complaints), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;

@@ -23,6 +23,7 @@ namespace followup::delivery {
 namespace {
 
 namespace fs = std::filesystem;
+using store::DeliveryStatus;
 
 const Instant kNow = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
 
@@ -55,15 +56,15 @@ class OutboxTest : public ::testing::Test {
 
   void Decide(const std::string& customer, const std::string& key,
               const std::string& values = R"({"offer":"10% off","offer_code":"BACK10"})") {
-    store::DecisionRecord d;
+    store::Decision d;
     d.dedupe_key = key;
     d.rule = "lapsed-winback";
     d.customer_id = d.recipient_id = Id(customer);
-    d.kind = "send";
+    d.kind = store::DecisionKind::kSend;
     d.template_name = "winback";
     d.values_json = values;
     d.decided_at = d.send_after = kNow;
-    ASSERT_EQ(*store_->RecordDecisions(std::vector<store::DecisionRecord>{d}), 1);
+    ASSERT_EQ(*store_->RecordDecisions(std::vector<store::Decision>{d}), 1);
   }
 
   std::map<std::string, store::LogEntry> Log() {
@@ -94,7 +95,7 @@ TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
   EXPECT_EQ(summary->sent, 2);
   EXPECT_EQ(Delivered(), 2u);
   auto log = Log();
-  EXPECT_EQ(log["k1"].status, "sent");
+  EXPECT_EQ(log["k1"].status, DeliveryStatus::kSent);
   EXPECT_EQ(log["k1"].attempts, 1);
   EXPECT_FALSE(log["k1"].message_id.empty());
   EXPECT_EQ(log["k1"].sent_at, kNow);
@@ -133,11 +134,11 @@ TEST_F(OutboxTest, EveryOutcomeIsReportedOnceAfterItIsStored) {
   EXPECT_EQ(events[0].customer, "ann");
   EXPECT_EQ(events[0].rule, "lapsed-winback");
   EXPECT_EQ(events[0].email, "ann@example.com");
-  EXPECT_EQ(events[0].status, "sent");
+  EXPECT_EQ(events[0].status, DeliveryStatus::kSent);
   EXPECT_EQ(events[0].attempts, 1);
   EXPECT_EQ(events[0].message_id, Log()["k1"].message_id);
   EXPECT_EQ(events[1].customer, "nomail");
-  EXPECT_EQ(events[1].status, "suppressed");
+  EXPECT_EQ(events[1].status, DeliveryStatus::kSuppressed);
   EXPECT_EQ(events[1].reply, "no email address");
   EXPECT_TRUE(events[1].message_id.empty());
 }
@@ -163,13 +164,13 @@ TEST_F(OutboxTest, ACrashBetweenSendingAndSentLosesNothing) {
   // A worker claimed it (status "sending") and died before recording the outcome.
   auto claimed = store_->ClaimDue(kNow, 10);
   ASSERT_EQ(claimed->size(), 1u);
-  EXPECT_EQ(Log()["k1"].status, "sending");
+  EXPECT_EQ(Log()["k1"].status, DeliveryStatus::kSending);
   EXPECT_TRUE(store_->ClaimDue(kNow, 10)->empty()) << "a claimed send is not claimed twice";
   // The next start puts it back and sends it.
   EXPECT_EQ(*store_->RequeueInFlight(), 1);
   OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
   EXPECT_EQ(worker.Drain()->sent, 1);
-  EXPECT_EQ(Log()["k1"].status, "sent");
+  EXPECT_EQ(Log()["k1"].status, DeliveryStatus::kSent);
   EXPECT_EQ(Delivered(), 1u);
 }
 
@@ -186,7 +187,7 @@ TEST_F(OutboxTest, UnsubscribedOrAddresslessRecipientsAreSuppressedAtSendTime) {
   EXPECT_EQ(summary->suppressed, 2);
   EXPECT_EQ(summary->sent, 0);
   auto log = Log();
-  EXPECT_EQ(log["k1"].status, "suppressed");
+  EXPECT_EQ(log["k1"].status, DeliveryStatus::kSuppressed);
   EXPECT_EQ(log["k1"].last_reply, "unsubscribed");
   EXPECT_EQ(log["k2"].last_reply, "no email address");
   EXPECT_EQ(Delivered(), 0u);
@@ -197,7 +198,7 @@ TEST_F(OutboxTest, AMessageThatCannotRenderFailsWithTheReason) {
   OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
   EXPECT_EQ(worker.Drain()->failed, 1);
   auto e = Log()["k1"];
-  EXPECT_EQ(e.status, "failed");
+  EXPECT_EQ(e.status, DeliveryStatus::kFailed);
   EXPECT_NE(e.last_reply.find("values.offer_code"), std::string::npos) << e.last_reply;
   EXPECT_EQ(Delivered(), 0u);
 }
@@ -242,7 +243,7 @@ TEST_F(OutboxTest, AStopFinishesTheRoundOnTheWireAndClaimsNoMore) {
   EXPECT_EQ(transport.rounds.size(), 1u);
   auto log = Log();
   int queued = 0;
-  for (const auto& [key, entry] : log) queued += entry.status == "queued";
+  for (const auto& [key, entry] : log) queued += entry.status == DeliveryStatus::kQueued;
   EXPECT_EQ(queued, 4) << "nothing else was claimed: no send is left 'sending'";
 }
 
@@ -262,7 +263,7 @@ TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
     int sending = 0;
     EXPECT_TRUE(reader->ForEachLogEntry({}, [&](const auto& e) {
       log[e.dedupe_key] = e;
-      sending += e.status == "sending";
+      sending += e.status == DeliveryStatus::kSending;
     }));
     EXPECT_EQ(sending, static_cast<int>(messages.size())) << "only the round going out is claimed";
     for (const auto& m : messages) {
@@ -272,13 +273,14 @@ TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
         return entry.second.message_id == m.message_id;
       });
       ASSERT_NE(stored, log.end()) << m.message_id << " was not stored before it went out";
-      EXPECT_EQ(stored->second.status, "sending");
+      EXPECT_EQ(stored->second.status, DeliveryStatus::kSending);
     }
   };
   OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
   std::vector<DeliveryEvent> events;
   worker.OnOutcome([&](const DeliveryEvent& e) {
-    EXPECT_EQ(Log()[std::string("k") + std::to_string(events.size() + 1)].status, "sent");
+    EXPECT_EQ(Log()[std::string("k") + std::to_string(events.size() + 1)].status,
+              DeliveryStatus::kSent);
     events.push_back(e);
   });
   auto summary = worker.Drain();
@@ -290,7 +292,7 @@ TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
   auto log = Log();
   for (int i = 1; i <= 7; ++i) {
     const auto& e = log["k" + std::to_string(i)];
-    EXPECT_EQ(e.status, "sent");
+    EXPECT_EQ(e.status, DeliveryStatus::kSent);
     EXPECT_EQ(e.attempts, 1);
     EXPECT_TRUE(seen_ids.count(e.message_id)) << e.message_id;
     EXPECT_EQ(events[i - 1].message_id, e.message_id);
@@ -325,9 +327,9 @@ TEST_F(OutboxTest, ASendNoLongerDueDropsOutOfTheRoundReadAhead) {
   ASSERT_EQ(transport.rounds.size(), 2u);
   EXPECT_EQ(transport.rounds[1].size(), 1u);
   auto log = Log();
-  EXPECT_EQ(log["k3"].status, "sending") << "left to whoever claimed it";
+  EXPECT_EQ(log["k3"].status, DeliveryStatus::kSending) << "left to whoever claimed it";
   EXPECT_TRUE(log["k3"].message_id.empty());
-  EXPECT_EQ(log["k4"].status, "sent");
+  EXPECT_EQ(log["k4"].status, DeliveryStatus::kSent);
   EXPECT_EQ(messages_out.back(), log["k4"].message_id);
 }
 
@@ -356,13 +358,13 @@ TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
   std::vector<std::vector<std::string>> expected = {{"ann@example.com"}, {"bob@example.com"}};
   EXPECT_EQ(transport.rounds, expected);
   auto log = Log();
-  EXPECT_EQ(log["k1"].status, "failed");
+  EXPECT_EQ(log["k1"].status, DeliveryStatus::kFailed);
   for (const char* k : {"k2", "k3"}) {
-    EXPECT_EQ(log[k].status, "suppressed") << k;
+    EXPECT_EQ(log[k].status, DeliveryStatus::kSuppressed) << k;
     EXPECT_EQ(log[k].last_reply, "address suppressed") << k;
     EXPECT_TRUE(log[k].message_id.empty()) << k;
   }
-  EXPECT_EQ(log["k4"].status, "sent");
+  EXPECT_EQ(log["k4"].status, DeliveryStatus::kSent);
 }
 
 TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {

@@ -128,9 +128,8 @@ class ShippedRulesTest : public ::testing::Test {
       chosen[d.rule].insert(who->external_id);
     }
     // Recording them twice writes them once.
-    EXPECT_EQ(*RecordDecisions(*store, eval.decisions),
-              static_cast<int64_t>(eval.decisions.size()));
-    EXPECT_EQ(*RecordDecisions(*store, eval.decisions), 0);
+    EXPECT_EQ(*store->RecordDecisions(eval.decisions), static_cast<int64_t>(eval.decisions.size()));
+    EXPECT_EQ(*store->RecordDecisions(eval.decisions), 0);
     return chosen;
   }
 

@@ -153,18 +153,18 @@ TEST(SqliteStoreTest, ClaimsTheOldestDueSendsOnceInDecisionOrder) {
   ASSERT_TRUE(batch->Commit());
   int64_t a = (*store->FindCustomer("a"))->id;
   // Recorded out of decision order; "later" is not due yet, "held" is not a send.
-  std::vector<DecisionRecord> decisions;
+  std::vector<Decision> decisions;
   for (auto [key, day] : std::vector<std::pair<std::string, const char*>>{{"d3", "2026-01-03"},
                                                                           {"d1", "2026-01-01"},
                                                                           {"later", "2026-02-01"},
                                                                           {"d2", "2026-01-02"},
                                                                           {"d4", "2026-01-04"},
                                                                           {"held", "2026-01-01"}}) {
-    DecisionRecord d;
+    Decision d;
     d.dedupe_key = key;
     d.rule = "r";
     d.customer_id = d.recipient_id = a;
-    d.kind = key == "held" ? "holdout" : "send";
+    d.kind = key == "held" ? DecisionKind::kHoldout : DecisionKind::kSend;
     d.template_name = "t";
     d.values_json = "{}";
     d.decided_at = d.send_after = Day(day);
@@ -204,17 +204,17 @@ TEST(SqliteStoreTest, ClaimsTheOldestDueSendsOnceInDecisionOrder) {
   EXPECT_TRUE(store->ClaimIds(ids, now)->empty()) << "claimed sends are not claimed again";
   EXPECT_TRUE(store->ClaimIds(std::vector<int64_t>{}, now)->empty());
   EXPECT_TRUE(store->ClaimDue(now, 10)->empty());
-  std::map<std::string, std::string> status;
+  std::map<std::string, DeliveryStatus> status;
   ASSERT_TRUE(
       store->ForEachLogEntry({}, [&](const LogEntry& e) { status[e.dedupe_key] = e.status; }));
-  EXPECT_EQ(status["d1"], "sending");
-  EXPECT_EQ(status["d4"], "sending");
-  EXPECT_EQ(status["later"], "queued");
-  EXPECT_EQ(status["held"], "held_out");
+  EXPECT_EQ(status["d1"], DeliveryStatus::kSending);
+  EXPECT_EQ(status["d4"], DeliveryStatus::kSending);
+  EXPECT_EQ(status["later"], DeliveryStatus::kQueued);
+  EXPECT_EQ(status["held"], DeliveryStatus::kHeldOut);
   // A deferred send is due again once its next attempt is.
   DeliveryUpdate u;
   u.id = (*first)[0].id;
-  u.status = "deferred";
+  u.status = DeliveryStatus::kDeferred;
   u.attempts = 1;
   u.next_attempt_at = Day("2026-01-12");
   ASSERT_TRUE(store->RecordDeliveries(std::vector<DeliveryUpdate>{u}, now));
