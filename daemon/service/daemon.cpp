@@ -186,54 +186,33 @@ class Worker {
     auto started = std::chrono::steady_clock::now();
     Instant now = Now();
     SetAt(now);
-    std::vector<rules::Event> events;
-    std::unordered_set<int64_t> customers;
-    int64_t seen = high_water_;
-    auto scan =
-        store_->ForEachTransactionAfter(high_water_, [&](const store::RecentTransaction& t) {
-          events.push_back({t.customer_id, t.external_id, t.occurred_at, t.kind, t.first_purchase});
-          customers.insert(t.customer_id);
-          seen = std::max(seen, t.id);
-        });
-    if (!scan) {
-      spdlog::warn("watch: store: {} (retrying)", scan.error().ToString());
+    auto rows = rules::ReadNewRows(*store_, high_water_);
+    if (!rows) {
+      spdlog::warn("watch: store: {} (retrying)", rows.error().ToString());
       return;
     }
-    auto suppressed = store_->Suppressions();
-    std::unordered_set<std::string> suppressed_set;
-    if (suppressed) suppressed_set.insert(suppressed->begin(), suppressed->end());
-    for (int64_t id : customers) {
+    for (int64_t id : rows->customers) {
       Result<void> r;
       {
         std::unique_lock lock(facts_.lock);
         r = facts_.base->Update(*store_, id);
       }
-      if (!r) {
-        spdlog::warn("facts of customer {}: {}", id, r.error().ToString());
-        continue;
-      }
-      if (auto row = store_->FindCustomerById(id); row && *row)
-        snapshot_->contacts.Upsert(rules::ContactFrom(**row, suppressed_set, now));
+      if (!r) spdlog::warn("facts of customer {}: {}", id, r.error().ToString());
+    }
+    if (auto r = rules::RefreshContacts(*store_, *snapshot_, rows->customers, now); !r) {
+      spdlog::warn("watch: store: {} (retrying)", r.error().ToString());
+      return;
     }
     // Event rules without a wait act now; waited ones are the full pass's.
-    rules::RuleSet immediate;
-    for (const auto& r : rules_->rules)
-      if (r.trigger.event && r.trigger.wait.count() == 0) immediate.rules.push_back(r);
+    rules::RuleSet immediate = rules::ImmediateRules(*rules_);
     if (!immediate.rules.empty()) {
-      rules::EvaluateInput in;
-      in.rules = &immediate;
-      in.facts = &*facts_.base;
-      in.contacts = &snapshot_->contacts;
-      in.history = &snapshot_->history;
-      in.events = events;
-      in.policy = PolicyFor(config_);
-      in.now = now;
-      in.zone = zone_;
+      auto in = rules::MakeInput(immediate, *facts_.base, *snapshot_, rows->events,
+                                 PolicyFor(config_), now, zone_);
       // The rows count as seen only once their decisions are stored: a store that is locked
       // now gets them looked at again on the next poll (dedupe keys make that harmless).
       if (!Decide(rules::Evaluate(in))) return;
     }
-    high_water_ = seen;
+    high_water_ = rows->high_water;
     metrics_.last_evaluation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }

@@ -107,16 +107,8 @@ tl::expected<rules::RuleSet, std::vector<Error>> LoadCheckedRules(const Config& 
 rules::Evaluation EvaluateAll(const Config& config, const date::time_zone* zone, Instant now,
                               const rules::RuleSet& set, const worth::CustomerBase& base,
                               const rules::Snapshot& snap, int64_t explain_customer) {
-  rules::EvaluateInput in;
-  in.rules = &set;
-  in.facts = &base;
-  in.contacts = &snap.contacts;
-  in.history = &snap.history;
-  in.events = snap.events;
-  in.policy = PolicyFor(config);
-  in.now = now;
-  in.zone = zone;
-  in.explain_customer = explain_customer;
+  auto in = rules::MakeInput(set, base, snap, snap.events, PolicyFor(config), now, zone,
+                             explain_customer);
   return rules::Evaluate(in);
 }
 
