@@ -243,14 +243,19 @@ struct PathResult {
   size_t mime_bytes = 0;
 };
 
-delivery::OutboxOptions Options(const Args& args) {
-  delivery::OutboxOptions o;
+delivery::ComposerOptions Composing(const Args& args) {
+  delivery::ComposerOptions o;
   o.templates_dir = args.templates;
   o.from = {"hello@example.com", "Example Shop"};
   o.business_name = "Example Shop";
   o.currency = "EUR";
   o.unsubscribe_base_url = "https://shop.example.com/unsubscribe";
   o.unsubscribe_key = std::string(32, 'k');
+  return o;
+}
+
+delivery::OutboxOptions Options(const Args& args) {
+  delivery::OutboxOptions o;
   o.batch_size = args.batch_size;
   return o;
 }
@@ -317,7 +322,8 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
 
   auto clock = followup::SystemClock();
   TimedTransport timed(transport);
-  delivery::OutboxWorker worker(*st, timed, &*base, *clock, Options(args));
+  delivery::Composer composer(Composing(args), delivery::FactsIn(*base), *clock);
+  delivery::OutboxWorker worker(*st, timed, composer, *clock, Options(args));
 
   PathResult out;
   // The size of one message as it goes out.
@@ -327,7 +333,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
     item.values_json = R"({"offer":"10% off your next order","offer_code":"COMEBACK10"})";
     auto row = st->FindCustomer("c-000001");
     if (!row || !*row) Die("store: no customer c-000001");
-    auto m = worker.Compose(item, **row);
+    auto m = composer.Compose(item, **row);
     if (!m) Die("compose: " + m.error().ToString());
     out.mime_bytes = delivery::BuildMime(*m).size();
   }
@@ -366,7 +372,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
     item.values_json = R"({"offer":"10% off your next order","offer_code":"COMEBACK10"})";
     auto row = st->FindCustomer("c-000002");
     if (!row || !*row) Die("store: no customer c-000002");
-    auto m = worker.Compose(item, **row);
+    auto m = composer.Compose(item, **row);
     if (!m) Die("compose: " + m.error().ToString());
     for (int i = 0; i < args.batch_size; ++i) {
       rendered.push_back(*m);

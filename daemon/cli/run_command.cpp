@@ -39,9 +39,11 @@ int RunOnce(Env& env) {
 
   auto transport = service::MakeConfiguredTransport(env.config());
   if (!transport) return Report(transport.error());
-  auto options = service::OutboxOptionsFor(env.config());
-  if (!options) return Report(options.error());
-  delivery::OutboxWorker worker(**store, **transport, &*base, env.clock(), std::move(*options));
+  auto composing = service::ComposerOptionsFor(env.config());
+  if (!composing) return Report(composing.error());
+  delivery::Composer composer(std::move(*composing), delivery::FactsIn(*base), env.clock());
+  delivery::OutboxWorker worker(**store, **transport, composer, env.clock(),
+                                service::OutboxOptionsFor(env.config()));
   auto drained = worker.Drain();
   if (!drained) return Report(drained.error());
   std::printf(
@@ -80,19 +82,13 @@ int RunPreview(Env& env, const std::string& rule_name, const std::string& custom
   }
   auto base = LoadBase(env);
   if (!base) return Report(base.error());
-  auto options = service::OutboxOptionsFor(env.config());
-  if (!options) return Report(options.error());
+  auto composing = service::ComposerOptionsFor(env.config());
+  if (!composing) return Report(composing.error());
   store::OutboxItem item = service::PreviewItem(*rule, row->external_id);
   item.recipient_id = recipient->id;
   item.customer_id = row->id;
-  struct NoTransport final : delivery::Transport {
-    std::vector<delivery::SendResult> Send(std::span<const delivery::Message>) override {
-      return {};
-    }
-    std::string_view kind() const override { return "none"; }
-  } none;
-  delivery::OutboxWorker worker(**store, none, &*base, env.clock(), std::move(*options));
-  auto message = worker.Compose(item, *recipient);
+  delivery::Composer composer(std::move(*composing), delivery::FactsIn(*base), env.clock());
+  auto message = composer.Compose(item, *recipient);
   if (!message) return Report(message.error());
   std::string mime = delivery::BuildMime(*message);
   std::fwrite(mime.data(), 1, mime.size(), stdout);

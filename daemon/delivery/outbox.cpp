@@ -5,29 +5,12 @@
 #include <cmath>
 #include <cstdint>
 #include <future>
-#include <nlohmann/json.hpp>
 #include <system_error>
 #include <thread>
 #include <unordered_set>
 
-#include "base/money.h"
-#include "delivery/mime.h"
-#include "delivery/unsubscribe.h"
-
 namespace followup::delivery {
 namespace {
-
-std::string FirstName(const std::string& name) {
-  auto start = name.find_first_not_of(" \t");
-  if (start == std::string::npos) return "there";
-  auto end = name.find_first_of(" \t", start);
-  return name.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-std::string Domain(const std::string& email) {
-  auto at = email.rfind('@');
-  return at == std::string::npos ? "localhost" : email.substr(at + 1);
-}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -36,48 +19,6 @@ std::string Lower(std::string s) {
 }
 
 }  // namespace
-
-namespace {
-
-// MessageContext, with only the facts marked in `wanted` (every fact when it is null).
-nlohmann::json BuildContext(const store::CustomerRow& recipient,
-                            const worth::CustomerSummary* facts, const worth::CustomerBase* base,
-                            const OutboxOptions& o, const std::string& values_json,
-                            const std::string& unsubscribe_url, const std::vector<bool>* wanted) {
-  nlohmann::json customer = {{"id", recipient.external_id},
-                             {"name", recipient.name},
-                             {"first_name", FirstName(recipient.name)},
-                             {"email", recipient.email.value_or("")}};
-  const int exponent = CurrencyExponent(o.currency);
-  const auto& all = worth::AllFacts();
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (wanted && !(*wanted)[i]) continue;
-    const auto& info = all[i];
-    std::optional<double> v;
-    if (facts && base) v = base->Value(*facts, info.fact);
-    customer[std::string(info.name)] = v ? worth::FormatFact(info, *v, exponent) : "";
-  }
-  nlohmann::json values = nlohmann::json::object();
-  auto parsed = nlohmann::json::parse(values_json, nullptr, false);
-  if (parsed.is_object()) values = parsed;
-  return {{"customer", customer},
-          {"business",
-           {{"name", o.business_name},
-            {"from_email", o.from.email},
-            {"reply_to", o.reply_to ? o.reply_to->email : ""},
-            {"currency", o.currency}}},
-          {"values", values},
-          {"unsubscribe_url", unsubscribe_url}};
-}
-
-}  // namespace
-
-nlohmann::json MessageContext(const store::CustomerRow& recipient,
-                              const worth::CustomerSummary* facts, const worth::CustomerBase* base,
-                              const OutboxOptions& o, const std::string& values_json,
-                              const std::string& unsubscribe_url) {
-  return BuildContext(recipient, facts, base, o, values_json, unsubscribe_url, nullptr);
-}
 
 std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
                              std::optional<std::chrono::seconds> retry_after,
@@ -90,66 +31,13 @@ std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
   return std::max(out, std::chrono::seconds{1});
 }
 
-OutboxWorker::OutboxWorker(store::Store& store, Transport& transport,
-                           const worth::CustomerBase* facts, const Clock& clock,
-                           OutboxOptions options, std::shared_mutex* facts_lock)
+OutboxWorker::OutboxWorker(store::Store& store, Transport& transport, Composer& composer,
+                           const Clock& clock, OutboxOptions options)
     : store_(store),
       transport_(transport),
-      facts_(facts),
-      facts_lock_(facts_lock),
+      composer_(composer),
       clock_(clock),
       options_(std::move(options)) {}
-
-Result<const OutboxWorker::LoadedTemplate*> OutboxWorker::TemplateNamed(const std::string& name) {
-  auto it = templates_.find(name);
-  if (it == templates_.end()) {
-    auto loaded = LoadTemplate(options_.templates_dir, name);
-    if (!loaded) return tl::unexpected(loaded.error());
-    LoadedTemplate t;
-    // Only the facts the template can name are formatted for its messages (all of them when
-    // that cannot be told).
-    if (auto parts = NameParts(*loaded)) {
-      for (const auto& info : worth::AllFacts())
-        t.facts.push_back(parts->contains(std::string(info.name)));
-    }
-    t.tmpl = std::move(*loaded);
-    it = templates_.emplace(name, std::move(t)).first;
-  }
-  return &it->second;
-}
-
-Result<Message> OutboxWorker::Compose(const store::OutboxItem& item,
-                                      const store::CustomerRow& recipient) {
-  auto tmpl = TemplateNamed(item.template_name);
-  if (!tmpl) return tl::unexpected(tmpl.error());
-  std::string unsubscribe = UnsubscribeUrl(options_.unsubscribe_base_url, options_.unsubscribe_key,
-                                           recipient.external_id);
-  nlohmann::json context;
-  {
-    std::shared_lock<std::shared_mutex> lock;
-    if (facts_lock_) lock = std::shared_lock(*facts_lock_);
-    const worth::CustomerSummary* facts = facts_ ? facts_->Find(recipient.id) : nullptr;
-    context = BuildContext(recipient, facts, facts_, options_, item.values_json, unsubscribe,
-                           (*tmpl)->facts.empty() ? nullptr : &(*tmpl)->facts);
-  }
-  auto rendered = Render((*tmpl)->tmpl, context);
-  if (!rendered) return tl::unexpected(rendered.error());
-  Message m;
-  m.from = options_.from;
-  m.to = {recipient.email.value_or(""), recipient.name};
-  m.reply_to = options_.reply_to;
-  m.subject = rendered->subject;
-  m.text = rendered->text;
-  m.html = rendered->html;
-  m.message_id =
-      item.message_id.empty() ? NewMessageId(Domain(options_.from.email)) : item.message_id;
-  m.date = clock_.Now();
-  m.unsubscribe_url = unsubscribe;
-  m.idempotency_key = item.dedupe_key;
-  m.rule = item.rule;
-  m.customer = recipient.external_id;
-  return m;
-}
 
 // Retries a store write that fails (another writer holding the lock past the busy timeout) for up
 // to half a minute: the messages of a round have gone out, and their outcome should not be lost.
@@ -236,7 +124,7 @@ void OutboxWorker::ComposeRound(Round& round) {
   round.messages.reserve(round.to_compose.size());
   for (size_t i : round.to_compose) {
     store::DeliveryUpdate& u = round.updates[i];
-    auto message = Compose(round.items[i], *round.recipients[i]);
+    auto message = composer_.Compose(round.items[i], *round.recipients[i]);
     if (!message) {
       // A template that cannot render is not going to render on retry either.
       u.status = store::DeliveryStatus::kFailed;

@@ -347,12 +347,21 @@ class Deliverer {
       return ExitCodeFor(transport.error());
     }
     transport_ = std::move(*transport);
-    auto options = OutboxOptionsFor(config_);
+    auto options = ComposerOptionsFor(config_);
     if (!options) {
       spdlog::error("delivery: {}", options.error().ToString());
       return ExitCodeFor(options.error());
     }
-    options_ = std::move(*options);
+    // The composer reads a recipient's facts under the base's lock, shared: the decision thread
+    // changes the base holding it exclusively.
+    composer_.emplace(
+        std::move(*options),
+        [this](int64_t customer_id, const std::vector<bool>& wanted) {
+          std::shared_lock lock(facts_.lock);
+          return facts_.base ? delivery::FactsIn(*facts_.base)(customer_id, wanted)
+                             : delivery::FactValues();
+        },
+        *clock_);
     return std::nullopt;
   }
 
@@ -367,8 +376,8 @@ class Deliverer {
       }
       requeue_ = false;
     }
-    const worth::CustomerBase* base = facts_.base ? &*facts_.base : nullptr;
-    delivery::OutboxWorker worker(*store_, *transport_, base, *clock_, options_, &facts_.lock);
+    delivery::OutboxWorker worker(*store_, *transport_, *composer_, *clock_,
+                                  OutboxOptionsFor(config_));
     auto beat = [this] { metrics_.delivery_heartbeat = Now().time_since_epoch().count(); };
     // Counted per stored outcome, so that the rounds of a drain that later fails still count.
     worker.OnOutcome([&](const delivery::DeliveryEvent& e) {
@@ -426,7 +435,7 @@ class Deliverer {
   std::unique_ptr<Clock> clock_ = SystemClock();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<delivery::Transport> transport_;
-  delivery::OutboxOptions options_;
+  std::optional<delivery::Composer> composer_;
 };
 
 // Calls `changed` when one of `files` is written (inotify on the folders holding them, so a file

@@ -143,9 +143,9 @@ Result<std::unique_ptr<delivery::Transport>> MakeConfiguredTransport(const Confi
   return delivery::MakeTransport(o);
 }
 
-Result<delivery::OutboxOptions> OutboxOptionsFor(const Config& config) {
+Result<delivery::ComposerOptions> ComposerOptionsFor(const Config& config) {
   const auto& d = config.delivery;
-  delivery::OutboxOptions o;
+  delivery::ComposerOptions o;
   o.templates_dir = config.templates_dir;
   auto from = delivery::ParseAddress(d.from);
   if (!from) return Fail(ErrorCode::kInvalidInput, "delivery.from: " + from.error().message);
@@ -162,8 +162,13 @@ Result<delivery::OutboxOptions> OutboxOptionsFor(const Config& config) {
   auto key = delivery::LoadOrCreateKey(d.unsubscribe_key_file);
   if (!key) return tl::unexpected(key.error());
   o.unsubscribe_key = *key;
-  o.max_attempts = d.max_attempts;
-  o.retry_base = d.retry_base;
+  return o;
+}
+
+delivery::OutboxOptions OutboxOptionsFor(const Config& config) {
+  delivery::OutboxOptions o;
+  o.max_attempts = config.delivery.max_attempts;
+  o.retry_base = config.delivery.retry_base;
   return o;
 }
 

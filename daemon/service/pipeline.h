@@ -33,8 +33,9 @@ rules::Evaluation EvaluateAll(const Config& config, const date::time_zone* zone,
 // The configured transport, with its credentials (delivery.credentials_file: an absolute path, or
 // a name in $CREDENTIALS_DIRECTORY when set, else relative to the config's folder).
 Result<std::unique_ptr<delivery::Transport>> MakeConfiguredTransport(const Config& config);
-// Outbox options from the config, with the unsubscribe key loaded (or created).
-Result<delivery::OutboxOptions> OutboxOptionsFor(const Config& config);
+// Composer options from the config, with the unsubscribe key loaded (or created).
+Result<delivery::ComposerOptions> ComposerOptionsFor(const Config& config);
+delivery::OutboxOptions OutboxOptionsFor(const Config& config);
 
 // The outbox item the rule would queue for a customer (its template and values, with the arm the
 // customer falls in), for preview.

@@ -39,11 +39,11 @@ class OutboxTest : public ::testing::Test {
                                          "id,email,name\nann,ann@example.com,Ann Lee\n"
                                          "bob,bob@example.com,Bob\nnomail,,Nobody\n"),
                               io, {}));
-    options_.templates_dir = FOLLOWUP_SOURCE_DIR "/templates";
-    options_.from = {"hello@shop.example", "The Shop"};
-    options_.business_name = "The Shop";
-    options_.unsubscribe_base_url = "https://shop.example/unsubscribe";
-    options_.unsubscribe_key = std::string(32, 'k');
+    composing_.templates_dir = FOLLOWUP_SOURCE_DIR "/templates";
+    composing_.from = {"hello@shop.example", "The Shop"};
+    composing_.business_name = "The Shop";
+    composing_.unsubscribe_base_url = "https://shop.example/unsubscribe";
+    composing_.unsubscribe_key = std::string(32, 'k');
     options_.retry_base = std::chrono::seconds{60};
     TransportOptions maildir;
     maildir.url = "maildir://" + dir_ / "mail";
@@ -79,17 +79,26 @@ class OutboxTest : public ::testing::Test {
     return n;
   }
 
+  // A worker over the fixture's store, composing with composing_ (no facts) and options_ as they
+  // are now.
+  OutboxWorker Worker(Transport& transport) {
+    composer_.emplace(composing_, FactsLookup(), *clock_);
+    return OutboxWorker(*store_, transport, *composer_, *clock_, options_);
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Transport> transport_;
+  ComposerOptions composing_;
   OutboxOptions options_;
   std::unique_ptr<Clock> clock_ = FixedClock(kNow);
+  std::optional<Composer> composer_;
 };
 
 TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
   Decide("ann", "k1");
   Decide("bob", "k2");
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   auto summary = worker.Drain();
   ASSERT_TRUE(summary) << summary.error().ToString();
   EXPECT_EQ(summary->sent, 2);
@@ -111,7 +120,7 @@ TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
   auto link = mail.find("List-Unsubscribe: <");
   ASSERT_NE(link, std::string::npos);
   auto url = mail.substr(link + 19, mail.find('>', link) - link - 19);
-  EXPECT_EQ(*VerifyUnsubscribe(options_.unsubscribe_key, url), "ann");
+  EXPECT_EQ(*VerifyUnsubscribe(composing_.unsubscribe_key, url), "ann");
   // Nothing is due any more: a second drain sends nothing twice.
   EXPECT_EQ(worker.Drain()->sent, 0);
   EXPECT_EQ(Delivered(), 2u);
@@ -120,7 +129,7 @@ TEST_F(OutboxTest, QueuedDecisionsAreRenderedSentAndLogged) {
 TEST_F(OutboxTest, EveryOutcomeIsReportedOnceAfterItIsStored) {
   Decide("ann", "k1");
   Decide("nomail", "k2");
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   std::vector<DeliveryEvent> events;
   worker.OnOutcome([&](const DeliveryEvent& e) {
     // Reported only once the store has it.
@@ -151,7 +160,7 @@ TEST_F(OutboxTest, ARetryIsTheSameMessage) {
   std::vector<std::pair<int64_t, std::string>> ids = {{(*claimed)[0].id, "<first@shop.example>"}};
   ASSERT_TRUE(store_->SetMessageIds(ids));
   ASSERT_EQ(*store_->RequeueInFlight(), 1);
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   EXPECT_EQ(worker.Drain()->sent, 1);
   EXPECT_EQ(Log()["k1"].message_id, "<first@shop.example>");
   for (const auto& f : fs::directory_iterator(dir_ / "mail/new"))
@@ -168,7 +177,7 @@ TEST_F(OutboxTest, ACrashBetweenSendingAndSentLosesNothing) {
   EXPECT_TRUE(store_->ClaimDue(kNow, 10)->empty()) << "a claimed send is not claimed twice";
   // The next start puts it back and sends it.
   EXPECT_EQ(*store_->RequeueInFlight(), 1);
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   EXPECT_EQ(worker.Drain()->sent, 1);
   EXPECT_EQ(Log()["k1"].status, DeliveryStatus::kSent);
   EXPECT_EQ(Delivered(), 1u);
@@ -182,7 +191,7 @@ TEST_F(OutboxTest, UnsubscribedOrAddresslessRecipientsAreSuppressedAtSendTime) {
   sqlite3_exec(db, "UPDATE customers SET unsubscribed_at = 1 WHERE external_id = 'ann'", nullptr,
                nullptr, nullptr);
   sqlite3_close(db);
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   auto summary = worker.Drain();
   EXPECT_EQ(summary->suppressed, 2);
   EXPECT_EQ(summary->sent, 0);
@@ -195,7 +204,7 @@ TEST_F(OutboxTest, UnsubscribedOrAddresslessRecipientsAreSuppressedAtSendTime) {
 
 TEST_F(OutboxTest, AMessageThatCannotRenderFailsWithTheReason) {
   Decide("ann", "k1", R"({"offer":"10% off"})");  // the template also wants values.offer_code
-  OutboxWorker worker(*store_, *transport_, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(*transport_);
   EXPECT_EQ(worker.Drain()->failed, 1);
   auto e = Log()["k1"];
   EXPECT_EQ(e.status, DeliveryStatus::kFailed);
@@ -235,7 +244,7 @@ TEST_F(OutboxTest, AStopFinishesTheRoundOnTheWireAndClaimsNoMore) {
   ScriptedTransport transport;
   std::atomic<bool> stop{false};
   transport.before_send = [&](std::span<const Message>) { stop = true; };  // SIGTERM meanwhile
-  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(transport);
   worker.StopWhen(&stop);
   auto summary = worker.Drain();
   ASSERT_TRUE(summary) << summary.error().ToString();
@@ -276,7 +285,7 @@ TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
       EXPECT_EQ(stored->second.status, DeliveryStatus::kSending);
     }
   };
-  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(transport);
   std::vector<DeliveryEvent> events;
   worker.OnOutcome([&](const DeliveryEvent& e) {
     EXPECT_EQ(Log()[std::string("k") + std::to_string(events.size() + 1)].status,
@@ -320,7 +329,7 @@ TEST_F(OutboxTest, ASendNoLongerDueDropsOutOfTheRoundReadAhead) {
     }
     for (const auto& m : messages) messages_out.push_back(m.message_id);
   };
-  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(transport);
   auto summary = worker.Drain();
   ASSERT_TRUE(summary) << summary.error().ToString();
   EXPECT_EQ(summary->sent, 3);
@@ -349,7 +358,7 @@ TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
     r.code = r.hard_bounce ? 550 : 250;
     return r;
   };
-  OutboxWorker worker(*store_, transport, nullptr, *clock_, options_);
+  OutboxWorker worker = Worker(transport);
   auto summary = worker.Drain();
   ASSERT_TRUE(summary) << summary.error().ToString();
   EXPECT_EQ(summary->failed, 1);
@@ -385,18 +394,18 @@ TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
   auto base = worth::CustomerBase::Load(*store_, fo);
   ASSERT_TRUE(base) << base.error().ToString();
   store::CustomerRow ann = **store_->FindCustomer("ann");
-  auto full = MessageContext(ann, nullptr, nullptr, options_, "{}", "https://u");
+  auto full = MessageContext(ann, {}, composing_, "{}", "https://u");
   EXPECT_EQ(full["customer"].size(), 4 + worth::AllFacts().size());
   dir_.Write("tpl/t/subject.mustache", "Hi {{customer.first_name}}\n");
   dir_.Write("tpl/t/text.mustache",
              "n={{customer.purchases}} r=[{{#customer}}{{revenue}}{{/customer}}] "
              "{{^customer.p_alive}}unknown{{/customer.p_alive}}\n");
-  options_.templates_dir = dir_ / "tpl";
-  OutboxWorker worker(*store_, *transport_, &*base, *clock_, options_);
+  composing_.templates_dir = dir_ / "tpl";
+  Composer composer(composing_, FactsIn(*base), *clock_);
   store::OutboxItem item;
   item.template_name = "t";
   item.values_json = "{}";
-  auto m = worker.Compose(item, ann);
+  auto m = composer.Compose(item, ann);
   ASSERT_TRUE(m) << m.error().ToString();
   EXPECT_EQ(m->subject, "Hi Ann");
   // Too little data for the models: p_alive is unknown (empty), the historic facts are there.
