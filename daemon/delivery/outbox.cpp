@@ -12,6 +12,9 @@
 namespace followup::delivery {
 namespace {
 
+// The longest a deferred send waits: the back-off's cap, and a server's Retry-After's.
+constexpr std::chrono::seconds kMaxBackoff{86400};
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -24,10 +27,11 @@ std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
                              std::optional<std::chrono::seconds> retry_after,
                              std::mt19937_64& rng) {
   double wait = static_cast<double>(base.count()) * std::pow(2.0, std::max(0, attempts - 1));
-  wait = std::min(wait, 86400.0);
+  wait = std::min(wait, static_cast<double>(kMaxBackoff.count()));
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   auto out = std::chrono::seconds{static_cast<int64_t>(std::llround(wait * jitter(rng)))};
-  if (retry_after && *retry_after > out) out = *retry_after;
+  // A server's Retry-After is honoured up to the same day: 999999999 is not a date in 2058.
+  if (retry_after) out = std::max(out, std::min(*retry_after, kMaxBackoff));
   return std::max(out, std::chrono::seconds{1});
 }
 

@@ -46,7 +46,7 @@ struct DeliveryEvent {
 };
 
 // Exponential back-off: retry_base * 2^(attempts - 1), capped at a day, times a random factor in
-// [0.8, 1.2]; a server's Retry-After wins when it is longer.
+// [0.8, 1.2]; a server's Retry-After wins when it is longer, up to the same day.
 std::chrono::seconds Backoff(std::chrono::seconds retry_base, int attempts,
                              std::optional<std::chrono::seconds> retry_after, std::mt19937_64& rng);
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <span>
 
+#include "delivery/test_servers.h"
 #include "delivery/unsubscribe.h"
 #include "store/import.h"
 #include "support/test_util.h"
@@ -412,6 +413,33 @@ TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
   EXPECT_EQ(m->text, "n=2 r=[50.50] unknown\n");
 }
 
+// An HTTP mail API on loopback answers 429 with Retry-After: 999999999 (31 years): the send is
+// deferred by a day, the longest the back-off itself waits, not to 2058.
+TEST_F(OutboxTest, AHugeRetryAfterDefersByADayAtMost) {
+  Decide("ann", "k1");
+  testing::HttpTestServer server([](const testing::HttpRequest&) {
+    testing::HttpReply reply;
+    reply.status = 429;
+    reply.headers = {{"Retry-After", "999999999"}, {"Content-Type", "application/json"}};
+    reply.body = R"({"ErrorCode":429,"Message":"slow down"})";
+    return reply;
+  });
+  TransportOptions http;
+  http.url = server.url();
+  http.api_token = "token";
+  http.timeout = std::chrono::seconds{2};
+  auto transport = MakeTransport(http);
+  ASSERT_TRUE(transport) << transport.error().ToString();
+  OutboxWorker worker = Worker(**transport);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->deferred, 1);
+  auto entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kDeferred);
+  ASSERT_TRUE(entry.next_attempt_at);
+  EXPECT_EQ(*entry.next_attempt_at, kNow + std::chrono::days{1}) << entry.last_reply;
+}
+
 TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {
   std::mt19937_64 rng(1);
   for (int attempt = 1; attempt <= 5; ++attempt) {
@@ -424,6 +452,15 @@ TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {
   }
   EXPECT_EQ(Backoff(std::chrono::seconds{60}, 1, std::chrono::seconds{3600}, rng).count(), 3600);
   EXPECT_LE(Backoff(std::chrono::seconds{60}, 40, std::nullopt, rng).count(), 86400 * 1.2);
+}
+
+// A server's Retry-After of 999999999 seconds deferred a message to 2058; it is honoured up to a
+// day, the back-off's own cap.
+TEST(BackoffTest, RetryAfterIsCappedAtADay) {
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(Backoff(std::chrono::seconds{60}, 1, std::chrono::seconds{999999999}, rng).count(),
+            86400);
+  EXPECT_EQ(Backoff(std::chrono::seconds{60}, 1, std::chrono::seconds{86399}, rng).count(), 86399);
 }
 
 }  // namespace
