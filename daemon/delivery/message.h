@@ -33,9 +33,10 @@ struct Message {
 
 // The outcome of one delivery attempt.
 enum class Outcome {
-  kSent,       // accepted by the next hop
-  kTemporary,  // try again later: 4xx SMTP replies, 429/5xx HTTP, timeouts, dropped connections
-  kPermanent,  // do not retry: 5xx SMTP replies, 4xx HTTP (but 429)
+  kSent,        // accepted by the next hop
+  kTemporary,   // try again later: 4xx SMTP replies, 429/5xx HTTP, timeouts, dropped connections
+  kPermanent,   // do not retry: 5xx SMTP replies, 4xx HTTP (but 429)
+  kNotStarted,  // not attempted: the transport was stopped before the message started
 };
 
 struct SendResult {

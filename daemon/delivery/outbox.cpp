@@ -172,6 +172,14 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
   for (size_t i = 0; i < round.messages.size(); ++i) {
     auto& u = round.updates[round.update_of[i]];
     const SendResult& r = i < results.size() ? results[i] : SendResult{};
+    if (r.outcome == Outcome::kNotStarted) {
+      // A stop kept it from starting: back in the queue as it was, no attempt counted (its
+      // Message-ID stays, so the send later is the same message).
+      u.status = store::DeliveryStatus::kQueued;
+      u.last_reply = r.reply;
+      ++round.counts.requeued;
+      continue;
+    }
     u.attempts += 1;
     u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
     u.provider_message_id = r.provider_message_id;
@@ -202,6 +210,8 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
         }
         ++round.counts.failed;
         break;
+      case Outcome::kNotStarted:
+        break;  // above
     }
   }
 }
@@ -216,6 +226,7 @@ Result<void> OutboxWorker::Record(Round& round, DrainSummary& summary) {
   summary.deferred += round.counts.deferred;
   summary.failed += round.counts.failed;
   summary.suppressed += round.counts.suppressed;
+  summary.requeued += round.counts.requeued;
   if (on_outcome_) {
     for (size_t i = 0; i < updates.size(); ++i) {
       DeliveryEvent& event = round.events[i];
@@ -280,7 +291,7 @@ Result<DrainSummary> OutboxWorker::Drain() {
   // stored in one transaction, reported; a store failure puts it back in the queue.
   std::optional<Round> ahead;  // read and rendered, not claimed
   for (;;) {
-    if (stop_ && *stop_) return summary;  // what was read ahead is not claimed: nothing to undo
+    if (stopping()) return summary;  // what was read ahead is not claimed: nothing to undo
     Round out;
     if (ahead) {
       out = std::move(*ahead);
@@ -309,6 +320,13 @@ Result<DrainSummary> OutboxWorker::Drain() {
     }
 
     auto send = [this, &out] {
+      if (stopping()) {
+        // Stopped since the claim: nothing of the round starts (the transport would say the same).
+        SendResult not_started;
+        not_started.outcome = Outcome::kNotStarted;
+        not_started.reply = "not started: delivery is stopping";
+        return std::vector<SendResult>(out.messages.size(), not_started);
+      }
       return out.messages.empty() ? std::vector<SendResult>() : transport_.Send(out.messages);
     };
     std::future<std::vector<SendResult>> sending;
@@ -318,8 +336,7 @@ Result<DrainSummary> OutboxWorker::Drain() {
       sending = std::async(std::launch::deferred, send);  // no thread: sent below, in turn
     }
     // While it is out: read and render the next round (a full round: there may be more).
-    bool read_ahead =
-        out.items.size() >= static_cast<size_t>(options_.batch_size) && !(stop_ && *stop_);
+    bool read_ahead = out.items.size() >= static_cast<size_t>(options_.batch_size) && !stopping();
     Result<void> peeked;
     if (read_ahead) {
       Round next;

@@ -31,6 +31,7 @@ struct OutboxOptions {
 
 struct DrainSummary {
   int64_t sent = 0, deferred = 0, failed = 0, suppressed = 0;
+  int64_t requeued = 0;  // claimed, and back in the queue unattempted because of a stop
 };
 
 // One recorded outcome, for the log: what the daemon reports per message.
@@ -56,8 +57,10 @@ class OutboxWorker {
   OutboxWorker(store::Store& store, Transport& transport, Composer& composer, const Clock& clock,
                OutboxOptions options);
 
-  // Once `*stop` is true, Drain claims no further round: it finishes (sends and records) the
-  // round on the wire and returns. For a clean stop on SIGTERM.
+  // A bounded stop, for SIGTERM: once `*stop` is true Drain claims no further round, a claimed
+  // round not yet handed to the transport goes back to the queue unattempted, and the round on
+  // the wire is finished and recorded; stop the transport too (Transport::Stop) to bound that
+  // round by one timeout. `stop` is set from any thread.
   void StopWhen(const std::atomic<bool>* stop) { stop_ = stop; }
 
   // Called once per outcome, after the round's outcomes are stored.
@@ -82,6 +85,7 @@ class OutboxWorker {
                 std::unordered_set<std::string>& suppressed);
   Result<void> Record(Round& round, DrainSummary& summary);
   Result<void> Persist(const std::function<Result<void>()>& write);
+  bool stopping() const { return stop_ && *stop_; }
 
   store::Store& store_;
   Transport& transport_;

@@ -63,6 +63,12 @@ class Transport {
   // one result per message, in the same order. Never throws; every failure is a classified result.
   // Blocks until all are done. Not thread-safe: one caller at a time.
   virtual std::vector<SendResult> Send(std::span<const Message> messages) = 0;
+  // A bounded stop, for SIGTERM: from now on Send starts no further message (each one not started
+  // gets Outcome::kNotStarted), and a transfer already on the wire gets at most options.timeout
+  // more before it is cut off (kTemporary, "stopped"). For the rest of the transport's life. May
+  // be called from any thread, also while Send runs on another; idempotent. The default does
+  // nothing: a transport whose every message is quick (maildir) finishes its call.
+  virtual void Stop() {}
   // "maildir", "smtp", "http": for logs.
   virtual std::string_view kind() const = 0;
 };

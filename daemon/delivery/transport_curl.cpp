@@ -49,6 +49,18 @@ std::string StripControls(std::string_view text) {
   return out;
 }
 
+void StopSignal::Stop(Clock::duration grace) {
+  Clock::rep none = kNone;
+  Clock::rep deadline = (Clock::now() + grace).time_since_epoch().count();
+  if (deadline == kNone) ++deadline;
+  deadline_.compare_exchange_strong(none, deadline);
+}
+
+bool StopSignal::Overdue(Clock::time_point now) const {
+  Clock::rep deadline = deadline_.load();
+  return deadline != kNone && now.time_since_epoch().count() >= deadline;
+}
+
 CurlSlot::CurlSlot() : easy_(curl_easy_init()) {}
 CurlSlot::~CurlSlot() {
   if (easy_) curl_easy_cleanup(easy_);
@@ -175,13 +187,27 @@ using LimitClock = RateLimiter::Clock;
 
 // One Send call as the lanes share it: the messages not yet started, and the results.
 struct Batch {
-  Batch(std::span<const Message> m, RateLimiter& l)
-      : messages(m), limiter(l), results(m.size()), done(m.size(), 0) {}
+  Batch(std::span<const Message> m, RateLimiter& l, const StopSignal& s)
+      : messages(m), limiter(l), stop(s), results(m.size()), done(m.size(), 0) {}
+
+  // Under `mutex`. Once the transport is stopped, every message not started yet is answered
+  // kNotStarted and none is taken.
+  void DropPendingIfStopped() {
+    if (!stop.stopped()) return;
+    for (size_t index : pending) {
+      SendResult r;
+      r.outcome = Outcome::kNotStarted;
+      r.reply = "not started: delivery is stopping";
+      Finish(index, std::move(r));
+    }
+    pending.clear();
+  }
 
   // Under `mutex`. The first pending message that may start now (its tokens taken), or nullopt;
   // `wait` becomes how long until a held-back one may. A message whose domain is held back does
   // not hold back the messages behind it; one that cannot be sent as it is gets its result here.
   std::optional<size_t> TakeNext(LimitClock::duration& wait) {
+    DropPendingIfStopped();
     std::unordered_set<std::string_view> held_domains;
     for (auto it = pending.begin(); it != pending.end();) {
       size_t index = *it;
@@ -218,6 +244,7 @@ struct Batch {
 
   std::span<const Message> messages;
   RateLimiter& limiter;
+  const StopSignal& stop;
   std::mutex mutex;
   std::deque<size_t> pending;  // guarded by mutex
   std::vector<SendResult> results;
@@ -283,12 +310,19 @@ void RunLane(CurlLane& lane, Batch& batch) {
         break;
       }
     }
+    // The multi handle itself is broken (out of memory), or the stop's grace has run out: every
+    // transfer still out ends here, as a temporary failure.
+    std::string cut_off;
     if (performed != CURLM_OK) {
-      // The multi handle itself is broken (out of memory): every transfer still out fails.
+      cut_off = std::string("transfer: ") + curl_multi_strerror(performed);
+    } else if (batch.stop.Overdue(StopSignal::Clock::now())) {
+      cut_off = "stopped: cut off in flight when delivery stopped";
+    }
+    if (!cut_off.empty()) {
       for (size_t s = 0; s < slots.size(); ++s) {
         if (!running[s]) continue;
         SendResult r;
-        r.reply = std::string("transfer: ") + curl_multi_strerror(performed);
+        r.reply = cut_off;
         batch.Finish(*running[s], std::move(r));
         curl_multi_remove_handle(multi, slots[s]->easy());
         running[s].reset();
@@ -301,8 +335,9 @@ void RunLane(CurlLane& lane, Batch& batch) {
 }  // namespace
 
 std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
-                                     RateLimiter& limiter, std::span<const Message> messages) {
-  Batch batch(messages, limiter);
+                                     RateLimiter& limiter, const StopSignal& stop,
+                                     std::span<const Message> messages) {
+  Batch batch(messages, limiter, stop);
   for (size_t i = 0; i < messages.size(); ++i) batch.pending.push_back(i);
   // As many lanes as the messages fill: a small batch stays on the first lane's connections.
   std::vector<std::thread> threads;

@@ -7,6 +7,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -99,6 +100,22 @@ class CurlMulti {
   std::optional<Clock::time_point> timer_;            // when libcurl wants CURL_SOCKET_TIMEOUT
 };
 
+// A transport's stop (Transport::Stop), as the lanes of a Send read it: no further message is
+// started once it is set, and transfers still out at `deadline` are cut off. Any thread may set it.
+class StopSignal {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Sets the stop, with transfers on the wire allowed `grace` more; a second call changes nothing.
+  void Stop(Clock::duration grace);
+  bool stopped() const { return deadline_.load() != kNone; }
+  // True once stopped and the grace has run out.
+  bool Overdue(Clock::time_point now) const;
+
+ private:
+  static constexpr Clock::rep kNone = 0;
+  std::atomic<Clock::rep> deadline_{kNone};  // time_since_epoch of the deadline; kNone: running
+};
+
 // A share of a transport's connections with the multi handle that runs them. Each lane is run by
 // one thread at a time; lanes share nothing of libcurl's.
 struct CurlLane {
@@ -107,16 +124,17 @@ struct CurlLane {
   std::vector<std::unique_ptr<CurlSlot>> slots;  // one transfer each at a time
 };
 
-// Runs `messages` over the lanes, honouring `limiter`: lane 0 on the calling thread, every other
-// lane on a thread of its own for the duration of the call. Free slots take the next message as
-// they come free, in order. Returns exactly one result per message, in order.
+// Runs `messages` over the lanes, honouring `limiter` and `stop`: lane 0 on the calling thread,
+// every other lane on a thread of its own for the duration of the call. Free slots take the next
+// message as they come free, in order. Returns exactly one result per message, in order.
 //
 // Why several lanes: libcurl (7.88 and later) reads the reply to an SMTP message's final "." with
 // a blocking wait inside the multi handle, so while one connection waits for it no other
 // connection of that multi handle makes progress. With lanes the waits of one lane overlap with
 // the work of the others.
 std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
-                                     RateLimiter& limiter, std::span<const Message> messages);
+                                     RateLimiter& limiter, const StopSignal& stop,
+                                     std::span<const Message> messages);
 
 // A transport over libcurl multi: `options.connections` slots of type Slot (each constructed from
 // the transport's own options), spread over `lanes` lanes (at most one per connection), reused
@@ -147,14 +165,16 @@ class CurlTransport final : public Transport {
   }
 
   std::vector<SendResult> Send(std::span<const Message> messages) override {
-    return RunTransfers(lanes_, limiter_, messages);
+    return RunTransfers(lanes_, limiter_, stop_, messages);
   }
+  void Stop() override { stop_.Stop(options_.timeout); }
   std::string_view kind() const override { return kind_; }
 
  private:
   TransportOptions options_;  // the slots keep a reference to it
   std::string_view kind_;
   RateLimiter limiter_;
+  StopSignal stop_;
   std::vector<std::unique_ptr<CurlLane>> lanes_;
 };
 

@@ -405,6 +405,15 @@ class Deliverer {
     if (done->sent + done->deferred + done->failed + done->suppressed > 0)
       spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
                    done->deferred, done->failed, done->suppressed);
+    if (done->requeued > 0)
+      spdlog::info("outbox: stopping: {} claimed sends not started, back in the queue",
+                   done->requeued);
+  }
+
+  // Bounds the drain in flight (any thread): no further message starts, and the transfers on the
+  // wire get one delivery.timeout more.
+  void Stop() {
+    if (transport_) transport_->Stop();
   }
 
  private:
@@ -415,7 +424,9 @@ class Deliverer {
     if (e.suppressed_address)
       spdlog::warn("suppressed address {} of customer {} after a hard bounce", MaskEmail(e.email),
                    e.customer);
-    if (e.status == store::DeliveryStatus::kSent) {
+    if (e.status == store::DeliveryStatus::kQueued) {
+      spdlog::debug("not started rule={} customer={}: {}", e.rule, e.customer, e.reply);
+    } else if (e.status == store::DeliveryStatus::kSent) {
       spdlog::debug("sent rule={} customer={} message_id={}", e.rule, e.customer, e.message_id);
     } else if (e.status == store::DeliveryStatus::kDeferred) {
       spdlog::info("deferred rule={} customer={} message_id={} attempt {}: {}", e.rule, e.customer,
@@ -771,6 +782,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       spdlog::info("{}: stopping after the work in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       (void)notify.Stopping("stopping");
       stopping = true;
+      deliverer.Stop();
       for (auto* t : {&poll, &pass, &retry, &refit, &watchdog, &files}) t->cancel();
       store_watch.Stop();
       if (http) http->Stop();

@@ -3,12 +3,16 @@
 #include "delivery/outbox.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <set>
 #include <span>
@@ -255,6 +259,63 @@ TEST_F(OutboxTest, AStopFinishesTheRoundOnTheWireAndClaimsNoMore) {
   int queued = 0;
   for (const auto& [key, entry] : log) queued += entry.status == DeliveryStatus::kQueued;
   EXPECT_EQ(queued, 4) << "nothing else was claimed: no send is left 'sending'";
+}
+
+// SIGTERM with a mail server that takes connections and never says a word: the stop starts no
+// further message (the round's others go back to the queue, no attempt counted) and ends within
+// about one timeout, instead of running every message of the round into its own timeout.
+TEST_F(OutboxTest, AStopWithAHungServerEndsWithinOneTimeout) {
+  constexpr int kSends = 20;
+  for (int i = 0; i < kSends; ++i) Decide(i % 2 ? "ann" : "bob", "k" + std::to_string(i));
+  options_.batch_size = kSends;
+  int port = 0;
+  int listener = testing::ListenLoopback(port);  // accepts, and never greets
+  ASSERT_GE(listener, 0);
+  TransportOptions smtp;
+  smtp.url = "smtp://127.0.0.1:" + std::to_string(port);
+  smtp.require_tls = false;
+  smtp.connections = 2;
+  smtp.timeout = std::chrono::seconds{1};
+  auto transport = MakeTransport(smtp);
+  ASSERT_TRUE(transport) << transport.error().ToString();
+  std::atomic<bool> stop{false};
+  OutboxWorker worker = Worker(**transport);
+  worker.StopWhen(&stop);
+  auto drained = std::async(std::launch::async, [&] { return worker.Drain(); });
+  // Both connections are on the wire (the test accepts them, and says nothing) ...
+  std::vector<int> accepted;
+  while (accepted.size() < 2) {
+    pollfd p{listener, POLLIN, 0};
+    ASSERT_GT(poll(&p, 1, 5000), 0) << "the transport did not connect";
+    accepted.push_back(accept(listener, nullptr, nullptr));
+  }
+  // ... when the stop comes.
+  auto stopped = std::chrono::steady_clock::now();
+  stop = true;
+  (*transport)->Stop();
+  ASSERT_EQ(drained.wait_for(std::chrono::seconds{10}), std::future_status::ready);
+  auto took = std::chrono::steady_clock::now() - stopped;
+  auto summary = drained.get();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_LT(took, std::chrono::milliseconds{2500}) << "the stop waited for more than the round "
+                                                      "on the wire";
+  EXPECT_EQ(summary->deferred, 2);
+  EXPECT_EQ(summary->requeued, kSends - 2);
+  int deferred = 0, queued = 0;
+  for (const auto& [key, e] : Log()) {
+    if (e.status == DeliveryStatus::kDeferred) {
+      ++deferred;
+      EXPECT_EQ(e.attempts, 1) << key;
+    } else {
+      EXPECT_EQ(e.status, DeliveryStatus::kQueued) << key;
+      EXPECT_EQ(e.attempts, 0) << key << " was not attempted";
+      queued += e.status == DeliveryStatus::kQueued;
+    }
+  }
+  EXPECT_EQ(deferred, 2);
+  EXPECT_EQ(queued, kSends - 2);
+  for (int fd : accepted) close(fd);
+  close(listener);
 }
 
 TEST_F(OutboxTest, RoundsOverlapAndEachStoresItsMessageIdsBeforeItGoesOut) {
