@@ -7,9 +7,10 @@
 // For each path (SMTP when --smtp is given, then HTTP unless --no-http), in a fresh temporary
 // folder: a fresh SQLite store with N customers and N queued sends (RecordDecisions, one
 // transaction; not timed), the customer base loaded as the daemon has it (facts for templates),
-// then the timed part: OutboxWorker::Drain() until every send is recorded "sent" (claim a batch,
-// render, store the Message-IDs, send through the transport, record the outcomes; one store
-// transaction per step, WAL with synchronous=NORMAL as the daemon runs it). The counts are
+// then the timed part: the deliver pass (app::Deliver, as the daemon and `run --once` run it) until
+// every send is recorded "sent" (claim a batch, render, store the Message-IDs, send through the
+// transport, record the outcomes; one store transaction per step, WAL with synchronous=NORMAL as
+// the daemon runs it). The counts are
 // checked afterwards (Drain's summary, the outbox's status counts, and for HTTP the requests the
 // server answered). The transport is wrapped to time Send() apart from the rest of Drain.
 //
@@ -45,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/deliver.h"
 #include "base/time.h"
 #include "bench_util.h"
 #include "delivery/mime.h"
@@ -61,6 +63,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace app = followup::app;
 namespace delivery = followup::delivery;
 namespace store = followup::store;
 namespace worth = followup::worth;
@@ -323,7 +326,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
   auto clock = followup::SystemClock();
   TimedTransport timed(transport);
   delivery::Composer composer(Composing(args), delivery::FactsIn(*base), *clock);
-  delivery::OutboxWorker worker(*st, timed, composer, *clock, Options(args));
+  const delivery::OutboxOptions options = Options(args);
 
   PathResult out;
   // The size of one message as it goes out.
@@ -342,7 +345,7 @@ PathResult RunPath(const Args& args, const std::string& name, delivery::Transpor
   double cpu0 = CpuSeconds();
   auto t0 = SteadyClock::now();
   for (int pass = 0; pass < 5 && out.sent < args.messages; ++pass) {
-    auto done = worker.Drain();
+    auto done = app::Deliver(*st, timed, composer, options, *clock);
     if (!done) Die(name + ": drain: " + done.error().ToString());
     out.sent += done->sent;
     if (done->failed || done->suppressed)

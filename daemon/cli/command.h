@@ -1,5 +1,5 @@
 // The followupd subcommands: each file adds one CLI11 subcommand and the function that runs it.
-// Commands are thin: they parse arguments, call into the parts, and print.
+// Commands are thin: they parse arguments, call the app layer (app/), and print.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,29 +7,30 @@
 #include <memory>
 #include <string>
 
+#include "app/settings.h"
 #include "base/time.h"
 #include "config/config.h"
 #include "store/store.h"
 
 namespace followup::cli {
 
-// What every command gets: the loaded config, the clock (`--at` or the wall clock), and the store,
-// opened on first use.
+// What every command gets: the loaded config and the settings made from it (app/settings.h), the
+// clock (`--at` or the wall clock), and the store, opened on first use.
 class Env {
  public:
   Env(Config config, std::string store_url, std::unique_ptr<Clock> clock, bool at_given,
       const date::time_zone* zone)
       : config_(std::move(config)),
-        store_url_(std::move(store_url)),
+        settings_(app::MakeSettings(config_, std::move(store_url), zone)),
         clock_(std::move(clock)),
-        at_given_(at_given),
-        zone_(zone) {}
+        at_given_(at_given) {}
 
   const Config& config() const { return config_; }
+  const app::Settings& settings() const { return settings_; }
   const Clock& clock() const { return *clock_; }
   bool at_given() const { return at_given_; }
-  const date::time_zone* zone() const { return zone_; }
-  const std::string& store_url() const { return store_url_; }
+  const date::time_zone* zone() const { return settings_.zone; }
+  const std::string& store_url() const { return settings_.store_url; }
   // Opens and migrates the store on first call.
   Result<store::Store*> store();
   // The customer with that id (the business's), or kNotFound "no customer with id '...'".
@@ -37,10 +38,9 @@ class Env {
 
  private:
   Config config_;
-  std::string store_url_;
+  app::Settings settings_;
   std::unique_ptr<Clock> clock_;
   bool at_given_;
-  const date::time_zone* zone_;
   std::unique_ptr<store::Store> store_;
 };
 
@@ -67,5 +67,7 @@ Command AddReloadCommand(CLI::App& root);
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);
 inline int Report(const tl::unexpected<Error>& error) { return Report(error.value()); }
+// Prints every error to stderr, one a line as FILE:LINE:COL: reason; returns 1 (invalid input).
+int ReportAll(const std::vector<Error>& errors);
 
 }  // namespace followup::cli

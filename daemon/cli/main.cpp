@@ -1,4 +1,4 @@
-// followupd: one binary for the daemon and its tools (DESIGN.md "Command line").
+// followupd: one binary for the daemon and its tools (README.md "Using followupd").
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +27,7 @@ std::string FindConfig(const std::string& given) {
 
 Result<store::Store*> Env::store() {
   if (!store_) {
-    auto opened = store::Store::Open(store_url_);
+    auto opened = store::Store::Open(settings_.store_url);
     if (!opened) return tl::unexpected(opened.error());
     store_ = std::move(*opened);
   }
@@ -46,6 +46,11 @@ Result<store::CustomerRow> Env::Customer(const std::string& external_id) {
 int Report(const Error& error) {
   std::fprintf(stderr, "followupd: %s\n", error.ToString().c_str());
   return ExitCodeFor(error);
+}
+
+int ReportAll(const std::vector<Error>& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+  return 1;
 }
 
 int Main(int argc, char** argv) {

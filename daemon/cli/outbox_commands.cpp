@@ -134,12 +134,7 @@ int RunReport(Env& env, bool json) {
   if (!store) return Report(store.error());
   // Windows and offer codes come from the rules; rules no longer on disk get the default window.
   std::map<std::string, std::pair<std::chrono::seconds, std::string>> windows;
-  rules::LoadOptions lo;
-  lo.rules_dir = env.config().rules_dir;
-  lo.templates_dir = env.config().templates_dir;
-  lo.now = env.clock().Now();
-  lo.zone = env.zone();
-  if (auto set = rules::LoadRules(lo)) {
+  if (auto set = rules::LoadRules(env.settings().RuleLoadOptions(env.clock().Now()))) {
     for (const auto& r : set->rules) {
       windows[r.name] = {std::chrono::days{14}, ""};
       if (r.experiment)

@@ -2,18 +2,18 @@
 #include <cstdio>
 #include <map>
 
+#include "app/decide.h"
+#include "app/rule_set.h"
 #include "cli/command.h"
-#include "cli/pipeline.h"
 #include "cli/worth_view.h"
-#include "rules/runner.h"
 
 namespace followup::cli {
 namespace {
 
 int RunCheck(Env& env) {
   // The config was loaded (and checked) before any command runs.
-  auto set = LoadCheckedRules(env);
-  if (!set) return 1;
+  auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
+  if (!set) return ReportAll(set.error());
   std::printf("config %s: ok\n",
               env.config().path.empty() ? "(defaults)" : env.config().path.c_str());
   std::printf("rules %s: %zu ok\n", env.config().rules_dir.c_str(), set->rules.size());
@@ -28,24 +28,29 @@ int RunCheck(Env& env) {
 }
 
 int RunSimulate(Env& env, bool json) {
-  auto set = LoadCheckedRules(env);
-  if (!set) return 1;
-  auto world = LoadWorld(env, std::move(*set));
-  if (!world) return Report(world.error());
-  auto eval = EvaluateWorld(env, *world);
-  std::map<int64_t, std::string> ids;
+  auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
+  if (!set) return ReportAll(set.error());
+  auto base = LoadBase(env);
+  if (!base) return Report(base.error());
   auto store = env.store();
+  if (!store) return Report(store.error());
+  rules::Snapshot snapshot;
+  auto evaluated =
+      app::EvaluateAll(**store, *set, *base, env.settings(), env.clock().Now(), snapshot);
+  if (!evaluated) return Report(evaluated.error());
+  rules::Evaluation& eval = *evaluated;
+  std::map<int64_t, std::string> ids;
   for (const auto& d : eval.decisions) {
     for (int64_t id : {d.customer_id, d.recipient_id}) {
       if (ids.count(id)) continue;
-      if (const auto* c = world->snapshot.contacts.Find(id)) ids[id] = c->external_id;
+      if (const auto* c = snapshot.contacts.Find(id)) ids[id] = c->external_id;
     }
   }
   if (json) {
     Json doc;
     doc["at"] = FormatInstant(env.clock().Now());
     Json rules_json = Json::array();
-    for (const auto& r : world->rules.rules) {
+    for (const auto& r : set->rules) {
       const auto& o = eval.rules[r.name];
       Json reasons = Json::object();
       for (const auto& [reason, n] : o.reasons) reasons[std::string(rules::ReasonName(reason))] = n;
@@ -73,7 +78,7 @@ int RunSimulate(Env& env, bool json) {
     return 0;
   }
   std::printf("simulation at %s (nothing is written)\n", FormatInstant(env.clock().Now()).c_str());
-  for (const auto& r : world->rules.rules) {
+  for (const auto& r : set->rules) {
     const auto& o = eval.rules[r.name];
     if (!o.due) {
       std::printf("\n%s: not due\n", r.name.c_str());
@@ -99,13 +104,20 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
   auto row = env.Customer(customer);
   if (!row) return Report(row.error());
   // Rules are optional here: facts are worth explaining even while a rule file is broken.
-  auto set = rules::LoadRules(RuleOptions(env));
-  auto world = LoadWorld(env, set ? std::move(*set) : rules::RuleSet{});
-  if (!world) return Report(world.error());
-  const auto* s = world->base.Find(row->id);
+  auto set = rules::LoadRules(env.settings().RuleLoadOptions(env.clock().Now()));
+  rules::RuleSet rules = set ? std::move(*set) : rules::RuleSet{};
+  auto base = LoadBase(env);
+  if (!base) return Report(base.error());
+  auto store = env.store();
+  if (!store) return Report(store.error());
+  rules::Snapshot snapshot;
+  auto evaluated =
+      app::EvaluateAll(**store, rules, *base, env.settings(), env.clock().Now(), snapshot, row->id);
+  if (!evaluated) return Report(evaluated.error());
+  const auto* s = base->Find(row->id);
   if (!s)
     return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
-  auto eval = EvaluateWorld(env, *world, row->id);
+  rules::Evaluation& eval = *evaluated;
   // Per rule: the decision about this customer, or the reasons it was not made.
   std::map<std::string, std::vector<std::string>> why;
   std::map<std::string, const rules::Decision*> decided;
@@ -127,9 +139,9 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
     return {"not decided", reasons};
   };
   if (json) {
-    Json doc = FactsJson(world->base, *s, customer);
+    Json doc = FactsJson(*base, *s, customer);
     Json rules_json = Json::array();
-    for (const auto& r : world->rules.rules) {
+    for (const auto& r : rules.rules) {
       auto [decision, reasons] = verdict(r);
       rules_json.push_back({{"rule", r.name}, {"decision", decision}, {"why", reasons}});
     }
@@ -139,12 +151,12 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
     return 0;
   }
   std::printf("customer %s%s%s, facts at %s\n", customer.c_str(), row->name.empty() ? "" : " ",
-              row->name.c_str(), FormatInstant(world->base.options().at).c_str());
-  std::printf("%s\n\n", ModelLine(world->base.population().model).c_str());
-  int exponent = world->base.options().currency_exponent;
+              row->name.c_str(), FormatInstant(base->options().at).c_str());
+  std::printf("%s\n\n", ModelLine(base->population().model).c_str());
+  int exponent = base->options().currency_exponent;
   for (const auto& info : worth::AllFacts()) {
     std::printf("  %-26s %22s  %s\n", std::string(info.name).c_str(),
-                FactText(info, world->base.Value(*s, info.fact), exponent).c_str(),
+                FactText(info, base->Value(*s, info.fact), exponent).c_str(),
                 std::string(info.meaning).c_str());
   }
   std::printf("\nrules:\n");
@@ -153,7 +165,7 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
                 set.error().front().ToString().c_str());
     return 0;
   }
-  for (const auto& r : world->rules.rules) {
+  for (const auto& r : rules.rules) {
     auto [decision, reasons] = verdict(r);
     std::printf("  %-24s %-12s %s\n", r.name.c_str(), decision.c_str(), reasons.c_str());
   }

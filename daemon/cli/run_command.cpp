@@ -10,85 +10,57 @@
 #include <sstream>
 #include <thread>
 
+#include "app/decide.h"
+#include "app/deliver.h"
+#include "app/rule_set.h"
 #include "cli/command.h"
-#include "cli/pipeline.h"
 #include "cli/worth_view.h"
 #include "delivery/mime.h"
-#include "delivery/outbox.h"
-#include "rules/runner.h"
 #include "service/daemon.h"
 
 namespace followup::cli {
 namespace {
 
+// One pass: what the daemon does at start, in its first full pass and in its drain, once.
 int RunOnce(Env& env) {
+  const app::Settings& settings = env.settings();
+  const Instant now = env.clock().Now();
   auto store = env.store();
   if (!store) return Report(store.error());
   // Sends a crash left half-done go out again (at-least-once).
   auto requeued = (*store)->RequeueInFlight();
   if (!requeued) return Report(requeued.error());
-  auto set = LoadCheckedRules(env);
-  if (!set) return 1;
+  auto set = app::LoadCheckedRules(settings, now);
+  if (!set) return ReportAll(set.error());
   auto base = LoadBase(env);
   if (!base) return Report(base.error());
-  auto snap = rules::LoadSnapshot(**store, *set, PolicyFor(env), env.clock().Now());
-  if (!snap) return Report(snap.error());
-  auto eval = EvaluateAll(env, *set, *base, *snap);
-  auto recorded = (*store)->RecordDecisions(eval.decisions);
-  if (!recorded) return Report(recorded.error());
-
-  auto transport = service::MakeConfiguredTransport(env.config());
-  if (!transport) return Report(transport.error());
-  auto composing = service::ComposerOptionsFor(env.config());
-  if (!composing) return Report(composing.error());
-  delivery::Composer composer(std::move(*composing), delivery::FactsIn(*base), env.clock());
-  delivery::OutboxWorker worker(**store, **transport, composer, env.clock(),
-                                service::OutboxOptionsFor(env.config()));
-  auto drained = worker.Drain();
+  rules::Snapshot snapshot;
+  auto decided = app::DecideAll(**store, *set, *base, settings, now, snapshot);
+  if (!decided) return Report(decided.error());
+  auto delivery = app::OpenDelivery(settings, delivery::FactsIn(*base), env.clock());
+  if (!delivery) return Report(delivery.error());
+  auto drained = app::Deliver(**store, *delivery, env.clock());
   if (!drained) return Report(drained.error());
   std::printf(
       "decided %lld new (of %zu), sent %lld, deferred %lld, failed %lld, suppressed %lld "
       "via %s\n",
-      static_cast<long long>(*recorded), eval.decisions.size(),
+      static_cast<long long>(decided->recorded), decided->evaluation.decisions.size(),
       static_cast<long long>(drained->sent), static_cast<long long>(drained->deferred),
       static_cast<long long>(drained->failed), static_cast<long long>(drained->suppressed),
-      env.config().delivery.transport.c_str());
+      settings.delivery.transport.url.c_str());
   return 0;
 }
 
 int RunPreview(Env& env, const std::string& rule_name, const std::string& customer) {
-  auto set = LoadCheckedRules(env);
-  if (!set) return 1;
-  const rules::Rule* rule = nullptr;
-  for (const auto& r : set->rules)
-    if (r.name == rule_name) rule = &r;
-  if (!rule) return Report(Error{ErrorCode::kNotFound, "no rule named '" + rule_name + "'", {}});
+  auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
+  if (!set) return ReportAll(set.error());
   auto row = env.Customer(customer);
   if (!row) return Report(row.error());
   auto store = env.store();
   if (!store) return Report(store.error());
-  const store::CustomerRow* recipient = &*row;
-  std::optional<store::CustomerRow> referrer;
-  if (rule->to_referrer) {
-    if (!row->referred_by)
-      return Report(Error{
-          ErrorCode::kInvalidInput,
-          "rule '" + rule_name + "' writes to the referrer, and nobody referred '" + customer + "'",
-          {}});
-    auto r = (*store)->FindCustomerById(*row->referred_by);
-    if (!r || !*r) return Report(Error{ErrorCode::kNotFound, "the referrer is gone", {}});
-    referrer = **r;
-    recipient = &*referrer;
-  }
   auto base = LoadBase(env);
   if (!base) return Report(base.error());
-  auto composing = service::ComposerOptionsFor(env.config());
-  if (!composing) return Report(composing.error());
-  store::OutboxItem item = service::PreviewItem(*rule, row->external_id);
-  item.recipient_id = recipient->id;
-  item.customer_id = row->id;
-  delivery::Composer composer(std::move(*composing), delivery::FactsIn(*base), env.clock());
-  auto message = composer.Compose(item, *recipient);
+  auto message = app::Preview(**store, env.settings(), *set, rule_name, *row, *base, env.clock());
   if (!message) return Report(message.error());
   std::string mime = delivery::BuildMime(*message);
   std::fwrite(mime.data(), 1, mime.size(), stdout);
@@ -113,7 +85,7 @@ Command AddRunCommand(CLI::App& root) {
                            "--once\n");
               return 2;
             }
-            return service::RunDaemon(env.config(), env.store_url(), env.zone());
+            return service::RunDaemon(env.settings());
           }};
 }
 

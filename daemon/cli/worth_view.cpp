@@ -8,24 +8,20 @@
 #include <cmath>
 #include <cstdio>
 
+#include "app/decide.h"
 #include "base/money.h"
-#include "service/pipeline.h"
 
 namespace followup::cli {
 
 using worth::Fact;
 using worth::FactType;
 
-worth::FactsOptions OptionsFor(const Env& env) {
-  return service::FactsOptionsFor(env.config(), env.clock().Now(), env.zone());
-}
-
 Result<worth::CustomerBase> LoadBase(Env& env) {
   auto store = env.store();
   if (!store) return tl::unexpected(store.error());
   bool tty = isatty(STDERR_FILENO);
   auto last = std::chrono::steady_clock::now();
-  auto base = worth::CustomerBase::Load(**store, OptionsFor(env), [&](int64_t rows) {
+  auto base = app::LoadFacts(**store, env.settings(), env.clock().Now(), [&](int64_t rows) {
     auto now = std::chrono::steady_clock::now();
     if (!tty || now - last < std::chrono::milliseconds(200)) return;
     last = now;

@@ -13,8 +13,6 @@ namespace followup::cli {
 
 using Json = nlohmann::ordered_json;
 
-// Facts options from the config and the clock (`--at`).
-worth::FactsOptions OptionsFor(const Env& env);
 // Loads every customer's facts from the store; progress on stderr when it is a terminal.
 Result<worth::CustomerBase> LoadBase(Env& env);
 // A fact's value for a person: money to the currency's digits, times ISO, "-" when undefined.

@@ -17,12 +17,14 @@
 #include <shared_mutex>
 #include <unordered_set>
 
+#include "app/decide.h"
+#include "app/deliver.h"
+#include "app/rule_set.h"
 #include "delivery/outbox.h"
 #include "delivery/unsubscribe.h"
 #include "service/http_server.h"
 #include "service/log.h"
 #include "service/notify.h"
-#include "service/pipeline.h"
 
 namespace followup::service {
 namespace {
@@ -110,8 +112,8 @@ class Job {
 // it keeps the shared customer base current. Loop code never touches it directly: it posts jobs.
 class Worker {
  public:
-  Worker(const Config& config, std::string store_url, const date::time_zone* zone, Metrics& m,
-         SharedFacts& facts, std::function<void()> decided)
+  Worker(const app::Settings& config, std::string store_url, const date::time_zone* zone,
+         Metrics& m, SharedFacts& facts, std::function<void()> decided)
       : config_(config),
         store_url_(std::move(store_url)),
         zone_(zone),
@@ -125,7 +127,7 @@ class Worker {
     if (!store) return ExitCodeFor(store.error());
     store_ = std::move(*store);
     commit_files_ = store_->CommitSignalFiles();
-    auto set = LoadCheckedRules(config_, Now(), zone_);
+    auto set = app::LoadCheckedRules(config_, Now());
     if (!set) {
       for (const auto& e : set.error()) spdlog::error("rules: {}", e.ToString());
       return 1;
@@ -146,13 +148,14 @@ class Worker {
     auto started = std::chrono::steady_clock::now();
     Instant now = Now();
     SetAt(now);
-    auto snap = rules::LoadSnapshot(*store_, *rules_, PolicyFor(config_), now);
+    auto snap = rules::LoadSnapshot(*store_, *rules_, config_.policy, now);
     if (!snap) {
       spdlog::error("full pass: store: {}", snap.error().ToString());
       return;
     }
     snapshot_ = std::move(*snap);
-    Decide(EvaluateAll(config_, zone_, now, *rules_, *facts_.base, *snapshot_));
+    Decide(rules::Evaluate(rules::MakeInput(*rules_, *facts_.base, *snapshot_, snapshot_->events,
+                                            config_.policy, now, zone_)));
     for (const auto& r : rules_->rules)
       if (r.trigger.schedule) {
         auto fired = r.trigger.schedule->LastFiring(now, zone_);
@@ -206,8 +209,8 @@ class Worker {
     // Event rules without a wait act now; waited ones are the full pass's.
     rules::RuleSet immediate = rules::ImmediateRules(*rules_);
     if (!immediate.rules.empty()) {
-      auto in = rules::MakeInput(immediate, *facts_.base, *snapshot_, rows->events,
-                                 PolicyFor(config_), now, zone_);
+      auto in = rules::MakeInput(immediate, *facts_.base, *snapshot_, rows->events, config_.policy,
+                                 now, zone_);
       // The rows count as seen only once their decisions are stored: a store that is locked
       // now gets them looked at again on the next poll (dedupe keys make that harmless).
       if (!Decide(rules::Evaluate(in))) return;
@@ -220,7 +223,7 @@ class Worker {
   // Validate-then-swap: the running rules stay unless the whole new set checks out.
   bool Reload() {
     ++reload_generation_;
-    auto set = LoadCheckedRules(config_, Now(), zone_);
+    auto set = app::LoadCheckedRules(config_, Now());
     std::string outcome;
     if (!set) {
       for (const auto& e : set.error()) spdlog::error("reload rejected: {}", e.ToString());
@@ -259,7 +262,7 @@ class Worker {
 
  private:
   bool LoadBase() {
-    auto base = worth::CustomerBase::Load(*store_, FactsOptionsFor(config_, Now(), zone_));
+    auto base = app::LoadFacts(*store_, config_, Now());
     if (!base) {
       spdlog::error("worth: {}", base.error().ToString());
       return false;
@@ -301,7 +304,7 @@ class Worker {
     return true;
   }
 
-  const Config& config_;
+  const app::Settings& config_;
   std::string store_url_;
   const date::time_zone* zone_;
   Metrics& metrics_;
@@ -321,7 +324,7 @@ class Worker {
 // and every few seconds for deferred sends, so deciding never waits for a delivery round.
 class Deliverer {
  public:
-  Deliverer(const Config& config, std::string store_url, Metrics& m, SharedFacts& facts,
+  Deliverer(const app::Settings& config, std::string store_url, Metrics& m, SharedFacts& facts,
             const std::atomic<bool>& stopping)
       : config_(config),
         store_url_(std::move(store_url)),
@@ -340,14 +343,19 @@ class Deliverer {
     } else if (*n > 0) {
       spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
     }
-    auto transport = MakeConfiguredTransport(config_);
+    auto transport_options = app::LoadTransportOptions(config_.delivery);
+    if (!transport_options) {
+      spdlog::error("delivery: {}", transport_options.error().ToString());
+      return ExitCodeFor(transport_options.error());
+    }
+    auto transport = delivery::MakeTransport(*transport_options);
     if (!transport) {
-      spdlog::error("delivery transport {}: {}", config_.delivery.transport,
+      spdlog::error("delivery transport {}: {}", config_.delivery.transport.url,
                     transport.error().ToString());
       return ExitCodeFor(transport.error());
     }
     transport_ = std::move(*transport);
-    auto options = ComposerOptionsFor(config_);
+    auto options = app::LoadComposerOptions(config_);
     if (!options) {
       spdlog::error("delivery: {}", options.error().ToString());
       return ExitCodeFor(options.error());
@@ -377,7 +385,7 @@ class Deliverer {
       requeue_ = false;
     }
     delivery::OutboxWorker worker(*store_, *transport_, *composer_, *clock_,
-                                  OutboxOptionsFor(config_));
+                                  config_.delivery.outbox);
     auto beat = [this] { metrics_.delivery_heartbeat = Now().time_since_epoch().count(); };
     // Counted per stored outcome, so that the rounds of a drain that later fails still count.
     worker.OnOutcome([&](const delivery::DeliveryEvent& e) {
@@ -437,7 +445,7 @@ class Deliverer {
     }
   }
 
-  const Config& config_;
+  const app::Settings& config_;
   std::string store_url_;
   Metrics& metrics_;
   SharedFacts& facts_;
@@ -504,7 +512,7 @@ class FileWatch {
 
 // A fingerprint of every file under the rules and templates folders (names, sizes, times): when
 // it changes, the daemon reloads as on SIGHUP.
-std::string FilesFingerprint(const Config& config) {
+std::string FilesFingerprint(const app::Settings& config) {
   namespace fs = std::filesystem;
   std::string out;
   for (const auto& dir : {config.rules_dir, config.templates_dir}) {
@@ -556,7 +564,9 @@ std::string MetricsText(const Metrics& m,
 
 }  // namespace
 
-int RunDaemon(const Config& config, const std::string& store_url, const date::time_zone* zone) {
+int RunDaemon(const app::Settings& config) {
+  const std::string& store_url = config.store_url;
+  const date::time_zone* zone = config.zone;
   Metrics metrics;
   Notifier notify;
   asio::io_context io;
@@ -599,10 +609,11 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   auto beat = [&] { metrics.heartbeat = Now().time_since_epoch().count(); };
   beat();
   const int64_t stall_limit = std::max<int64_t>(600, 3 * config.service.full_pass.count());
-  const int64_t delivery_limit = std::max<int64_t>(
-      stall_limit,
-      2 * config.delivery.timeout.count() *
-          (delivery::OutboxOptions{}.batch_size / std::max(1, config.delivery.connections) + 1));
+  const int64_t delivery_limit =
+      std::max<int64_t>(stall_limit, 2 * config.delivery.transport.timeout.count() *
+                                         (delivery::OutboxOptions{}.batch_size /
+                                              std::max(1, config.delivery.transport.connections) +
+                                          1));
   auto stalled = [&]() -> std::optional<std::string> {
     int64_t now = Now().time_since_epoch().count();
     if (int64_t age = now - metrics.heartbeat.load(); age > stall_limit)
@@ -631,7 +642,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
       auto counts = (*loop_store)->OutboxStatusCounts();
       return MetricsText(metrics, counts ? std::optional(*counts) : std::nullopt);
     };
-    auto key = delivery::LoadOrCreateKey(config.delivery.unsubscribe_key_file);
+    auto key = app::LoadUnsubscribeKey(config.delivery);
     if (!key) {
       spdlog::error("unsubscribe key: {}", key.error().ToString());
       pool.join();
@@ -678,13 +689,13 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
   if (!worker.commit_files().empty()) {
     if (auto watching = store_watch.Start(worker.commit_files()); !watching)
       spdlog::warn("watch: {} (polling every {} ms only)", watching.error().ToString(),
-                   config.service.poll_interval_ms);
+                   config.service.poll_interval.count());
   }
 
   // Timers on the loop.
   asio::steady_timer poll(io), pass(io), retry(io), refit(io), watchdog(io), files(io);
   std::function<void()> arm_poll = [&] {
-    poll.expires_after(milliseconds(config.service.poll_interval_ms));
+    poll.expires_after(config.service.poll_interval);
     poll.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       rows.Request();
@@ -792,7 +803,7 @@ int RunDaemon(const Config& config, const std::string& store_url, const date::ti
 
   (void)notify.Ready("running");
   spdlog::info("followupd running: rules from {}, mail via {}", config.rules_dir,
-               config.delivery.transport);
+               config.delivery.transport.url);
   io.run();
   pool.join();  // the job in flight finishes: in-flight sends are recorded
   spdlog::info("stopped");

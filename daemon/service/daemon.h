@@ -29,14 +29,14 @@
 
 #include <string>
 
+#include "app/settings.h"
 #include "base/time.h"
-#include "config/config.h"
 
 namespace followup::service {
 
 // Runs until SIGTERM or SIGINT. Returns the exit status: 0 after a clean stop, 1 when the config,
 // rules or templates are invalid at start, 3 when the store or the transport cannot be set up.
-int RunDaemon(const Config& config, const std::string& store_url, const date::time_zone* zone);
+int RunDaemon(const app::Settings& settings);
 
 // The outcome of the last reload, as the daemon records it in the store (meta "reload"):
 // "GENERATION ok" or "GENERATION failed: first error".

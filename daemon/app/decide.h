@@ -1,0 +1,51 @@
+// The decide pass, as `run --once`, `simulate`, `explain` and the daemon's decision thread do it:
+// the snapshot read from the store, the engine run over the customer base, the decisions recorded.
+// The full pass (every rule over every customer) and the incremental one (event rules without a
+// wait over rows other programs just committed) differ only in what they evaluate.
+//
+// Thread safety: each call uses the caller's store connection, base and snapshot, on the
+// caller's thread.
+#pragma once
+
+#include <functional>
+
+#include "app/settings.h"
+#include "base/error.h"
+#include "rules/runner.h"
+#include "store/store.h"
+#include "worth/customer_base.h"
+
+namespace followup::app {
+
+// Every customer's facts at `now` (worth::CustomerBase::Load with the settings' options).
+Result<worth::CustomerBase> LoadFacts(store::Store& store, const Settings& settings, Instant now,
+                                      const std::function<void(int64_t rows)>& progress = {});
+
+struct Decided {
+  rules::Evaluation evaluation;  // every decision made, and why the others were not
+  int64_t recorded = 0;          // how many of them were new to the store
+};
+
+// Reads a fresh snapshot into `snapshot` and evaluates every rule over every customer at `now`.
+// Writes nothing (simulate, explain). `explain_customer` as EvaluateInput's. kRuntime when the
+// store fails.
+Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet& rules,
+                                      const worth::CustomerBase& base, const Settings& settings,
+                                      Instant now, rules::Snapshot& snapshot,
+                                      int64_t explain_customer = 0);
+
+// The full pass: EvaluateAll, then the decisions recorded (one store transaction) and remembered in
+// the snapshot. kRuntime when the store fails (nothing is recorded then).
+Result<Decided> DecideAll(store::Store& store, const rules::RuleSet& rules,
+                          const worth::CustomerBase& base, const Settings& settings, Instant now,
+                          rules::Snapshot& snapshot);
+
+// The incremental pass over `rows` (rules::ReadNewRows): their customers' contacts refreshed in
+// `snapshot`, the event rules without a wait evaluated against their events, the decisions
+// recorded and remembered. The caller brings those customers' facts in `base` up to date first.
+// kRuntime when the store fails (nothing is recorded then; reading the rows again is harmless).
+Result<Decided> DecideNew(store::Store& store, const rules::RuleSet& rules,
+                          const worth::CustomerBase& base, const Settings& settings, Instant now,
+                          rules::Snapshot& snapshot, const rules::NewRows& rows);
+
+}  // namespace followup::app

@@ -1,0 +1,79 @@
+#include "app/deliver.h"
+
+#include "rules/engine.h"
+
+namespace followup::app {
+
+Result<Delivery> OpenDelivery(const Settings& settings, delivery::FactsLookup facts,
+                              const Clock& clock) {
+  auto transport_options = LoadTransportOptions(settings.delivery);
+  if (!transport_options) return tl::unexpected(transport_options.error());
+  auto composer_options = LoadComposerOptions(settings);
+  if (!composer_options) return tl::unexpected(composer_options.error());
+  auto transport = delivery::MakeTransport(*transport_options);
+  if (!transport) return tl::unexpected(transport.error());
+  Delivery d;
+  d.transport = std::move(*transport);
+  d.composer =
+      std::make_unique<delivery::Composer>(std::move(*composer_options), std::move(facts), clock);
+  d.options = settings.delivery.outbox;
+  return d;
+}
+
+Result<delivery::DrainSummary> Deliver(store::Store& store, delivery::Transport& transport,
+                                       delivery::Composer& composer,
+                                       const delivery::OutboxOptions& options, const Clock& clock,
+                                       const DeliverHooks& hooks) {
+  delivery::OutboxWorker worker(store, transport, composer, clock, options);
+  worker.StopWhen(hooks.stop);
+  if (hooks.on_outcome) worker.OnOutcome(hooks.on_outcome);
+  return worker.Drain();
+}
+
+Result<delivery::DrainSummary> Deliver(store::Store& store, Delivery& delivery, const Clock& clock,
+                                       const DeliverHooks& hooks) {
+  return Deliver(store, *delivery.transport, *delivery.composer, delivery.options, clock, hooks);
+}
+
+store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& customer) {
+  store::OutboxItem item;
+  item.rule = rule.name;
+  item.template_name = rule.send;
+  item.values_json = rule.values_json;
+  item.dedupe_key = rule.name + ":" + customer + ":preview";
+  if (rule.experiment) {
+    const auto& arm = rules::AssignArm(rule, customer);
+    item.arm = arm.name;
+    if (!arm.send.empty()) item.template_name = arm.send;
+    item.values_json = rules::ArmValues(rule, arm);
+  }
+  return item;
+}
+
+Result<delivery::Message> Preview(store::Store& store, const Settings& settings,
+                                  const rules::RuleSet& rules, const std::string& rule_name,
+                                  const store::CustomerRow& customer,
+                                  const worth::CustomerBase& base, const Clock& clock) {
+  const rules::Rule* rule = nullptr;
+  for (const auto& r : rules.rules)
+    if (r.name == rule_name) rule = &r;
+  if (!rule) return Fail(ErrorCode::kNotFound, "no rule named '" + rule_name + "'");
+  store::CustomerRow recipient = customer;
+  if (rule->to_referrer) {
+    if (!customer.referred_by)
+      return InvalidInput("rule '" + rule_name + "' writes to the referrer, and nobody referred '" +
+                          customer.external_id + "'");
+    auto referrer = store.FindCustomerById(*customer.referred_by);
+    if (!referrer || !*referrer) return Fail(ErrorCode::kNotFound, "the referrer is gone");
+    recipient = std::move(**referrer);
+  }
+  auto options = LoadComposerOptions(settings);
+  if (!options) return tl::unexpected(options.error());
+  store::OutboxItem item = PreviewItem(*rule, customer.external_id);
+  item.recipient_id = recipient.id;
+  item.customer_id = customer.id;
+  delivery::Composer composer(std::move(*options), delivery::FactsIn(base), clock);
+  return composer.Compose(item, recipient);
+}
+
+}  // namespace followup::app

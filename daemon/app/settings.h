@@ -1,0 +1,80 @@
+// The config turned into each part's own options, once (docs/architecture.md). Below this layer
+// no part sees `Config`: the rules get their LoadOptions, the engine its ContactPolicy, worth its
+// FactsOptions, delivery its TransportOptions, ComposerOptions and OutboxOptions, the service its
+// ServiceSettings.
+//
+// MakeSettings is pure. What delivery needs from files (the credentials, the unsubscribe key) is
+// read only by the Load* functions, so that `check`, `simulate` and the like never touch them.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "base/error.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "delivery/composer.h"
+#include "delivery/outbox.h"
+#include "delivery/transport.h"
+#include "rules/rule.h"
+#include "worth/facts.h"
+
+namespace followup::app {
+
+// How the always-on daemon runs (config `service`).
+struct ServiceSettings {
+  std::string listen;  // ADDRESS:PORT for HTTP; "" = none
+  int max_connections = 512;
+  std::chrono::milliseconds poll_interval{50};
+  std::chrono::seconds full_pass{300};
+  int refit_minute = 3 * 60;  // local minute of the day
+};
+
+// Delivery as configured, before anything is read from a file.
+struct DeliverySettings {
+  delivery::TransportOptions transport;  // without credentials (LoadTransportOptions adds them)
+  // The secret file: absolute; else in $CREDENTIALS_DIRECTORY when set; else next to the config
+  // file. "" = none.
+  std::string credentials_path;
+  std::string from, reply_to;  // as written ("Name <address>"); checked when loaded
+  std::string business_name;
+  std::string currency;
+  std::string unsubscribe_url;
+  std::string unsubscribe_key_file;
+  delivery::OutboxOptions outbox;
+};
+
+struct Settings {
+  std::string store_url;
+  const date::time_zone* zone = nullptr;  // the business's
+  std::string rules_dir;
+  std::string templates_dir;
+  ContactPolicy policy;
+  worth::FactsOptions facts;  // `at` is set by FactsAt
+  DeliverySettings delivery;
+  ServiceSettings service;
+
+  // The rule loader's options for loading at `now`.
+  rules::LoadOptions RuleLoadOptions(Instant now) const;
+  // The facts options with the observation window ending at `now`.
+  worth::FactsOptions FactsAt(Instant now) const;
+};
+
+// The settings for `config`, the store at `store_url` (the config's, or --store) and the business
+// zone (looked up from config.business.timezone by the caller). Reads no file.
+Settings MakeSettings(const Config& config, std::string store_url, const date::time_zone* zone);
+
+// The transport's options with its credentials: "user:password" for SMTP AUTH, else the API
+// token, from the first line of credentials_path. kRuntime when the file cannot be read;
+// kInvalidInput when an SMTP secret has no ':'.
+Result<delivery::TransportOptions> LoadTransportOptions(const DeliverySettings& delivery);
+
+// The unsubscribe links' HMAC key, from unsubscribe_key_file (created with a random key when
+// missing). kRuntime when it cannot be read or written.
+Result<std::string> LoadUnsubscribeKey(const DeliverySettings& delivery);
+
+// The composer's options: the addresses parsed (kInvalidInput "delivery.from: ..."), the key
+// loaded as LoadUnsubscribeKey.
+Result<delivery::ComposerOptions> LoadComposerOptions(const Settings& settings);
+
+}  // namespace followup::app
