@@ -22,9 +22,11 @@
 #include "app/rule_set.h"
 #include "delivery/outbox.h"
 #include "delivery/unsubscribe.h"
+#include "service/endpoints.h"
 #include "service/http_server.h"
 #include "service/log.h"
 #include "service/notify.h"
+#include "service/prometheus.h"
 
 namespace followup::service {
 namespace {
@@ -633,14 +635,14 @@ int RunDaemon(const app::Settings& config) {
     HttpServerOptions ho;
     ho.address = config.service.listen.substr(0, colon);
     ho.port = static_cast<uint16_t>(std::atoi(config.service.listen.c_str() + colon + 1));
-    HttpHandlers handlers;
+    EndpointHandlers handlers;
     handlers.health = [&]() -> std::pair<bool, std::string> {
       if (auto why = stalled()) return {false, *why};
       return {true, ""};
     };
-    handlers.metrics = [&] {
+    handlers.metrics = [&](std::function<void(std::string)> done) {
       auto counts = (*loop_store)->OutboxStatusCounts();
-      return MetricsText(metrics, counts ? std::optional(*counts) : std::nullopt);
+      done(MetricsText(metrics, counts ? std::optional(*counts) : std::nullopt));
     };
     auto key = app::LoadUnsubscribeKey(config.delivery);
     if (!key) {
@@ -648,18 +650,20 @@ int RunDaemon(const app::Settings& config) {
       pool.join();
       return 3;
     }
-    handlers.unsubscribe = [&, key = *key](std::string_view query) -> Result<std::string> {
+    handlers.unsubscribe = [&, key = *key](std::string query,
+                                           std::function<void(Result<std::string>)> done) {
       auto customer = delivery::VerifyUnsubscribe(key, query);
-      if (!customer) return customer;
-      auto done = (*loop_store)->Unsubscribe(*customer, Now());
-      if (!done) return tl::unexpected(done.error());
-      if (!*done) return Fail(ErrorCode::kNotFound, "unknown customer");
+      if (!customer) return done(customer);
+      auto unsubscribed = (*loop_store)->Unsubscribe(*customer, Now());
+      if (!unsubscribed) return done(tl::unexpected(unsubscribed.error()));
+      if (!*unsubscribed) return done(Fail(ErrorCode::kNotFound, "unknown customer"));
       LogFields fields{{"CUSTOMER", *customer}};
       spdlog::info("unsubscribed customer={}", *customer);
-      return customer;
+      done(customer);
     };
-    handlers.log = [](std::string_view line) { spdlog::warn("{}", line); };
-    http.emplace(io, ho, handlers);
+    ho.max_connections = static_cast<size_t>(config.service.max_connections);
+    auto log = [](std::string_view line) { spdlog::warn("{}", line); };
+    http.emplace(io, ho, Endpoints(std::move(handlers), log), log);
     auto port = http->Start();
     if (!port) {
       spdlog::error("{}", port.error().ToString());

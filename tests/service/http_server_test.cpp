@@ -17,9 +17,14 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "service/endpoints.h"
+#include "service/prometheus.h"
+#include "support/sqlite_util.h"
 
 namespace followup::service {
 namespace {
@@ -31,6 +36,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Response = http::response<http::string_body>;
 using SteadyClock = std::chrono::steady_clock;
+using testing::WaitFor;
 
 constexpr std::string_view kGoodQuery = "c=alice%40example.com&t=GOODTOKEN";
 constexpr std::string_view kOneClickBody = "List-Unsubscribe=One-Click";
@@ -121,29 +127,35 @@ class HttpServerTest : public ::testing::Test {
   void StartServer(HttpServerOptions options = {}) {
     options.address = "127.0.0.1";
     options.port = 0;
-    HttpHandlers handlers;
+    EndpointHandlers handlers;
     handlers.health = [this] {
       std::lock_guard lock(mu_);
       return std::pair{healthy_, reason_};
     };
-    handlers.metrics = [] {
-      return PrometheusMetric("followup_sends_total", "counter", "Messages sent.",
-                              {{{{"rule", "win-back"}}, 3}});
+    handlers.metrics = [](std::function<void(std::string)> done) {
+      done(PrometheusMetric("followup_sends_total", "counter", "Messages sent.",
+                            {{{{"rule", "win-back"}}, 3}}));
     };
-    handlers.unsubscribe = [this](std::string_view query) -> Result<std::string> {
-      std::lock_guard lock(mu_);
-      calls_.emplace_back(query);
+    handlers.unsubscribe = [this](std::string query,
+                                  std::function<void(Result<std::string>)> done) {
+      {
+        std::lock_guard lock(mu_);
+        calls_.emplace_back(query);
+        if (query == kGoodQuery) unsubscribed_.push_back("alice@example.com");
+      }
+      // `done` may log (which takes mu_): called without holding it.
       if (query == "boom") throw std::runtime_error("store exploded");
-      if (query == "busy") return RuntimeFailure("store unsubscribe: database is locked");
-      if (query != kGoodQuery) return InvalidInput("unsubscribe link: token does not match");
-      unsubscribed_.push_back("alice@example.com");
-      return std::string("alice@example.com");
+      if (query == "busy") return done(RuntimeFailure("store unsubscribe: database is locked"));
+      if (query != kGoodQuery) return done(InvalidInput("unsubscribe link: token does not match"));
+      done(std::string("alice@example.com"));
     };
-    handlers.log = [this](std::string_view message) {
+    auto log = [this](std::string_view message) {
       std::lock_guard lock(mu_);
       logs_.emplace_back(message);
     };
-    server_ = std::make_unique<HttpServer>(io_, options, std::move(handlers));
+    std::vector<Route> routes = Endpoints(std::move(handlers), log);
+    for (auto& route : extra_routes_) routes.push_back(std::move(route));
+    server_ = std::make_unique<HttpServer>(io_, options, std::move(routes), log);
     Result<uint16_t> port = server_->Start();
     ASSERT_TRUE(port) << port.error().message;
     ASSERT_NE(*port, 0);
@@ -203,6 +215,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   asio::io_context io_;
+  std::vector<Route> extra_routes_;  // served besides the endpoints
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   uint16_t port_ = 0;
@@ -503,35 +516,162 @@ TEST_F(HttpServerTest, ExpectContinueIsAnswered) {
   EXPECT_EQ(Calls().size(), 1u);
 }
 
-TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
+// At the limit a new connection makes room: the one that has waited longest for its next request
+// is closed, and the newcomer is served.
+TEST_F(HttpServerTest, AtTheLimitTheConnectionIdleLongestMakesRoom) {
   HttpServerOptions options;
   options.max_connections = 2;
   StartServer(options);
-  auto first = std::make_unique<Client>(port_);
+  Client first(port_);
   Client second(port_);
-  for (Client* client : {first.get(), &second}) {  // served: so both are accepted
+  for (Client* client : {&first, &second}) {  // served: so both are accepted, and now idle
     ASSERT_FALSE(client->Send(Get("/healthz")));
     Response response;
     ASSERT_FALSE(client->Read(response));
   }
   EXPECT_EQ(Connections(), 2u);
   Client third(port_);
+  ASSERT_FALSE(third.Send(Get("/healthz")));
+  Response response;
+  ASSERT_FALSE(third.Read(response));
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_TRUE(first.ClosedWithin(2s)) << "the connection idle longest gave way";
+  ASSERT_FALSE(second.Send(Get("/healthz")));
+  ASSERT_FALSE(second.Read(response));
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_TRUE(Logged("2 connections open; closing the one idle longest"));
+}
+
+// Only when every connection is busy with a request is a new one turned away.
+TEST_F(HttpServerTest, AtTheLimitWithEveryConnectionBusyTheNewcomerIsClosed) {
+  std::mutex held_mu;
+  std::vector<Respond> held;
+  extra_routes_.push_back({"GET", "/hold", [&](const HttpRequest&, Respond respond) {
+                             std::lock_guard lock(held_mu);
+                             held.push_back(std::move(respond));
+                           }});
+  HttpServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  Client first(port_);
+  Client second(port_);
+  ASSERT_FALSE(first.Send(Get("/hold")));
+  ASSERT_FALSE(second.Send(Get("/hold")));
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(held_mu);
+    return held.size() == 2;
+  }));
+  Client third(port_);
   third.Send(Get("/healthz"));
   std::string received;
   EXPECT_TRUE(third.ClosedWithin(2s, &received));
   EXPECT_EQ(received, "");
-  EXPECT_TRUE(Logged("2 connections open"));
+  EXPECT_TRUE(Logged("all busy with requests"));
+  std::lock_guard lock(held_mu);
+  for (auto& respond : held) respond(TextResponse(200, "late\n"));
+  Response response;
+  ASSERT_FALSE(first.Read(response));
+  EXPECT_EQ(response.body(), "late\n");
+}
 
-  first.reset();  // frees a slot once the server sees it closed
-  bool served = false;
-  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
-    Client next(port_);
-    next.Send(Get("/healthz"));
-    Response response;
-    served = !next.Read(response) && response.result() == http::status::ok;
-    if (!served) std::this_thread::sleep_for(20ms);
+// 100 clients that connect and send half a request header, and stay: /healthz and /unsubscribe
+// still answer every time, with the default limits and with a limit below the crowd.
+TEST_F(HttpServerTest, SlowHeaderClientsCannotStarveNewRequests) {
+  for (size_t limit : {HttpServerOptions{}.max_connections, size_t{20}}) {
+    SCOPED_TRACE("max_connections " + std::to_string(limit));
+    HttpServerOptions options;
+    options.max_connections = limit;
+    StartServer(options);
+    std::vector<std::unique_ptr<Client>> slow;
+    for (int i = 0; i < 100; ++i) {
+      slow.push_back(std::make_unique<Client>(port_));
+      ASSERT_FALSE(slow.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    }
+    int answered = 0;
+    for (int i = 0; i < 25; ++i) {
+      answered += Fetch(Get("/healthz")).result() == http::status::ok;
+      answered += Fetch(Post("/unsubscribe?" + std::string(kGoodQuery),
+                             "application/x-www-form-urlencoded", kOneClickBody))
+                      .result() == http::status::ok;
+    }
+    EXPECT_EQ(answered, 50);
+    StopServer();
+    io_.restart();
+    server_.reset();
   }
-  EXPECT_TRUE(served);
+}
+
+// A handler may answer later, from another thread; a second answer is ignored.
+TEST_F(HttpServerTest, AHandlerAnswersLaterFromAnotherThread) {
+  std::mutex held_mu;
+  std::optional<Respond> held;
+  extra_routes_.push_back({"GET", "/later", [&](const HttpRequest& request, Respond respond) {
+                             EXPECT_EQ(request.query, "q=1");
+                             EXPECT_EQ(request.Header("x-probe"), "yes");
+                             std::lock_guard lock(held_mu);
+                             held = std::move(respond);
+                           }});
+  StartServer();
+  Client client(port_);
+  ASSERT_FALSE(client.Send(Get("/later?q=1", "X-Probe: yes\r\n")));
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(held_mu);
+    return held.has_value();
+  }));
+  std::thread([&] {
+    std::lock_guard lock(held_mu);
+    (*held)(TextResponse(202, "done\n"));
+    (*held)(TextResponse(500, "twice\n"));
+  }).join();
+  Response response;
+  ASSERT_FALSE(client.Read(response));
+  EXPECT_EQ(response.result(), http::status::accepted);
+  EXPECT_EQ(response.body(), "done\n");
+  ASSERT_FALSE(client.Send(Get("/healthz")));  // the connection goes on
+  ASSERT_FALSE(client.Read(response));
+  EXPECT_EQ(response.body(), "ok\n");
+}
+
+// A handler that never answers gets 503 for it after handler_timeout; its late answer is dropped.
+TEST_F(HttpServerTest, AHandlerThatNeverAnswersTimesOut) {
+  std::mutex held_mu;
+  std::optional<Respond> held;
+  extra_routes_.push_back({"GET", "/never", [&](const HttpRequest&, Respond respond) {
+                             std::lock_guard lock(held_mu);
+                             held = std::move(respond);
+                           }});
+  HttpServerOptions options;
+  options.handler_timeout = 200ms;
+  StartServer(options);
+  Client client(port_);
+  ASSERT_FALSE(client.Send(Get("/never")));
+  Response response;
+  ASSERT_FALSE(client.Read(response));
+  EXPECT_EQ(response.result(), http::status::service_unavailable);
+  EXPECT_TRUE(Logged("no answer within the handler timeout"));
+  {
+    std::lock_guard lock(held_mu);
+    (*held)(TextResponse(200, "too late\n"));
+  }
+  ASSERT_FALSE(client.Send(Get("/healthz")));
+  ASSERT_FALSE(client.Read(response));
+  EXPECT_EQ(response.body(), "ok\n");
+}
+
+// The header has a shorter deadline than the whole request.
+TEST_F(HttpServerTest, AHeaderThatDoesNotArriveInTimeIsCutOff) {
+  HttpServerOptions options;
+  options.header_timeout = 200ms;
+  options.read_timeout = 30s;
+  StartServer(options);
+  Client slow(port_);
+  auto start = SteadyClock::now();
+  ASSERT_FALSE(slow.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+  std::string received;
+  EXPECT_TRUE(slow.ClosedWithin(5s, &received));
+  EXPECT_LT(SteadyClock::now() - start, 5s);
+  EXPECT_EQ(received, "");
+  EXPECT_TRUE(EventuallyLogged("timed out"));
 }
 
 TEST_F(HttpServerTest, StopLetsRunReturnWithConnectionsOpen) {
