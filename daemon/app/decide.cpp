@@ -1,24 +1,6 @@
 #include "app/decide.h"
 
 namespace followup::app {
-namespace {
-
-// Records the evaluation's decisions and remembers them in the snapshot.
-Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
-                       rules::Snapshot& snapshot) {
-  Decided decided;
-  if (!evaluation.decisions.empty()) {
-    auto recorded = store.RecordDecisions(evaluation.decisions);
-    if (!recorded) return tl::unexpected(recorded.error());
-    decided.recorded = *recorded;
-    rules::Remember(snapshot.history, evaluation.decisions);
-  }
-  decided.evaluation = std::move(evaluation);
-  return decided;
-}
-
-}  // namespace
-
 Result<worth::CustomerBase> LoadFacts(store::Store& store, const Settings& settings, Instant now,
                                       const std::function<void(int64_t rows)>& progress) {
   return worth::CustomerBase::Load(store, settings.FactsAt(now), progress);
@@ -33,6 +15,19 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
   snapshot = std::move(*snap);
   return rules::Evaluate(rules::MakeInput(rules, base, snapshot, snapshot.events, settings.policy,
                                           now, settings.zone, explain_customer));
+}
+
+Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
+                       rules::Snapshot& snapshot) {
+  Decided decided;
+  if (!evaluation.decisions.empty()) {
+    auto recorded = store.RecordDecisions(evaluation.decisions);
+    if (!recorded) return tl::unexpected(recorded.error());
+    decided.recorded = *recorded;
+    rules::Remember(snapshot.history, evaluation.decisions);
+  }
+  decided.evaluation = std::move(evaluation);
+  return decided;
 }
 
 Result<Decided> DecideAll(store::Store& store, const rules::RuleSet& rules,

@@ -34,6 +34,11 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
                                       Instant now, rules::Snapshot& snapshot,
                                       int64_t explain_customer = 0);
 
+// Records the evaluation's decisions (one store transaction) and remembers them in `snapshot`.
+// kRuntime when the store fails (nothing is recorded then).
+Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
+                       rules::Snapshot& snapshot);
+
 // The full pass: EvaluateAll, then the decisions recorded (one store transaction) and remembered in
 // the snapshot. kRuntime when the store fails (nothing is recorded then).
 Result<Decided> DecideAll(store::Store& store, const rules::RuleSet& rules,

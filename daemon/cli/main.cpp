@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "service/daemon.h"
 #include "service/log.h"
 
 namespace followup::cli {
@@ -108,11 +109,21 @@ int Main(int argc, char** argv) {
   }
   Env env(config, store_url.empty() ? config.store : store_url, std::move(clock), !at_text.empty(),
           *zone);
-  for (auto& command : commands)
-    if (command.app->parsed()) return command.run(env);
+  for (auto& command : commands) {
+    if (!command.app->parsed()) continue;
+    // Only the daemon keeps the stop signals blocked (it takes them itself once it can handle
+    // them); every other command stops on them as usual.
+    if (command.app->get_name() != "run") service::UnblockStopSignals();
+    return command.run(env);
+  }
   return 2;
 }
 
 }  // namespace followup::cli
 
-int main(int argc, char** argv) { return followup::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Before any thread exists, so that every thread inherits it: a SIGTERM while the daemon starts
+  // is held until it can stop cleanly (docs/architecture.md, the daemon's threads).
+  followup::service::BlockStopSignals();
+  return followup::cli::Main(argc, argv);
+}

@@ -78,14 +78,17 @@ Command AddRunCommand(CLI::App& root) {
       "now, record it, send everything due), then exit 0.");
   app->add_flag("--once", *once, "one pass, then exit");
   return {app, [once](Env& env) {
-            if (*once) return RunOnce(env);
+            if (*once) {
+              service::UnblockStopSignals();
+              return RunOnce(env);
+            }
             if (env.at_given()) {
               std::fprintf(stderr,
                            "followupd: run (the daemon) follows the clock; --at goes with run "
                            "--once\n");
               return 2;
             }
-            return service::RunDaemon(env.settings());
+            return service::RunDaemon(env.settings(), env.clock());
           }};
 }
 

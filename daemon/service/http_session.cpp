@@ -8,6 +8,8 @@
 #include <boost/beast/http/write.hpp>
 #include <exception>
 
+#include "service/http_parse.h"
+
 namespace followup::service {
 
 using namespace http_detail;
@@ -32,20 +34,6 @@ Response ToBeast(HttpResponse in, unsigned version) {
   response.body() = std::move(in.body);
   response.prepare_payload();
   return response;
-}
-
-HttpRequest FromBeast(const Request& in, const std::string& peer) {
-  HttpRequest out;
-  out.method = std::string(in.method_string());
-  std::string_view target = in.target();
-  size_t question = target.find('?');
-  out.path = std::string(target.substr(0, question));
-  if (question != std::string_view::npos) out.query = std::string(target.substr(question + 1));
-  for (const auto& field : in)
-    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  out.body = in.body();
-  out.peer = peer;
-  return out;
 }
 
 }  // namespace
@@ -83,8 +71,8 @@ void Session::ReadRequest() {
   if (Clock::now() >= deadline_) return Close();
   EnterStage(kReading);
   parser_.emplace();
-  parser_->header_limit(state_->options.header_limit_bytes);
-  parser_->body_limit(state_->options.body_limit_bytes);
+  ConfigureRequestParser(*parser_,
+                         {state_->options.header_limit_bytes, state_->options.body_limit_bytes});
   request_start_ = Clock::now();
   auto header_time = std::min(state_->options.header_timeout, state_->options.read_timeout);
   stream_.expires_at(std::min(request_start_ + header_time, deadline_));
@@ -162,7 +150,7 @@ void Session::OnRequest() {
   EnterStage(kHandling);
   const uint64_t generation = ++generation_;
   const Request& raw = parser_->get();
-  HttpRequest request = FromBeast(raw, peer_);
+  HttpRequest request = ToHttpRequest(raw, peer_);
   std::string allow;
   const bool head = raw.method() == http::verb::head;
   const Route* route = state_->Find(head ? "GET" : request.method, request.path, allow);

@@ -289,3 +289,28 @@ TEST_F(DaemonTest, TellsSystemdReadyReloadingAndStopping) {
 
 }  // namespace
 }  // namespace followup
+
+namespace followup {
+namespace {
+
+// Whether process `pid` blocks SIGTERM (SigBlk in /proc/PID/status).
+bool BlocksSigterm(pid_t pid) {
+  std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  auto at = status.find("SigBlk:\t");
+  if (at == std::string::npos) return false;
+  uint64_t mask = std::stoull(status.substr(at + 8, 16), nullptr, 16);
+  return mask & (uint64_t{1} << (SIGTERM - 1));
+}
+
+TEST_F(DaemonTest, ASigtermAtTheVeryStartIsHeldAndStopsCleanly) {
+  Start();
+  // The first thing main does is block the stop signals: signal it the moment it has, long
+  // before it has loaded the config, let alone set up its signal handling.
+  ASSERT_TRUE(WaitFor([&] { return BlocksSigterm(pid_); }, 5s, 0ms));
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+  EXPECT_NE(Log().find("SIGTERM: stopping"), std::string::npos) << Log();
+}
+
+}  // namespace
+}  // namespace followup

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "service/endpoints.h"
+#include "service/http_parse.h"
 #include "service/prometheus.h"
 #include "support/sqlite_util.h"
 
@@ -762,6 +763,37 @@ TEST(PrometheusMetricTest, ValuesAndNames) {
   EXPECT_EQ(line(-std::numeric_limits<double>::infinity()), "-Inf\n");
   EXPECT_EQ(PrometheusMetric("9bad-name:x", "untyped", "", {{{{"a-b", "v"}}, 1}}),
             "# HELP _bad_name:x\n# TYPE _bad_name:x untyped\n_bad_name:x{a_b=\"v\"} 1\n");
+}
+
+}  // namespace
+}  // namespace followup::service
+
+namespace followup::service {
+namespace {
+
+TEST(ParseHttpRequestTest, ReadsWhatTheServerReads) {
+  auto request = ParseHttpRequest(
+      "POST /unsubscribe?c=a&t=b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(request) << request.error().ToString();
+  EXPECT_EQ(request->method, "POST");
+  EXPECT_EQ(request->path, "/unsubscribe");
+  EXPECT_EQ(request->query, "c=a&t=b");
+  EXPECT_EQ(request->Header("host"), "x");
+  EXPECT_EQ(request->body, "hello");
+}
+
+TEST(ParseHttpRequestTest, RefusesGarbageOversizeAndTruncatedInput) {
+  auto bad = [](std::string_view bytes, HttpParseLimits limits = {}) {
+    auto r = ParseHttpRequest(bytes, limits);
+    return r ? std::string("parsed") : r.error().message;
+  };
+  EXPECT_EQ(bad("GET / HTTP/1.1\r\nHost: x\r\n"), "incomplete");
+  EXPECT_EQ(bad("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"), "incomplete");
+  EXPECT_EQ(bad("GET / HTTP/1.1\r\nX: " + std::string(100, 'a') + "\r\n\r\n", {64, 16}),
+            "header too large");
+  EXPECT_EQ(bad("POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n", {1024, 16}), "body too large");
+  EXPECT_NE(bad("\x01\x02 nonsense\r\n\r\n").find("not an HTTP request"), std::string::npos);
+  EXPECT_EQ(bad(""), "incomplete");
 }
 
 }  // namespace

@@ -1,0 +1,118 @@
+#include "service/deliverer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "service/log.h"
+
+namespace followup::service {
+namespace {
+
+// One line per outcome (sent ones at debug level), with the journal fields that find it.
+void LogOutcome(const delivery::DeliveryEvent& e) {
+  LogFields fields{{"RULE", e.rule}, {"CUSTOMER", e.customer}, {"EMAIL_MESSAGE_ID", e.message_id}};
+  if (e.suppressed_address)
+    spdlog::warn("suppressed address {} of customer {} after a hard bounce", MaskEmail(e.email),
+                 e.customer);
+  if (e.status == store::DeliveryStatus::kQueued) {
+    spdlog::debug("not started rule={} customer={}: {}", e.rule, e.customer, e.reply);
+  } else if (e.status == store::DeliveryStatus::kSent) {
+    spdlog::debug("sent rule={} customer={} message_id={}", e.rule, e.customer, e.message_id);
+  } else if (e.status == store::DeliveryStatus::kDeferred) {
+    spdlog::info("deferred rule={} customer={} message_id={} attempt {}: {}", e.rule, e.customer,
+                 e.message_id, e.attempts, e.reply);
+  } else {
+    spdlog::warn("{} rule={} customer={} message_id={}: {}", store::DeliveryStatusName(e.status),
+                 e.rule, e.customer, e.message_id, e.reply);
+  }
+}
+
+void Count(Metrics& metrics, store::DeliveryStatus status) {
+  switch (status) {
+    case store::DeliveryStatus::kSent:
+      ++metrics.sent;
+      break;
+    case store::DeliveryStatus::kDeferred:
+      ++metrics.deferred;
+      break;
+    case store::DeliveryStatus::kFailed:
+      ++metrics.failed;
+      break;
+    case store::DeliveryStatus::kSuppressed:
+      ++metrics.suppressed;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+Deliverer::Deliverer(const app::Settings& settings, const Clock& clock, Metrics& metrics,
+                     delivery::FactsLookup facts)
+    : settings_(settings), clock_(clock), metrics_(metrics), facts_(std::move(facts)) {}
+
+std::optional<int> Deliverer::Start() {
+  auto store = store::Store::Open(settings_.store_url);
+  if (!store) {
+    spdlog::error("store open {}: {}", settings_.store_url, store.error().ToString());
+    return ExitCodeFor(store.error());
+  }
+  store_ = std::move(*store);
+  if (auto n = store_->RequeueInFlight(); !n) {
+    spdlog::error("store requeue: {}", n.error().ToString());
+    return 3;
+  } else if (*n > 0) {
+    spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
+  }
+  auto delivery = app::OpenDelivery(settings_, facts_, clock_);
+  if (!delivery) {
+    spdlog::error("delivery: {}", delivery.error().ToString());
+    return ExitCodeFor(delivery.error());
+  }
+  delivery_ = std::move(*delivery);
+  return std::nullopt;
+}
+
+void Deliverer::Drain() {
+  // A drain that failed on the store may have left its round `sending` (putting it back can fail
+  // for the same reason): this thread is the only one that claims, so put it back now.
+  if (requeue_) {
+    auto n = store_->RequeueInFlight();
+    if (!n) {
+      spdlog::error("outbox: {} (retrying)", n.error().ToString());
+      return;
+    }
+    requeue_ = false;
+  }
+  auto beat = [this] { metrics_.delivery_heartbeat = clock_.Now().time_since_epoch().count(); };
+  app::DeliverHooks hooks;
+  hooks.stop = &stopping_;
+  // Counted per stored outcome, so that the rounds of a drain that later fails still count.
+  hooks.on_outcome = [&](const delivery::DeliveryEvent& e) {
+    LogOutcome(e);
+    Count(metrics_, e.status);
+    beat();
+  };
+  beat();
+  metrics_.delivering = true;
+  auto done = app::Deliver(*store_, *delivery_, clock_, hooks);
+  metrics_.delivering = false;
+  if (!done) {
+    spdlog::error("outbox: {}", done.error().ToString());
+    requeue_ = true;
+    return;
+  }
+  if (done->sent + done->deferred + done->failed + done->suppressed > 0)
+    spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
+                 done->deferred, done->failed, done->suppressed);
+  if (done->requeued > 0)
+    spdlog::info("outbox: stopping: {} claimed sends not started, back in the queue",
+                 done->requeued);
+}
+
+void Deliverer::Stop() {
+  stopping_ = true;
+  if (delivery_ && delivery_->transport) delivery_->transport->Stop();
+}
+
+}  // namespace followup::service

@@ -1,0 +1,65 @@
+#include "service/desk.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "app/settings.h"
+#include "delivery/unsubscribe.h"
+#include "service/log.h"
+
+namespace followup::service {
+
+Desk::Desk(const app::Settings& settings, const Clock& clock, const Metrics& metrics,
+           const Health& health)
+    : settings_(settings), clock_(clock), metrics_(metrics), health_(health) {}
+
+Desk::~Desk() { Stop(); }
+
+std::optional<int> Desk::Start() {
+  auto key = app::LoadUnsubscribeKey(settings_.delivery);
+  if (!key) {
+    spdlog::error("unsubscribe key: {}", key.error().ToString());
+    return 3;
+  }
+  key_ = std::move(*key);
+  auto store = store::Store::Open(settings_.store_url);
+  if (!store) {
+    spdlog::error("store open {}: {}", settings_.store_url, store.error().ToString());
+    return ExitCodeFor(store.error());
+  }
+  store_ = std::move(*store);
+  return std::nullopt;
+}
+
+EndpointHandlers Desk::Handlers() {
+  EndpointHandlers handlers;
+  handlers.health = [this]() -> std::pair<bool, std::string> {
+    if (auto why = health_.Stalled()) return {false, *why};
+    return {true, ""};
+  };
+  handlers.metrics = [this](std::function<void(std::string)> done) {
+    boost::asio::post(thread_, [this, done = std::move(done)] {
+      auto counts = store_->OutboxStatusCounts();
+      if (!counts) spdlog::warn("metrics: outbox counts: {}", counts.error().ToString());
+      done(MetricsText(metrics_, counts ? std::optional(*counts) : std::nullopt));
+    });
+  };
+  handlers.unsubscribe = [this](std::string query, std::function<void(Result<std::string>)> done) {
+    boost::asio::post(thread_, [this, query = std::move(query), done = std::move(done)] {
+      auto customer = delivery::VerifyUnsubscribe(key_, query);
+      if (!customer) return done(customer);
+      auto unsubscribed = store_->Unsubscribe(*customer, clock_.Now());
+      if (!unsubscribed) return done(tl::unexpected(unsubscribed.error()));
+      if (!*unsubscribed) return done(Fail(ErrorCode::kNotFound, "unknown customer"));
+      LogFields fields{{"CUSTOMER", *customer}};
+      spdlog::info("unsubscribed customer={}", *customer);
+      done(customer);
+    });
+  };
+  return handlers;
+}
+
+void Desk::Stop() { thread_.join(); }
+
+}  // namespace followup::service

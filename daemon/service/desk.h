@@ -1,0 +1,47 @@
+// The desk (docs/architecture.md, the daemon's threads): a thread of its own with its own store
+// connection, for the store work of the HTTP endpoints (the outbox counts of /metrics, the
+// unsubscribe), so that the loop never waits on the store. Each answer is handed to the endpoint's
+// `done` on the desk thread; the HTTP server posts it back to the loop.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/settings.h"
+#include "base/time.h"
+#include "service/endpoints.h"
+#include "service/health.h"
+#include "service/metrics.h"
+#include "store/store.h"
+
+namespace followup::service {
+
+class Desk {
+ public:
+  // Borrows everything.
+  Desk(const app::Settings& settings, const Clock& clock, const Metrics& metrics,
+       const Health& health);
+  ~Desk();
+
+  // Opens the desk's store connection and reads the unsubscribe key; the exit status on failure
+  // (3). Before any handler is called.
+  std::optional<int> Start();
+  // The handlers of /healthz (answered on the loop: it only reads atomics), /metrics and
+  // /unsubscribe (on the desk). After Start.
+  EndpointHandlers Handlers();
+  // Finishes the work in hand and ends the thread; later work is dropped. Idempotent.
+  void Stop();
+
+ private:
+  const app::Settings& settings_;
+  const Clock& clock_;
+  const Metrics& metrics_;
+  const Health& health_;
+  std::string key_;
+  std::unique_ptr<store::Store> store_;  // used on the desk thread only
+  boost::asio::thread_pool thread_{1};
+};
+
+}  // namespace followup::service

@@ -1,0 +1,41 @@
+#include "service/metrics.h"
+
+#include <utility>
+#include <vector>
+
+#include "service/prometheus.h"
+
+namespace followup::service {
+
+std::string MetricsText(const Metrics& m,
+                        const std::optional<std::map<store::DeliveryStatus, int64_t>>& outbox) {
+  std::string out;
+  out += PrometheusMetric("followup_decisions_total", "counter",
+                          "Decisions recorded by this process.", {{{}, double(m.decisions)}});
+  out += PrometheusMetric("followup_sends_total", "counter",
+                          "Delivery attempts by this process, by outcome.",
+                          {{{{"status", "sent"}}, double(m.sent)},
+                           {{{"status", "deferred"}}, double(m.deferred)},
+                           {{{"status", "failed"}}, double(m.failed)},
+                           {{{"status", "suppressed"}}, double(m.suppressed)}});
+  if (outbox) {
+    std::vector<std::pair<std::map<std::string, std::string>, double>> rows;
+    for (const auto& [status, n] : *outbox)
+      rows.push_back({{{"status", std::string(store::DeliveryStatusName(status))}}, double(n)});
+    out += PrometheusMetric("followup_outbox", "gauge", "Outbox rows by status.", rows);
+  }
+  out += PrometheusMetric("followup_last_reload_success", "gauge",
+                          "1 if the last reload was accepted.", {{{}, double(m.last_reload_ok)}});
+  out += PrometheusMetric("followup_reloads_total", "counter", "Reloads by outcome.",
+                          {{{{"outcome", "ok"}}, double(m.reloads_ok)},
+                           {{{"outcome", "failed"}}, double(m.reloads_failed)}});
+  out += PrometheusMetric("followup_full_pass_seconds", "gauge",
+                          "Duration of the last evaluation of every rule over every customer.",
+                          {{{}, m.last_full_pass_seconds.load()}});
+  out += PrometheusMetric("followup_evaluation_seconds", "gauge",
+                          "Duration of the last evaluation of new rows.",
+                          {{{}, m.last_evaluation_seconds.load()}});
+  return out;
+}
+
+}  // namespace followup::service

@@ -1,0 +1,34 @@
+// The daemon's counters and their Prometheus text for /metrics (docs/architecture.md, the rooms of
+// the service). Any thread adds to them (atomics); the desk reads them with the outbox counts.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "store/store.h"
+
+namespace followup::service {
+
+struct Metrics {
+  std::atomic<int64_t> decisions{0};
+  std::atomic<int64_t> sent{0}, deferred{0}, failed{0}, suppressed{0};
+  std::atomic<int64_t> reloads_ok{0}, reloads_failed{0};
+  std::atomic<int> last_reload_ok{1};
+  std::atomic<double> last_full_pass_seconds{0};
+  std::atomic<double> last_evaluation_seconds{0};
+  // Seconds since the epoch (the daemon's Clock) when the decision thread last finished a job.
+  std::atomic<int64_t> heartbeat{0};
+  // The same for the delivery thread while it drains: set when a drain starts and at every
+  // recorded outcome. Idle (not draining), it is not expected to beat.
+  std::atomic<int64_t> delivery_heartbeat{0};
+  std::atomic<bool> delivering{false};
+};
+
+// The /metrics body: the counters, and the outbox rows by status when the store gave them.
+std::string MetricsText(const Metrics& m,
+                        const std::optional<std::map<store::DeliveryStatus, int64_t>>& outbox);
+
+}  // namespace followup::service

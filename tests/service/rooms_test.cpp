@@ -1,0 +1,190 @@
+// The service's rooms without a process: a ManualClock, a real SQLite file and a maildir. The
+// decider and the deliverer are called as their threads would call them; time moves by hand.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <vector>
+
+#include "service/decider.h"
+#include "service/deliverer.h"
+#include "service/health.h"
+#include "service/periodic.h"
+#include "service/shared_facts.h"
+#include "support/sqlite_util.h"
+#include "support/store_fixture.h"
+
+namespace followup::service {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+Instant At(const char* text) { return *ParseInstant(text, nullptr); }
+
+// A decider and a deliverer over one fixture's store, on a ManualClock.
+class Rooms {
+ public:
+  Rooms(testing::StoreFixture& f, Instant start)
+      : clock(start),
+        settings(f.Settings()),
+        decider(settings, clock, metrics, facts, [this] { ++drains_asked; }),
+        deliverer(settings, clock, metrics, facts.Lookup()) {}
+
+  void Start() {
+    ASSERT_EQ(decider.Start(), std::nullopt);
+    ASSERT_EQ(deliverer.Start(), std::nullopt);
+  }
+
+  ManualClock clock;
+  app::Settings settings;
+  Metrics metrics;
+  SharedFacts facts;
+  int drains_asked = 0;
+  Decider decider;
+  Deliverer deliverer;
+};
+
+TEST(EveryTest, RefusesAPeriodThatIsNotPositive) {
+  boost::asio::io_context io;
+  int calls = 0;
+  Every zero(io, std::chrono::milliseconds(0), [&] { ++calls; });
+  auto started = zero.Start();
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(io.poll(), 0u);  // nothing armed: the loop has no work
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(DailyAtTest, TheRefitRunsAtThreeOnceADay) {
+  const date::time_zone* berlin = *LookupZone("Europe/Berlin");
+  // Started at noon local: that day counts as done (fresh facts were just loaded).
+  DailyAt refit(3 * 60, berlin, At("2026-06-30T10:00:00Z"));
+  EXPECT_FALSE(refit.Due(At("2026-06-30T22:00:00Z")));  // 00:00 local, before 03:00
+  EXPECT_FALSE(refit.Due(At("2026-07-01T00:59:00Z")));  // 02:59 local
+  EXPECT_TRUE(refit.Due(At("2026-07-01T01:00:00Z")));   // 03:00 local
+  EXPECT_FALSE(refit.Due(At("2026-07-01T01:01:00Z")));  // once a day
+  EXPECT_FALSE(refit.Due(At("2026-07-01T21:59:00Z")));  // 23:59 local
+  EXPECT_TRUE(refit.Due(At("2026-07-02T04:00:00Z")));   // 06:00 local: a missed 03:00 still runs
+}
+
+TEST(HealthTest, AStalledThreadIsStalledAfterExactlyItsLimit) {
+  ManualClock clock(At("2026-06-30T12:00:00Z"));
+  Metrics metrics;
+  const StallLimits limits{seconds(600), seconds(900)};
+  Health health(clock, metrics, limits);
+  Notifier notify;  // no $NOTIFY_SOCKET: pings go nowhere, Tick says whether it would ping
+  boost::asio::io_context io;
+  Watchdog watchdog(io, notify, health, std::chrono::milliseconds(1000));
+
+  const int64_t t0 = clock.Now().time_since_epoch().count();
+  metrics.heartbeat = t0;
+  clock.Advance(seconds(600));
+  EXPECT_EQ(health.Stalled(), std::nullopt);
+  EXPECT_TRUE(watchdog.Tick());
+  clock.Advance(seconds(1));
+  ASSERT_TRUE(health.Stalled());
+  EXPECT_NE(health.Stalled()->find("decision thread"), std::string::npos);
+  EXPECT_FALSE(watchdog.Tick());
+
+  // The delivery thread: only while it drains, and against its own limit.
+  metrics.heartbeat = clock.Now().time_since_epoch().count();
+  metrics.delivery_heartbeat = clock.Now().time_since_epoch().count();
+  clock.Advance(seconds(900));
+  metrics.heartbeat = clock.Now().time_since_epoch().count();
+  EXPECT_TRUE(watchdog.Tick());  // idle: not expected to beat
+  metrics.delivering = true;
+  EXPECT_TRUE(watchdog.Tick());  // exactly its limit
+  clock.Advance(seconds(1));
+  metrics.heartbeat = clock.Now().time_since_epoch().count();
+  ASSERT_TRUE(health.Stalled());
+  EXPECT_NE(health.Stalled()->find("delivery thread"), std::string::npos);
+  EXPECT_FALSE(watchdog.Tick());
+}
+
+TEST(DeciderTest, ADailyScheduleFiresOnceAtTenBerlinAcrossTheDstChange) {
+  testing::StoreFixture f("Europe/Berlin");
+  f.WriteRule("daily",
+              "name: daily\ntrigger:\n  schedule: daily at 10:00\naction:\n  send: winback\n"
+              "  values:\n    offer: a gift\n    offer_code: GIFT\n");
+  f.Customers("id,email,name\nann,ann@example.com,Ann\n");
+  f.Transactions(
+      "id,customer_id,occurred_at,kind,amount,currency\nt1,ann,2026-03-01,purchase,25.00,EUR\n");
+  // Saturday 28 March 2026, 11:00 local (CET, UTC+1); summer time starts on Sunday the 29th.
+  Rooms rooms(f, At("2026-03-28T10:00:00Z"));
+  rooms.Start();
+  rooms.decider.FullPass();  // at start: the firing of the 28th is made up
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "1");
+
+  // Every five minutes for two days, as the poll would look: a full pass whenever a schedule
+  // fired; the instants at which one ran.
+  std::vector<Instant> passes;
+  for (int step = 0; step < 2 * 24 * 12; ++step) {
+    rooms.clock.Advance(minutes(5));
+    if (!rooms.decider.ScheduleDue()) continue;
+    passes.push_back(rooms.clock.Now());
+    rooms.decider.FullPass();
+  }
+  // 10:00 local: 08:00Z in summer time on the 29th and the 30th.
+  EXPECT_EQ(passes, (std::vector<Instant>{At("2026-03-29T08:00:00Z"), At("2026-03-30T08:00:00Z")}));
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "3");
+}
+
+TEST(DeciderTest, ADecisionInQuietHoursWaitsAndGoesOutAtTheirEnd) {
+  testing::StoreFixture f("Europe/Berlin");
+  f.config.contact_policy.quiet_start_minute = 21 * 60;
+  f.config.contact_policy.quiet_end_minute = 8 * 60;
+  f.WriteRule("welcome", testing::kWelcomeRule);
+  f.Customers("id,email,name\nann,ann@example.com,Ann\n");
+  // 23:00 local (CEST, UTC+2): in quiet hours.
+  Rooms rooms(f, At("2026-06-30T21:00:00Z"));
+  rooms.Start();
+  rooms.decider.FullPass();
+  f.Transactions(
+      "id,customer_id,occurred_at,kind,amount,currency\nt1,ann,2026-06-30,purchase,25.00,EUR\n");
+  rooms.decider.NewRows();
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT status FROM outbox"), "queued");
+  EXPECT_GT(rooms.drains_asked, 0);
+  rooms.deliverer.Drain();
+  EXPECT_EQ(f.Mails(), 0u);
+  rooms.clock.Set(At("2026-07-01T05:59:00Z"));  // 07:59 local
+  rooms.deliverer.Drain();
+  EXPECT_EQ(f.Mails(), 0u);
+  rooms.clock.Set(At("2026-07-01T06:00:00Z"));  // 08:00 local: quiet hours end
+  rooms.deliverer.Drain();
+  EXPECT_EQ(f.Mails(), 1u);
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT status FROM outbox"), "sent");
+  EXPECT_EQ(rooms.metrics.sent, 1);
+}
+
+TEST(DeciderTest, NewRowsAreDecidedOnceAndTheRulesReloadWhole) {
+  testing::StoreFixture f;
+  f.WriteRule("welcome", testing::kWelcomeRule);
+  f.Customers("id,email,name\nann,ann@example.com,Ann\nbob,bob@example.com,Bob\n");
+  Rooms rooms(f, At("2026-06-30T12:00:00Z"));
+  rooms.Start();
+  rooms.decider.FullPass();
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "0");
+  f.Transactions(
+      "id,customer_id,occurred_at,kind,amount,currency\nt1,ann,2026-06-30,purchase,25.00,EUR\n");
+  rooms.decider.NewRows();
+  rooms.decider.NewRows();
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "1");
+  EXPECT_EQ(rooms.metrics.decisions, 1);
+
+  // A broken rule file is rejected and the running rules keep deciding.
+  f.WriteRule("broken", "name: broken\ntrigger:\n  event: nonsense\n");
+  EXPECT_FALSE(rooms.decider.Reload());
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT value FROM meta WHERE key = 'reload'").substr(0, 9),
+            "1 failed:");
+  f.Transactions(
+      "id,customer_id,occurred_at,kind,amount,currency\nt2,bob,2026-06-30,purchase,9.00,EUR\n");
+  rooms.decider.NewRows();
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "2");
+
+  rooms.deliverer.Drain();
+  EXPECT_EQ(f.Mails(), 2u);
+}
+
+}  // namespace
+}  // namespace followup::service
