@@ -1,11 +1,16 @@
 // The service's rooms without a process: a ManualClock, a real SQLite file and a maildir. The
 // decider and the deliverer are called as their threads would call them; time moves by hand.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <future>
 #include <vector>
 
+#include "delivery/test_servers.h"
 #include "service/decider.h"
 #include "service/deliverer.h"
 #include "service/health.h"
@@ -184,6 +189,49 @@ TEST(DeciderTest, NewRowsAreDecidedOnceAndTheRulesReloadWhole) {
 
   rooms.deliverer.Drain();
   EXPECT_EQ(f.Mails(), 2u);
+}
+
+TEST(DelivererTest, AStopWithAHungMailServerEndsWithinItsBound) {
+  testing::StoreFixture f;
+  int port = 0;
+  int listener = testing::ListenLoopback(port);  // accepts, and never greets
+  ASSERT_GE(listener, 0);
+  f.config.delivery.transport = "smtp://127.0.0.1:" + std::to_string(port);
+  f.config.delivery.require_tls = false;
+  f.config.delivery.connections = 2;
+  f.config.delivery.timeout = seconds(1);
+  f.WriteRule("welcome", testing::kWelcomeRule);
+  std::string customers = "id,email,name\n",
+              transactions = "id,customer_id,occurred_at,kind,amount,currency\n";
+  for (int i = 0; i < 10; ++i) {
+    customers += "c" + std::to_string(i) + ",c" + std::to_string(i) + "@example.com,C\n";
+    transactions +=
+        "t" + std::to_string(i) + ",c" + std::to_string(i) + ",2026-06-30,purchase,5,EUR\n";
+  }
+  f.Customers(customers);
+  f.Transactions(transactions);
+  Rooms rooms(f, At("2026-06-30T12:00:00Z"));
+  rooms.Start();
+  rooms.decider.FullPass();
+  ASSERT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "10");
+  auto drained = std::async(std::launch::async, [&] { rooms.deliverer.Drain(); });
+  std::vector<int> accepted;
+  while (accepted.size() < 2) {
+    pollfd p{listener, POLLIN, 0};
+    ASSERT_GT(poll(&p, 1, 5000), 0) << "the transport did not connect";
+    accepted.push_back(accept(listener, nullptr, nullptr));
+  }
+  EXPECT_TRUE(rooms.metrics.delivering);
+  auto stopped = std::chrono::steady_clock::now();
+  rooms.deliverer.Stop();
+  ASSERT_EQ(drained.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, std::chrono::milliseconds(2500));
+  EXPECT_FALSE(rooms.metrics.delivering);
+  EXPECT_EQ(rooms.metrics.deferred, 2);
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox WHERE status = 'queued'"), "8");
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox WHERE status = 'sending'"), "0");
+  for (int fd : accepted) close(fd);
+  close(listener);
 }
 
 }  // namespace
