@@ -3,6 +3,8 @@
 #include <array>
 #include <limits>
 
+#include "base/printable.h"
+
 namespace followup {
 
 int CurrencyExponent(std::string_view currency) {
@@ -27,20 +29,25 @@ bool IsCurrencyCode(std::string_view currency) {
 
 Result<int64_t> ParseAmount(std::string_view text, int exponent) {
   auto bad = [&](const std::string& why) {
-    return InvalidInput("bad amount '" + std::string(text) + "': " + why);
+    return InvalidInput("bad amount " + Quote(text) + ": " + why);
   };
   size_t pos = 0;
   if (!text.empty() && text[0] == '-') return bad("negative (use kind return or refund)");
   if (!text.empty() && text[0] == '+') ++pos;
   if (pos == text.size()) return bad("not a number");
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() / 10;
+  // value = value * 10 + digit, false when that leaves the range of int64_t.
   int64_t value = 0;
+  auto shift_in = [&](int digit) {
+    return !__builtin_mul_overflow(value, 10, &value) &&
+           !__builtin_add_overflow(value, digit, &value);
+  };
+  const std::string too_large =
+      "too large (at most " + FormatAmount(std::numeric_limits<int64_t>::max(), exponent) + ")";
   int digits = 0;
   for (; pos < text.size() && text[pos] != '.'; ++pos) {
     char c = text[pos];
     if (c < '0' || c > '9') return bad("not a number");
-    if (value > kMax) return bad("too large");
-    value = value * 10 + (c - '0');
+    if (!shift_in(c - '0')) return bad(too_large);
     ++digits;
   }
   int fraction = 0;
@@ -55,16 +62,14 @@ Result<int64_t> ParseAmount(std::string_view text, int exponent) {
           return bad("more than " + std::to_string(exponent) + " digits after the point");
         continue;
       }
-      if (value > kMax) return bad("too large");
-      value = value * 10 + (c - '0');
+      if (!shift_in(c - '0')) return bad(too_large);
       ++fraction;
     }
   } else if (digits == 0) {
     return bad("not a number");
   }
   for (; fraction < exponent; ++fraction) {
-    if (value > kMax) return bad("too large");
-    value *= 10;
+    if (!shift_in(0)) return bad(too_large);
   }
   return value;
 }

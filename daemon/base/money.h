@@ -16,8 +16,9 @@ int CurrencyExponent(std::string_view currency);
 bool IsCurrencyCode(std::string_view currency);
 
 // "29.33" in a 2-digit currency -> 2933. Accepts an optional leading '+', digits, and at most
-// `exponent` fraction digits. A negative, non-numeric, too precise or too large amount is
-// kInvalidInput with the reason.
+// `exponent` fraction digits. A negative, non-numeric, too precise or too large amount (more than
+// 2^63 - 1 minor units: 92233720368547758.07 in a 2-digit currency) is kInvalidInput with the
+// reason; the message cites the text escaped and cut short (base/printable.h).
 Result<int64_t> ParseAmount(std::string_view text, int exponent);
 
 // 2933, 2 -> "29.33"; -5, 2 -> "-0.05".

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace followup {
 namespace {
 
@@ -26,6 +28,32 @@ TEST(MoneyTest, RejectsWhatIsNotAnAmount) {
   EXPECT_NE(ParseAmount("1.234", 2).error().message.find("more than 2 digits"), std::string::npos);
   EXPECT_NE(ParseAmount("99999999999999999999", 2).error().message.find("too large"),
             std::string::npos);
+}
+
+TEST(MoneyTest, AmountsPastSixtyFourBitsAreRefusedNotWrapped) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(ParseAmount("92233720368547758.07", 2).value(), kMax);
+  EXPECT_EQ(ParseAmount("9223372036854775807", 0).value(), kMax);
+  EXPECT_EQ(ParseAmount("9223372036854775.807", 3).value(), kMax);
+  // These wrapped: to 1.00, 0.00 and a negative amount.
+  for (const char* past : {"9223372036854775809", "922337203685477580.8", "92233720368547758.08",
+                           "92233720368547758.10", "18446744073709551716"}) {
+    auto r = ParseAmount(past, 2);
+    ASSERT_FALSE(r.has_value()) << past << " read as " << *r;
+    EXPECT_NE(r.error().message.find("too large (at most 92233720368547758.07)"), std::string::npos)
+        << r.error().message;
+  }
+  EXPECT_FALSE(ParseAmount("9223372036854775808", 0).has_value());
+  EXPECT_FALSE(ParseAmount("9223372036854775.808", 3).has_value());
+}
+
+TEST(MoneyTest, ErrorsCiteTheTextEscapedAndCutShort) {
+  auto r = ParseAmount("1\n2\x1b", 2);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "bad amount '1\\n2\\x1b': not a number");
+  auto long_one = ParseAmount(std::string(10000, '9'), 2);
+  ASSERT_FALSE(long_one.has_value());
+  EXPECT_LT(long_one.error().message.size(), 200u);
 }
 
 TEST(MoneyTest, CurrencyExponents) {
