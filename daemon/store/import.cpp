@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "base/money.h"
+#include "base/printable.h"
 #include "base/time.h"
 #include "store/csv.h"
 
@@ -20,6 +21,9 @@ using Json = nlohmann::json;
 
 constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxEmailBytes = 254;
+// Longer than any time or IANA zone name: such a field is refused before it is parsed (and cited).
+constexpr size_t kMaxTimeBytes = 64;
+constexpr size_t kMaxZoneBytes = 64;
 
 std::optional<std::string_view> Get(const RawRow& row, std::string_view name) {
   for (size_t i = 0; i < row.names->size(); ++i) {
@@ -49,8 +53,9 @@ Result<std::optional<Instant>> OptTime(const RawRow& row, std::string_view colum
                                        const ImportOptions& o) {
   auto v = Get(row, column);
   if (!v) return std::optional<Instant>();
+  if (v->size() > kMaxTimeBytes) return Bad(column, "bad time " + Quote(*v) + ": too long");
   auto t = ParseInstant(*v, o.zone);
-  if (!t) return Bad(column, t.error().message);
+  if (!t) return Bad(column, Printable(t.error().message));
   return std::optional<Instant>(*t);
 }
 
@@ -85,10 +90,10 @@ Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOpti
     if (names[i].empty())
       return InvalidInput("column " + std::to_string(i + 1) + " has no name", where);
     if (!seen.insert(names[i]).second)
-      return InvalidInput("column '" + names[i] + "' appears twice", where);
+      return InvalidInput("column " + Quote(names[i]) + " appears twice", where);
     if (o.target == ImportTarget::kTransactions && !IsKnown(known, names[i]))
       return InvalidInput(
-          "unknown column '" + names[i] + "' (transactions have: " + Join(known) + ")", where);
+          "unknown column " + Quote(names[i]) + " (transactions have: " + Join(known) + ")", where);
   }
   std::vector<std::string> required =
       o.target == ImportTarget::kCustomers
@@ -101,16 +106,7 @@ Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOpti
 
 bool ValidUtf8(const std::string& s) { return utf8::find_invalid(s.begin(), s.end()) == s.end(); }
 
-// Where rows come from: a CSV file with a header, or JSON Lines.
-class RowSource {
- public:
-  virtual ~RowSource() = default;
-  // Next row; false at end. A malformed row sets `error` (the row is skipped by the caller).
-  virtual Result<bool> Next(RawRow& row, int& line, std::string& error) = 0;
-  virtual uint64_t bytes_read() const = 0;
-};
-
-class CsvSource final : public RowSource {
+class CsvSource final : public RowReader {
  public:
   CsvSource(std::FILE* f, const ImportOptions& o)
       : reader_(f, o.max_field_bytes, o.max_line_bytes) {}
@@ -147,7 +143,7 @@ class CsvSource final : public RowSource {
     for (size_t i = 0; error.empty() && i < record_.fields.size(); ++i) {
       auto& f = record_.fields[i];
       if (!ValidUtf8(f)) {
-        error = "column '" + names_[i] + "': bad UTF-8";
+        error = "column " + Quote(names_[i]) + ": bad UTF-8";
         break;
       }
       if (!f.empty()) row.values[i] = std::move(f);
@@ -162,7 +158,100 @@ class CsvSource final : public RowSource {
   std::vector<std::string> names_;
 };
 
-class JsonLinesSource final : public RowSource {
+// One JSON Lines row, read by nlohmann's SAX parser rather than into a document: numbers arrive
+// with their exact text (a document would hold them as doubles, which makes distinct ids collide
+// and turns 1e400 into an exception), and nothing is built for nested values the row refuses
+// anyway.
+class RowSax {
+ public:
+  using number_integer_t = Json::number_integer_t;
+  using number_unsigned_t = Json::number_unsigned_t;
+  using number_float_t = Json::number_float_t;
+  using string_t = Json::string_t;
+  using binary_t = Json::binary_t;
+
+  struct Field {
+    std::string key;
+    std::optional<std::string> text;  // nullopt: null or empty
+    bool scalar = true;               // false: an object, array or boolean (refused)
+  };
+
+  void Reset() {
+    fields_.clear();
+    depth_ = 0;
+    not_an_object_ = false;
+    error_.clear();
+  }
+
+  bool null() { return Value(std::nullopt, true); }
+  bool boolean(bool) { return Value(std::nullopt, false); }
+  bool number_integer(number_integer_t v) { return Value(std::to_string(v), true); }
+  bool number_unsigned(number_unsigned_t v) { return Value(std::to_string(v), true); }
+  bool number_float(number_float_t, const string_t& text) { return Value(text, true); }
+  bool string(string_t& v) { return Value(std::move(v), true); }
+  bool binary(binary_t&) { return Value(std::nullopt, false); }
+  bool start_object(std::size_t) {
+    if (depth_ > 0) Value(std::nullopt, false);
+    ++depth_;
+    return true;
+  }
+  bool start_array(std::size_t) {
+    Value(std::nullopt, false);
+    ++depth_;
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    return true;
+  }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) {
+    if (depth_ == 1) key_ = std::move(k);
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& token,
+                   const nlohmann::detail::exception& e) {
+    if (e.id == 406) {  // a number past a double's range
+      error_ = "field " + Quote(key_) + ": the number " + Quote(token) + " is out of range";
+    } else {
+      error_ = "not valid JSON at byte " + std::to_string(position);
+    }
+    return false;
+  }
+
+  const std::vector<Field>& fields() const { return fields_; }
+  bool not_an_object() const { return not_an_object_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  // A value at the current depth: a field of the row's object at depth 1, ignored deeper, a row
+  // that is no object at depth 0. A repeated key keeps its last value, as a JSON document would.
+  bool Value(std::optional<std::string> text, bool scalar) {
+    if (depth_ == 0) {
+      not_an_object_ = true;
+    } else if (depth_ == 1) {
+      if (text && text->empty()) text.reset();
+      auto same = std::find_if(fields_.begin(), fields_.end(),
+                               [&](const Field& f) { return f.key == key_; });
+      if (same != fields_.end())
+        *same = Field{key_, std::move(text), scalar};
+      else
+        fields_.push_back(Field{key_, std::move(text), scalar});
+    }
+    return true;
+  }
+
+  std::vector<Field> fields_;
+  std::string key_;
+  int depth_ = 0;
+  bool not_an_object_ = false;
+  std::string error_;
+};
+
+class JsonLinesSource final : public RowReader {
  public:
   JsonLinesSource(std::FILE* f, const ImportOptions& o) : file_(f), options_(o) {}
 
@@ -188,41 +277,40 @@ class JsonLinesSource final : public RowSource {
       error = "bad UTF-8";
       return true;
     }
-    Json doc;
+    sax_.Reset();
+    bool parsed = false;
     try {
-      doc = Json::parse(text_);
-    } catch (const Json::parse_error& e) {
-      error = "not valid JSON at byte " + std::to_string(e.byte);
+      parsed = Json::sax_parse(text_, &sax_);
+    } catch (const Json::exception& e) {  // the SAX interface reports errors; this is a backstop
+      error = std::string("not valid JSON: ") + e.what();
       return true;
     }
-    if (!doc.is_object()) {
+    if (!parsed) {
+      error = sax_.error().empty() ? "not valid JSON" : sax_.error();
+      return true;
+    }
+    if (sax_.not_an_object()) {
       error = "expected one JSON object per line";
       return true;
     }
     const auto& known =
         options_.target == ImportTarget::kCustomers ? CustomerColumns() : TransactionColumns();
-    for (auto& [key, value] : doc.items()) {
-      if (options_.target == ImportTarget::kTransactions && !IsKnown(known, key)) {
-        error = "unknown field '" + key + "' (transactions have: " + Join(known) + ")";
+    for (const auto& field : sax_.fields()) {
+      if (options_.target == ImportTarget::kTransactions && !IsKnown(known, field.key)) {
+        error = "unknown field " + Quote(field.key) + " (transactions have: " + Join(known) + ")";
         return true;
       }
-      std::string text;
-      if (value.is_string()) {
-        text = value.get<std::string>();
-      } else if (value.is_number()) {
-        text = value.dump();
-      } else if (!value.is_null()) {
-        error = "field '" + key + "' must be a string or a number";
+      if (!field.scalar) {
+        error = "field " + Quote(field.key) + " must be a string or a number";
         return true;
       }
-      if (text.size() > options_.max_field_bytes) {
-        error = "field '" + key + "' is longer than " + std::to_string(options_.max_field_bytes) +
-                " bytes";
+      if (field.text && field.text->size() > options_.max_field_bytes) {
+        error = "field " + Quote(field.key) + " is longer than " +
+                std::to_string(options_.max_field_bytes) + " bytes";
         return true;
       }
-      names_.push_back(key);
-      row.values.emplace_back();
-      if (!text.empty()) row.values.back() = std::move(text);
+      names_.push_back(field.key);
+      row.values.push_back(field.text);
     }
     return true;
   }
@@ -249,6 +337,7 @@ class JsonLinesSource final : public RowSource {
   std::FILE* file_;
   const ImportOptions& options_;
   std::string text_;
+  RowSax sax_;
   std::vector<std::string> names_;
   uint64_t bytes_ = 0;
   int line_ = 0;
@@ -272,6 +361,14 @@ bool LooksLikeJsonLines(const std::string& path, std::FILE* f) {
 
 }  // namespace
 
+Result<std::unique_ptr<RowReader>> RowReader::Open(std::FILE* file, const std::string& path,
+                                                   const ImportOptions& options) {
+  if (LooksLikeJsonLines(path, file)) return std::make_unique<JsonLinesSource>(file, options);
+  auto csv = std::make_unique<CsvSource>(file, options);
+  if (auto r = csv->ReadHeader(options, path); !r) return tl::unexpected(r.error());
+  return csv;
+}
+
 const std::vector<std::string>& CustomerColumns() {
   static const std::vector<std::string> k = {
       "id", "email", "name", "created_at", "referred_by", "timezone", "unsubscribed_at"};
@@ -290,8 +387,7 @@ Result<CustomerRecord> ParseCustomerRow(const RawRow& row, const ImportOptions& 
   if (!id) return tl::unexpected(id.error());
   c.external_id = std::move(*id);
   if (auto e = Get(row, "email")) {
-    if (!PlausibleEmail(*e))
-      return Bad("email", "'" + std::string(*e) + "' is not an email address");
+    if (!PlausibleEmail(*e)) return Bad("email", Quote(*e) + " is not an email address");
     c.email = std::string(*e);
   }
   if (auto n = Get(row, "name")) {
@@ -309,8 +405,10 @@ Result<CustomerRecord> ParseCustomerRow(const RawRow& row, const ImportOptions& 
     c.referred_by = std::move(*ref);
   }
   if (auto tz = Get(row, "timezone")) {
+    if (tz->size() > kMaxZoneBytes)
+      return Bad("timezone", "unknown time zone " + Quote(*tz) + ": too long");
     auto zone = LookupZone(*tz);
-    if (!zone) return Bad("timezone", zone.error().message);
+    if (!zone) return Bad("timezone", Printable(zone.error().message));
     c.timezone = std::string(*tz);
   }
   auto unsub = OptTime(row, "unsubscribed_at", o);
@@ -341,13 +439,12 @@ Result<TransactionRecord> ParseTransactionRow(const RawRow& row, const ImportOpt
   if (auto k = Get(row, "kind")) {
     auto kind = ParseKind(*k);
     if (!kind)
-      return Bad("kind",
-                 "unknown kind '" + std::string(*k) + "' (expected purchase, return or refund)");
+      return Bad("kind", "unknown kind " + Quote(*k) + " (expected purchase, return or refund)");
     t.kind = *kind;
   }
   t.currency = std::string(Get(row, "currency").value_or(o.default_currency));
   if (!IsCurrencyCode(t.currency))
-    return Bad("currency", "'" + t.currency + "' is not an ISO 4217 code such as EUR or USD");
+    return Bad("currency", Quote(t.currency) + " is not an ISO 4217 code such as EUR or USD");
   int exponent = CurrencyExponent(t.currency);
   auto amount_text = Get(row, "amount");
   if (!amount_text) return Bad("amount", "missing");
@@ -375,21 +472,19 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
   uint64_t total = std::filesystem::file_size(path, size_error);
   if (size_error) total = 0;
 
-  std::unique_ptr<RowSource> source;
-  if (LooksLikeJsonLines(path, file.get())) {
-    source = std::make_unique<JsonLinesSource>(file.get(), o);
-  } else {
-    auto csv = std::make_unique<CsvSource>(file.get(), o);
-    if (auto r = csv->ReadHeader(o, path); !r) return tl::unexpected(r.error());
-    source = std::move(csv);
-  }
+  auto opened = RowReader::Open(file.get(), path, o);
+  if (!opened) return tl::unexpected(opened.error());
+  std::unique_ptr<RowReader> source = std::move(*opened);
 
   auto batch = store.BeginImport();
   if (!batch) return tl::unexpected(batch.error());
   ImportSummary summary;
   auto problem = [&](int line, const std::string& why) {
     ++summary.rejected;
-    if (cb.on_problem) cb.on_problem(Error{ErrorCode::kInvalidInput, why, {path, line, 0}});
+    // Every message cites its field text through Quote(); Printable() is the backstop that keeps
+    // anything else a row carried from reaching the report raw.
+    if (cb.on_problem)
+      cb.on_problem(Error{ErrorCode::kInvalidInput, Printable(why), {path, line, 0}});
   };
   // Counts one put; returns true when the row was accepted (inserted or unchanged).
   auto count = [&](int line, const PutResult& put, const std::string& id) {
@@ -401,13 +496,13 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
         ++summary.unchanged;
         break;
       case PutOutcome::kConflict:
-        problem(line, "id '" + id + "' is already in the store with different " + put.detail);
+        problem(line, "id " + Quote(id) + " is already in the store with different " + put.detail);
         break;
       case PutOutcome::kUnknownCustomer:
-        problem(line, "column 'customer_id': unknown customer '" + put.detail + "'");
+        problem(line, "column 'customer_id': unknown customer " + Quote(put.detail));
         break;
       case PutOutcome::kUnknownReferrer:
-        problem(line, "column 'referred_by': unknown customer '" + put.detail + "'");
+        problem(line, "column 'referred_by': unknown customer " + Quote(put.detail));
         break;
     }
   };

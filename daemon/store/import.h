@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +51,8 @@ struct ImportCallbacks {
 
 // Imports `path` (CSV, or JSON Lines when it ends in .jsonl/.ndjson or starts with '{').
 // Returns the counts; rows with problems are reported and skipped, the rest committed together.
+// Messages cite file content escaped and cut short (base/printable.h), so that a field cannot
+// forge a line of the report or act on the terminal.
 // kInvalidInput (nothing written) when the file cannot be read as a whole: unreadable, no header,
 // an unknown or repeated column, a required column missing. kRuntime (nothing written) when the
 // store fails.
@@ -61,7 +65,34 @@ struct RawRow {
   std::vector<std::optional<std::string>> values;   // one per name
 };
 
-// Validates one row into a record. On failure the message says which column and why.
+// Reads the rows of one import file, CSV or JSON Lines, and nothing else: what Import() reads
+// with, on its own so that the reading can be checked (and fuzzed) without a store.
+//
+// Field text is kept as it was written: CSV fields unquoted, JSON strings decoded, JSON numbers as
+// their exact text ("29.330", "18446744073709551617"), so that ids never collide and amounts never
+// pass through a double. Not thread-safe; one reader per file.
+class RowReader {
+ public:
+  // Reads `file` (borrowed, like `options`: both must outlive the reader), named `path` in errors:
+  // JSON Lines when `path` ends in .jsonl or .ndjson, or the text (after blanks) starts with '{';
+  // else CSV, whose header row is read and checked here. kInvalidInput, located, as Import() says
+  // for a header it refuses; kRuntime on a read error.
+  static Result<std::unique_ptr<RowReader>> Open(std::FILE* file, const std::string& path,
+                                                 const ImportOptions& options);
+  virtual ~RowReader() = default;
+
+  // The next row into `row` (valid until the next call) and the line it starts on into `line`.
+  // A row that cannot be read as fields (bad CSV quoting, invalid JSON, bad UTF-8, a line or field
+  // over its limit, a number out of range ...) is consumed and sets `error` to the reason, citing
+  // any of its text escaped and cut short (base/printable.h); `error` is empty otherwise. Returns
+  // false at the end of the file, kRuntime on a read error.
+  virtual Result<bool> Next(RawRow& row, int& line, std::string& error) = 0;
+  // Bytes read so far, for progress.
+  virtual uint64_t bytes_read() const = 0;
+};
+
+// Validates one row into a record. On failure the message says which column and why; it cites
+// field text escaped and cut short (base/printable.h), never raw.
 Result<CustomerRecord> ParseCustomerRow(const RawRow& row, const ImportOptions& options);
 Result<TransactionRecord> ParseTransactionRow(const RawRow& row, const ImportOptions& options);
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
+#include "support/sqlite_util.h"
 #include "support/test_util.h"
 
 namespace followup::store {
@@ -32,6 +35,13 @@ class ImportTest : public ::testing::Test {
     std::vector<TransactionRow> rows;
     EXPECT_TRUE(store_->ForEachTransaction(Instant::max(), [&](auto& r) { rows.push_back(r); }));
     return rows;
+  }
+
+  // The external ids of a table, in the order they were stored.
+  std::string Ids(const std::string& table) {
+    return testing::Sql(dir_ / "f.db",
+                        "SELECT group_concat(external_id) FROM (SELECT external_id FROM " + table +
+                            " ORDER BY id)");
   }
 
   bool Problem(const std::string& needle) {
@@ -199,6 +209,125 @@ TEST_F(ImportTest, JsonLines) {
   auto rows = Transactions();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].amount, 2933);
+}
+
+TEST_F(ImportTest, AJsonNumberPastADoubleRejectsItsRowAndNothingElse) {
+  Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
+  auto s = Import(
+      ImportTarget::kTransactions, "t.jsonl",
+      "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":\"1.00\"}\n"
+      "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":1e400}\n"
+      "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"cost\":-1e999,"
+      "\"amount\":\"1.00\"}\n"
+      "{\"id\":1e309,\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":\"1.00\"}\n"
+      "{\"id\":\"t5\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":\"2.00\"}"
+      "\n");
+  EXPECT_EQ(s.read, 5);
+  EXPECT_EQ(s.imported, 2);
+  EXPECT_EQ(s.rejected, 3);
+  Problem("t.jsonl:2: field 'amount': the number '1e400' is out of range");
+  Problem("t.jsonl:3: field 'cost': the number '-1e999' is out of range");
+  Problem("t.jsonl:4: field 'id': the number '1e309' is out of range");
+  EXPECT_EQ(Ids("transactions"), "t1,t5");
+  // Customers keep unknown fields as attributes: the same number there rejects the row too.
+  auto c = Import(ImportTarget::kCustomers, "c.jsonl",
+                  "{\"id\":\"c2\",\"score\":1e400}\n{\"id\":\"c3\",\"score\":1e300}\n");
+  EXPECT_EQ(c.imported, 1);
+  Problem("c.jsonl:1: field 'score': the number '1e400' is out of range");
+  EXPECT_EQ(
+      testing::Sql(dir_ / "f.db", "SELECT attributes FROM customers WHERE external_id = 'c3'"),
+      R"({"score":"1e300"})");
+}
+
+TEST_F(ImportTest, JsonNumbersKeepTheirExactText) {
+  // Ids past 2^64 went through a double: these two became the same id.
+  auto c = Import(ImportTarget::kCustomers, "c.jsonl",
+                  "{\"id\":18446744073709551617,\"email\":\"a@example.com\"}\n"
+                  "{\"id\":18446744073709551618,\"email\":\"b@example.com\"}\n"
+                  "{\"id\":-42}\n"
+                  "{\"id\":1.50}\n");
+  EXPECT_EQ(c.imported, 4);
+  EXPECT_EQ(c.rejected, 0);
+  ASSERT_TRUE(*store_->FindCustomer("18446744073709551617"));
+  EXPECT_EQ((*store_->FindCustomer("18446744073709551618"))->email, "b@example.com");
+  EXPECT_TRUE(*store_->FindCustomer("-42"));
+  EXPECT_TRUE(*store_->FindCustomer("1.50"));
+  // Amounts are read from the text as written, never through a double.
+  auto t = Import(
+      ImportTarget::kTransactions, "t.jsonl",
+      "{\"id\":\"t1\",\"customer_id\":-42,\"occurred_at\":\"2026-01-05\",\"amount\":29.330}\n"
+      "{\"id\":\"t2\",\"customer_id\":-42,\"occurred_at\":\"2026-01-05\","
+      "\"amount\":92233720368547758.07}\n"
+      "{\"id\":\"t3\",\"customer_id\":-42,\"occurred_at\":\"2026-01-05\",\"amount\":1e2}\n");
+  EXPECT_EQ(t.imported, 2);
+  Problem("t.jsonl:3: column 'amount': bad amount '1e2': not a number");
+  auto rows = Transactions();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].amount, 2933);
+  EXPECT_EQ(rows[1].amount, std::numeric_limits<int64_t>::max());
+}
+
+TEST_F(ImportTest, AmountsPastSixtyFourBitsAreRejectedPerRow) {
+  Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
+  // These were stored as 1.00 and 0.00, and the last one failed the whole file on a CHECK
+  // constraint, without a line.
+  auto s = Import(ImportTarget::kTransactions, "t.csv",
+                  "id,customer_id,occurred_at,amount,cost\n"
+                  "a1,c1,2026-01-05,9223372036854775809,\n"
+                  "a2,c1,2026-01-05,922337203685477580.8,\n"
+                  "a3,c1,2026-01-05,92233720368547758.08,\n"
+                  "a4,c1,2026-01-05,1.00,92233720368547758.08\n"
+                  "a5,c1,2026-01-05,92233720368547758.07,92233720368547758.07\n");
+  EXPECT_EQ(s.read, 5);
+  EXPECT_EQ(s.imported, 1);
+  EXPECT_EQ(s.rejected, 4);
+  Problem(
+      "t.csv:2: column 'amount': bad amount '9223372036854775809': too large (at most "
+      "92233720368547758.07)");
+  Problem("t.csv:3: column 'amount': bad amount '922337203685477580.8': too large");
+  Problem("t.csv:4: column 'amount': bad amount '92233720368547758.08': too large");
+  Problem("t.csv:5: column 'cost': bad amount '92233720368547758.08': too large");
+  EXPECT_EQ(Ids("transactions"), "a5");
+  EXPECT_EQ(Transactions().at(0).amount, std::numeric_limits<int64_t>::max());
+}
+
+TEST_F(ImportTest, ProblemsCiteFieldTextEscapedAndCutShort) {
+  const std::string long_email(1000, 'x');
+  auto s = Import(ImportTarget::kCustomers, "c.csv",
+                  "id,email,timezone,created_at\n"
+                  "c1,\"bad\nc.csv:99: forged line\",,\n"
+                  "c2,\"\x1b[2J\x1b]0;title\x07\",,\n" +
+                      std::string("c3,a\0b,,\n", 9) + "c4," + long_email +
+                      ",,\n"
+                      "c5,,\"Europe/\nBerlin\",\n"
+                      "c6,,,\"2026-01-01\x1b[31m\"\n"
+                      "c7,,,\"" +
+                      long_email + "\"\n" + "c8,\"\xc2\x9b" + "31mx\",,\n");
+  EXPECT_EQ(s.rejected, 8);
+  ASSERT_EQ(problems_.size(), 8u);
+  for (const auto& p : problems_) {
+    for (unsigned char c : p) EXPECT_TRUE(c >= 0x20 && c != 0x7f) << "raw control in: " << p;
+    EXPECT_EQ(p.find("\xc2\x9b"), std::string::npos) << "raw C1 control in: " << p;
+    EXPECT_LT(p.size(), 200u) << p;
+  }
+  Problem("c.csv:2: column 'email': 'bad\\nc.csv:99: forged line' is not an email address");
+  Problem("c.csv:4: column 'email': '\\x1b[2J\\x1b]0;title\\x07' is not an email address");
+  Problem("c.csv:5: column 'email': 'a\\0b' is not an email address");
+  Problem("c.csv:6: column 'email': '" + std::string(64, 'x') + "...' is not an email address");
+  Problem("c.csv:7: column 'timezone': unknown time zone 'Europe/\\nBerlin'");
+  Problem("c.csv:9: column 'created_at': bad time '2026-01-01\\x1b[31m'");
+  Problem("c.csv:10: column 'created_at': bad time '" + std::string(64, 'x') + "...': too long");
+  Problem("c.csv:11: column 'email': '\\u009b31mx' is not an email address");
+  // Header and JSON field names too.
+  auto j = Import(ImportTarget::kTransactions, "t.jsonl", "{\"i\\u001bd\":1}\n");
+  EXPECT_EQ(j.rejected, 1);
+  Problem("t.jsonl:1: unknown field 'i\\x1bd'");
+  ImportCallbacks cb;
+  options_.target = ImportTarget::kTransactions;
+  auto header = store::Import(*store_, dir_.Write("h.csv", "id,\"cus\ntomer\"\n"), options_, cb);
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message.find("unknown column 'cus\\ntomer'"), std::string::npos)
+      << header.error().message;
 }
 
 TEST_F(ImportTest, CdnowSampleImportsAsItIs) {
