@@ -1,6 +1,9 @@
 #include "store/migrations.h"
 
 #include <array>
+#include <charconv>
+
+#include "base/printable.h"
 
 namespace followup::store {
 namespace {
@@ -81,5 +84,16 @@ constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 }  // namespace
 
 std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+Result<int> ParseSchemaVersion(std::string_view text) {
+  int version = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, version);
+  if (text.empty() || text[0] == '-' || ec != std::errc() || stop != end)
+    return RuntimeFailure("store open: meta.schema_version is " + Quote(text) +
+                          ", not a schema version (a whole number): the store is damaged or "
+                          "not followup's");
+  return version;
+}
 
 }  // namespace followup::store

@@ -49,7 +49,8 @@ Result<int> ReadSchemaVersion(Database& db) {
   if (!get) return tl::unexpected(get.error());
   auto found = get->Step();
   if (!found) return tl::unexpected(found.error());
-  return *found ? std::stoi(std::string(get->Text(0))) : 0;
+  if (!*found) return 0;
+  return ParseSchemaVersion(get->Text(0));
 }
 
 Result<int> Migrate(Database& db) {

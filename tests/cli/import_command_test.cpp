@@ -60,6 +60,49 @@ TEST_F(ImportCommandTest, BadRowsExitOneAndKeepTheGoodOnes) {
   EXPECT_EQ(Query(dir_ / "f.db", "SELECT group_concat(external_id) FROM customers"), "c1");
 }
 
+TEST_F(ImportCommandTest, HostileRowsAreReportedOneLineEachAndTheRestImported) {
+  auto customers = dir_.Write("c.csv", "id\nc1\n");
+  ASSERT_EQ(Followupd(Store() + " import customers " + customers, dir_.path()).status, 0);
+  // A number past a double aborted the whole import (exit 134), losing the good rows before it.
+  auto jsonl = dir_.Write(
+      "t.jsonl",
+      "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":\"1.00\"}\n"
+      "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":\"2026-01-05\",\"amount\":1e400}\n");
+  auto j = Followupd(Store() + " import transactions " + jsonl, dir_.path());
+  EXPECT_EQ(j.status, 1) << j.err;
+  EXPECT_EQ(j.err, jsonl + ":2: field 'amount': the number '1e400' is out of range\n");
+  EXPECT_EQ(Query(dir_ / "f.db", "SELECT group_concat(external_id) FROM transactions"), "t1");
+  // A quoted newline forged a report line of its own; escapes reached the terminal.
+  auto csv = dir_.Write("t.csv",
+                        "id,customer_id,occurred_at,amount\n"
+                        "t3,c1,2026-01-05,\"1\nt.csv:1: all rows imported\"\n"
+                        "t4,c1,2026-01-05,\"\x1b]2;owned\x07\x1b[2J\"\n");
+  auto c = Followupd(Store() + " import transactions " + csv, dir_.path());
+  EXPECT_EQ(c.status, 1);
+  EXPECT_EQ(c.err,
+            csv +
+                ":2: column 'amount': bad amount '1\\nt.csv:1: all rows imported': not a "
+                "number\n" +
+                csv +
+                ":4: column 'amount': bad amount '\\x1b]2;owned\\x07\\x1b[2J': not a number\n");
+}
+
+TEST_F(ImportCommandTest, ADamagedSchemaVersionIsARuntimeFailure) {
+  auto customers = dir_.Write("c.csv", "id\nc1\n");
+  ASSERT_EQ(Followupd(Store() + " import customers " + customers, dir_.path()).status, 0);
+  sqlite3* db = nullptr;
+  sqlite3_open((dir_ / "f.db").c_str(), &db);
+  sqlite3_exec(db, "UPDATE meta SET value = 'two' WHERE key = 'schema_version'", nullptr, nullptr,
+               nullptr);
+  sqlite3_close(db);
+  // Every command aborted on std::stoi (exit 134).
+  for (const char* command : {" customers", " import customers c.csv"}) {
+    auto r = Followupd(Store() + command, dir_.path());
+    EXPECT_EQ(r.status, 3) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("meta.schema_version is 'two'"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(ImportCommandTest, DryRunWritesNothing) {
   auto customers = dir_.Write("c.csv", "id\nc1\n");
   auto r = Followupd(Store() + " import customers --dry-run " + customers, dir_.path());
