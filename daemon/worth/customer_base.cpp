@@ -142,8 +142,9 @@ Result<void> CustomerBase::Update(store::Store& store, int64_t customer_id) {
   // The referrer's referral facts change by the difference this customer made.
   if (auto* referrer = fresh.referred_by ? FindMutable(fresh.referred_by) : nullptr) {
     referrer->referrals += (fresh.has_purchases() ? 1 : 0) - (before.has_purchases() ? 1 : 0);
-    referrer->referred_revenue +=
-        (fresh.revenue - fresh.returns) - (before.revenue - before.returns);
+    referrer->referred_revenue = SaturatingAdd(
+        referrer->referred_revenue,
+        SaturatingSub(fresh.revenue - fresh.returns, before.revenue - before.returns));
   }
   return {};
 }

@@ -61,9 +61,6 @@ constexpr std::array<FactInfo, 25> kFacts = {{
 
 double UnitDays(TimeUnit unit) { return unit == TimeUnit::kWeeks ? 7.0 : 1.0; }
 
-// Rounds a double amount of minor units to an integer.
-int64_t Minor(double v) { return static_cast<int64_t>(std::llround(v)); }
-
 std::optional<double> Defined(double v) {
   if (std::isnan(v)) return std::nullopt;
   return v;
@@ -122,6 +119,26 @@ uint64_t PatternKey(const CustomerSummary& s, int64_t today) {
 
 }  // namespace
 
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t difference;
+  if (!__builtin_sub_overflow(a, b, &difference)) return difference;
+  return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+int64_t SaturatingRound(double minor_units) {
+  constexpr double kTwo63 = 9223372036854775808.0;  // 2^63, the first double past int64_t
+  if (std::isnan(minor_units)) return 0;
+  if (minor_units >= kTwo63) return std::numeric_limits<int64_t>::max();
+  if (minor_units <= -kTwo63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(std::llround(minor_units));
+}
+
 CustomerSummary Summarize(int64_t customer_id, int64_t referred_by,
                           std::optional<Instant> created_at,
                           std::span<const store::TransactionRow> transactions,
@@ -143,8 +160,8 @@ CustomerSummary Summarize(int64_t customer_id, int64_t referred_by,
     double profit = 0;
     if (t.kind == store::Kind::kPurchase) {
       profit = t.cost ? static_cast<double>(t.amount - *t.cost) : t.amount * margin;
-      s.revenue += t.amount;
-      if (recent) s.revenue_12m += t.amount;
+      s.revenue = SaturatingAdd(s.revenue, t.amount);
+      if (recent) s.revenue_12m = SaturatingAdd(s.revenue_12m, t.amount);
       ++s.purchases;
       auto day = static_cast<int32_t>(day_of(t.occurred_at));
       if (s.purchase_days == 0) {
@@ -167,10 +184,10 @@ CustomerSummary Summarize(int64_t customer_id, int64_t referred_by,
         profit = -(t.cost ? static_cast<double>(t.amount - *t.cost) : t.amount * margin);
       else
         profit = -static_cast<double>(t.amount);
-      s.returns += t.amount;
+      s.returns = SaturatingAdd(s.returns, t.amount);
     }
-    s.profit += Minor(profit);
-    if (recent) s.profit_12m += Minor(profit);
+    s.profit = SaturatingAdd(s.profit, SaturatingRound(profit));
+    if (recent) s.profit_12m = SaturatingAdd(s.profit_12m, SaturatingRound(profit));
   }
   if (s.purchase_days > 1) {
     repeat_total += day_total;
@@ -365,7 +382,7 @@ void AddReferrals(std::span<CustomerSummary> summaries) {
                          [](const CustomerSummary& c, int64_t id) { return c.customer_id < id; });
     if (it == summaries.end() || it->customer_id != s.referred_by) continue;
     if (s.has_purchases()) ++it->referrals;
-    it->referred_revenue += s.revenue - s.returns;
+    it->referred_revenue = SaturatingAdd(it->referred_revenue, s.revenue - s.returns);
   }
 }
 
@@ -373,7 +390,7 @@ std::string FormatFact(const FactInfo& info, double value, int exponent) {
   char buf[64];
   switch (info.type) {
     case FactType::kMoney:
-      return FormatAmount(std::llround(value * std::pow(10.0, exponent)), exponent);
+      return FormatAmount(SaturatingRound(value * std::pow(10.0, exponent)), exponent);
     case FactType::kTime:
       return FormatInstant(Instant{std::chrono::seconds{static_cast<int64_t>(value)}});
     case FactType::kCount:

@@ -73,6 +73,14 @@ struct CustomerSummary {
   int32_t repeat_days() const { return purchase_days > 0 ? purchase_days - 1 : 0; }
 };
 
+// Money sums in a summary saturate at the ends of int64_t (+-92233720368547758.07 in a 2-digit
+// currency) instead of wrapping: a customer past that reads as that much, never as a small or
+// negative sum. These are the sums' operations.
+int64_t SaturatingAdd(int64_t a, int64_t b);
+int64_t SaturatingSub(int64_t a, int64_t b);
+// A double amount of minor units rounded to an integer, saturated likewise (NaN gives 0).
+int64_t SaturatingRound(double minor_units);
+
 // Folds one customer's transactions (ordered by time, all at or before options.at) into a summary.
 // `created_at` is the customer's own record's, if any. Referral and model fields stay empty.
 CustomerSummary Summarize(int64_t customer_id, int64_t referred_by,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace followup::worth {
 namespace {
@@ -158,6 +159,46 @@ TEST_F(FactsTest, ReferralsCountReferredCustomersWhoBought) {
   EXPECT_EQ(Value(all[0], "referrals"), 1);
   EXPECT_DOUBLE_EQ(*Value(all[0], "referred_revenue"), 30.00);
   EXPECT_EQ(Value(all[1], "referrals"), 0);
+}
+
+TEST_F(FactsTest, MoneySumsSaturateInsteadOfWrapping) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kHuge = kMax / 2 + 1;  // two of these pass 2^63
+  const double max_major = static_cast<double>(kMax) / 100;
+  // Revenue wrapped to 74.63 and profit to -4.5e16 here.
+  std::vector<TransactionRow> rows = {
+      Row("2026-01-10", Kind::kPurchase, kHuge, 0), Row("2026-02-10", Kind::kPurchase, kHuge, 0),
+      Row("2026-03-10", Kind::kPurchase, kHuge),  // no cost: the default margin
+  };
+  auto s = Summarize(1, 0, std::nullopt, rows, options_);
+  EXPECT_DOUBLE_EQ(*Value(s, "revenue"), max_major);
+  EXPECT_DOUBLE_EQ(*Value(s, "revenue_12m"), max_major);
+  EXPECT_DOUBLE_EQ(*Value(s, "net_revenue"), max_major);
+  EXPECT_DOUBLE_EQ(*Value(s, "profit"), max_major);
+  EXPECT_DOUBLE_EQ(*Value(s, "profit_12m"), max_major);
+  EXPECT_GT(*Value(s, "average_order_value"), 0);
+  EXPECT_EQ(FormatFact(InfoOf(Fact::kRevenue), *Value(s, "revenue"), 2), "92233720368547758.07");
+  // Losses saturate at the other end: refunds of goods that cost nothing.
+  std::vector<TransactionRow> refunds = {Row("2026-01-10", Kind::kRefund, kMax),
+                                         Row("2026-01-11", Kind::kRefund, kMax)};
+  auto r = Summarize(2, 0, std::nullopt, refunds, options_);
+  EXPECT_DOUBLE_EQ(*Value(r, "returns"), max_major);
+  EXPECT_DOUBLE_EQ(*Value(r, "profit"),
+                   static_cast<double>(std::numeric_limits<int64_t>::min()) / 100);
+  EXPECT_DOUBLE_EQ(*Value(r, "net_revenue"), -max_major);
+  // A referrer of two such customers.
+  std::vector<CustomerSummary> all = {Summarize(3, 0, std::nullopt, {}, options_), s, s};
+  all[1].customer_id = 4;
+  all[2].customer_id = 5;
+  all[1].referred_by = all[2].referred_by = 3;
+  AddReferrals(all);
+  EXPECT_DOUBLE_EQ(*Value(all[0], "referred_revenue"), max_major);
+  EXPECT_EQ(SaturatingSub(std::numeric_limits<int64_t>::min(), 1),
+            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(SaturatingSub(kMax, -1), kMax);
+  EXPECT_EQ(SaturatingRound(1e300), kMax);
+  EXPECT_EQ(SaturatingRound(-1e300), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(SaturatingRound(std::nan("")), 0);
 }
 
 TEST(FactNamesTest, EveryDocumentedNameIsThereInOrder) {
