@@ -28,22 +28,21 @@ int CsvReader::Peek() {
 }
 
 Result<bool> CsvReader::Next(CsvRecord& record) {
+  bool broken_bom = false;
   if (!started_) {
     started_ = true;
     if (Peek() == 0xEF) {  // UTF-8 byte order mark
       Get();
-      if (Get() != 0xBB || Get() != 0xBF) {
-        record.line = 1;
-        record.fields.clear();
-        record.error = "the file starts with a broken byte order mark";
-      }
+      broken_bom = Get() != 0xBB || Get() != 0xBF;
     }
   }
-  // Skip blank lines.
+  // Skip blank lines. A line ends in LF, CR LF, or a lone CR.
   for (;;) {
     int c = Peek();
     if (c == '\r') {
       Get();
+      if (Peek() == '\n') Get();
+      ++line_;
       continue;
     }
     if (c == '\n') {
@@ -60,6 +59,7 @@ Result<bool> CsvReader::Next(CsvRecord& record) {
   record.line = line_;
   record.fields.clear();
   record.error.clear();
+  if (broken_bom) record.error = "the file starts with a broken byte order mark";
   std::string field;
   size_t line_bytes = 0;
   auto note = [&](const std::string& why) {
@@ -124,7 +124,7 @@ Result<bool> CsvReader::Next(CsvRecord& record) {
       if (Peek() == '\n') c = Get();
     }
     if (c == '\n' || c == '\r') {
-      if (c == '\n') ++line_;
+      ++line_;
       break;
     }
     if (c == EOF) break;

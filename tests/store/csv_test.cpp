@@ -63,6 +63,21 @@ TEST(CsvTest, ByteOrderMarkIsSkipped) {
   auto r = ReadAll("\xEF\xBB\xBFid,name\n1,a\n");
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].fields[0], "id");
+  // A broken one is said, not dropped in silence.
+  auto broken = ReadAll("\xEF\xBBid,name\n1,a\n");
+  ASSERT_EQ(broken.size(), 2u);
+  EXPECT_EQ(broken[0].error, "the file starts with a broken byte order mark");
+  EXPECT_TRUE(broken[1].error.empty());
+}
+
+TEST(CsvTest, ALoneCarriageReturnEndsALineToo) {
+  // Records ended by a lone CR were all reported on the line of the first.
+  auto r = ReadAll("a,b\r1,2\r\r3,4\r\n5,6\n");
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[1].fields, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(r[1].line, 2);
+  EXPECT_EQ(r[2].line, 4);  // the blank line is counted
+  EXPECT_EQ(r[3].line, 5);
 }
 
 }  // namespace
