@@ -1,5 +1,6 @@
 #include "rules/rule.h"
 
+#include <utf8.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -111,6 +112,14 @@ class Checker {
       if (!item.second.IsScalar()) {
         Add("value '" + item.first.Scalar() + "' must be text", At(item.second));
         return std::nullopt;
+      }
+      // JSON holds UTF-8 only (dumping anything else throws): a file saved as Latin-1 is refused.
+      for (const auto& part : {item.first, item.second}) {
+        const std::string& text = part.Scalar();
+        if (utf8::find_invalid(text.begin(), text.end()) != text.end()) {
+          Add("values must be UTF-8 text (is the file saved in another encoding?)", At(part));
+          return std::nullopt;
+        }
       }
       values[item.first.Scalar()] = item.second.Scalar();
     }

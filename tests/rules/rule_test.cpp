@@ -118,6 +118,21 @@ TEST_F(RuleTest, YamlSyntaxErrorsHaveAPlace) {
   EXPECT_EQ(problems[0].rfind("3:", 0), 0u) << problems[0];
 }
 
+TEST_F(RuleTest, ValuesThatAreNotUtf8AreAProblemNotACrash) {
+  // A file saved as Latin-1 threw out of the JSON dump: check and run aborted (exit 134).
+  auto problems = Problems(
+      "name: v\ntrigger:\n  event: purchase\naction:\n  send: hello\n  values:\n"
+      "    offer: \"caf\xe9\"\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0],
+            "7:12: values must be UTF-8 text (is the file saved in another encoding?)");
+  auto in_arm = Problems(
+      "name: v\ntrigger:\n  event: purchase\naction:\n  send: hello\nexperiment:\n  arms:\n"
+      "    - {name: a, weight: 50%, values: {k\xff: x}}\n    - {name: b, weight: 50%}\n");
+  ASSERT_EQ(in_arm.size(), 1u);
+  EXPECT_NE(in_arm[0].find("values must be UTF-8 text"), std::string::npos) << in_arm[0];
+}
+
 TEST_F(RuleTest, SchedulesThatNeverFireAndBadExperimentsAreErrors) {
   auto past =
       Problems("name: p\ntrigger:\n  schedule: once at 2020-01-01\naction:\n  send: hello\n");
