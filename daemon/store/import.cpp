@@ -79,6 +79,8 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
+bool ValidUtf8(const std::string& s) { return utf8::find_invalid(s.begin(), s.end()) == s.end(); }
+
 // Checks a header: no empty, repeated or (for transactions) unknown column; required ones present.
 Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOptions& o,
                          const std::string& path) {
@@ -89,6 +91,10 @@ Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOpti
     Location where{path, 1, static_cast<int>(i + 1)};
     if (names[i].empty())
       return InvalidInput("column " + std::to_string(i + 1) + " has no name", where);
+    if (!ValidUtf8(names[i]))
+      return InvalidInput("column " + std::to_string(i + 1) + ": the name " + Quote(names[i]) +
+                              " is not UTF-8 (is the file saved in another encoding?)",
+                          where);
     if (!seen.insert(names[i]).second)
       return InvalidInput("column " + Quote(names[i]) + " appears twice", where);
     if (o.target == ImportTarget::kTransactions && !IsKnown(known, names[i]))
@@ -103,8 +109,6 @@ Result<void> CheckHeader(const std::vector<std::string>& names, const ImportOpti
     if (!seen.count(r)) return InvalidInput("required column '" + r + "' is missing", {path, 1, 0});
   return {};
 }
-
-bool ValidUtf8(const std::string& s) { return utf8::find_invalid(s.begin(), s.end()) == s.end(); }
 
 class CsvSource final : public RowReader {
  public:

@@ -179,6 +179,20 @@ TEST_F(ImportTest, HeaderProblemsRefuseTheWholeFile) {
   EXPECT_TRUE(Transactions().empty());
 }
 
+TEST_F(ImportTest, AColumnNameThatIsNotUtf8RefusesTheFile) {
+  // Customers keep unknown columns as JSON attributes: this one threw out of the import (exit 134).
+  options_.target = ImportTarget::kCustomers;
+  auto r = store::Import(*store_, dir_.Write("c.csv", "id,segm\xe9nt\nc1,vip\n"), options_, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().ToString().find(
+                "c.csv:1:2: column 2: the name 'segm\\xe9nt' is not UTF-8 (is the file saved in "
+                "another encoding?)"),
+            std::string::npos)
+      << r.error().ToString();
+  EXPECT_EQ(store_->Counts()->customers, 0);
+}
+
 TEST_F(ImportTest, DryRunCountsButWritesNothing) {
   auto s = Import(ImportTarget::kCustomers, "c.csv", "id\nc1\nc2\n", /*dry_run=*/true);
   EXPECT_EQ(s.imported, 2);
