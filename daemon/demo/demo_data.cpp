@@ -435,6 +435,7 @@ class Out {
 
   void Char(char c) { buf_[pos_++] = c; }
   void Str(std::string_view s) {
+    if (s.empty()) return;  // an empty view may hold a null pointer, which memcpy must not get
     std::memcpy(buf_ + pos_, s.data(), s.size());
     pos_ += s.size();
   }
