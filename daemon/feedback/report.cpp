@@ -214,8 +214,15 @@ Report ReadFeedbackReport(const Context& c, const Found& found) {
 
   std::string message_id = original ? StripAngles(original->Get("Message-ID").value_or("")) : "";
   std::string verp = FindVerpToken(c.outer, nullptr, original, c.options.verp_prefix);
-  if (message_id.empty() && verp.empty() && recipients.front().empty()) {
-    return Unrecognised("a feedback report that names no recipient and no message");
+  if (recipients.front().empty()) {
+    // Only a complaint is kept without an address (feedback loops redact it; the message id or
+    // the VERP token finds it): Event::recipient is empty for nothing else.
+    if (type != EventType::kComplaint) {
+      return Unrecognised("a feedback report that names no recipient and is no complaint");
+    }
+    if (message_id.empty() && verp.empty()) {
+      return Unrecognised("a feedback report that names no recipient and no message");
+    }
   }
   Instant at = DateOr(&fields, {"Arrival-Date", "Received-Date"},
                       DateOr(&c.outer, {"Date"}, c.options.received_at));

@@ -199,6 +199,20 @@ TEST(ReportTest, ArfNotSpamIsNoComplaint) {
   EXPECT_EQ(report.events[0].type, EventType::kOther);
 }
 
+TEST(ReportTest, ARedactedArfThatIsNoComplaintIsUnrecognised) {
+  // Found by fuzzing: a report without a Feedback-Type (or with one that is no complaint) that
+  // names nobody gave an event of kind "other" with no recipient, which only complaints may have.
+  std::string text =
+      Replace(ReadFixture("arf/abuse.eml"), "Original-Rcpt-To: <Complainer@Example.COM>\n", "");
+  text = Replace(text, "To: Complainer <complainer@example.com>", "To: redacted");
+  for (const char* type : {"Feedback-Type: not-spam", "X-Feedback-Type: abuse"}) {
+    Report report = ReadReport(Replace(text, "Feedback-Type: abuse", type), Options());
+    EXPECT_EQ(report.kind, ReportKind::kUnrecognised) << type;
+    EXPECT_TRUE(report.events.empty()) << type;
+    EXPECT_EQ(report.note, "a feedback report that names no recipient and is no complaint") << type;
+  }
+}
+
 TEST(ReportTest, AnAutoReplyIsUnrecognised) {
   Report report = Read("other/autoreply.eml");
   EXPECT_EQ(report.kind, ReportKind::kUnrecognised);
