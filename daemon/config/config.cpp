@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/money.h"
+#include "base/printable.h"
 #include "base/time.h"
 
 namespace followup {
@@ -43,7 +44,7 @@ class Reader {
         std::string known;
         for (const auto& [name, _] : handlers) known += (known.empty() ? "" : ", ") + name;
         std::string where = section.empty() ? "" : " in '" + section + "'";
-        return InvalidInput("unknown key '" + key + "'" + where + " (known: " + known + ")",
+        return InvalidInput("unknown key " + Quote(key) + where + " (known: " + known + ")",
                             At(item.first));
       }
       if (auto r = it->second(item.second); !r) return r;
@@ -88,8 +89,8 @@ class Reader {
       if (!n.IsScalar() || !YAML::convert<int>::decode(n, v))
         return InvalidInput("expected a whole number", At(n));
       if (v < lo || v > hi)
-        return InvalidInput("value " + n.Scalar() + " is out of range [" + std::to_string(lo) +
-                                ", " + std::to_string(hi) + "]",
+        return InvalidInput("value " + Quote(n.Scalar()) + " is out of range [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "]",
                             At(n));
       out = v;
       return {};
@@ -124,7 +125,7 @@ class Reader {
       char tail;
       if (std::sscanf(v.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
           h1 > 23 || h2 < 0 || h2 > 23 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
-        return InvalidInput("bad hours '" + v + "' (expected HH:MM-HH:MM, e.g. 21:00-08:00)",
+        return InvalidInput("bad hours " + Quote(v) + " (expected HH:MM-HH:MM, e.g. 21:00-08:00)",
                             At(n));
       start = h1 * 60 + m1;
       end = h2 * 60 + m2;
@@ -165,9 +166,7 @@ Result<void> Validate(const Config& c, const Reader& reader, const YAML::Node& r
   return {};
 }
 
-}  // namespace
-
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path) {
+Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
   Config c;
   c.path = path;
   Reader reader(path);
@@ -302,6 +301,16 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
   } catch (const YAML::Exception& e) {
     return InvalidInput(e.msg, reader.At(e.mark));
   }
+  return c;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path) {
+  auto c = Parse(yaml_text, path);
+  // Messages may carry the file's text (a YAML parser's, a value's): one printable line, bounded,
+  // whatever the file holds (base/printable.h).
+  if (!c) c.error().message = Printable(c.error().message, 1000);
   return c;
 }
 

@@ -132,5 +132,25 @@ TEST(ConfigTest, MissingFileIsAnError) {
   EXPECT_EQ(c.error().where.file, "/nonexistent/followup.yaml");
 }
 
+TEST(ConfigTest, ErrorsCiteTheFileEscapedAndCutShort) {
+  // Found by fuzzing: the YAML parser's message carried a NUL from the file raw ("unknown escape
+  // character: \0"), and keys and values were cited whole, control characters and all.
+  auto escape = ParseConfig(std::string("business:\n  name: \"a\\\0b\"\n", 25), "f.yaml");
+  ASSERT_FALSE(escape);
+  EXPECT_EQ(escape.error().message, "unknown escape character: \\0");
+  auto key = ParseConfig("business:\n  \"na\\nme\x1b[2J\": Shop\n", "f.yaml");
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().message.rfind("unknown key 'na\\nme\\x1b[2J' in 'business'", 0), 0u)
+      << key.error().message;
+  auto hours =
+      ParseConfig("contact_policy:\n  quiet_hours: \"" + std::string(5000, '9') + "\"\n", "f.yaml");
+  ASSERT_FALSE(hours);
+  EXPECT_EQ(hours.error().message,
+            "bad hours '" + std::string(64, '9') + "...' (expected HH:MM-HH:MM, e.g. 21:00-08:00)");
+  for (const auto& e : {escape.error(), key.error(), hours.error()}) {
+    EXPECT_EQ(e.where.file, "f.yaml");
+    for (unsigned char ch : e.message) EXPECT_GE(ch, 0x20) << e.message;
+  }
+}
 }  // namespace
 }  // namespace followup
