@@ -99,10 +99,13 @@ class MaildirTransport : public Transport {
   std::string_view kind() const override { return "maildir"; }
 
  private:
-  std::string UniqueName() {
+  // The time part is the message's Date (the injected clock's time when it was composed), so a
+  // run at --at TIME files its mail under that time; the pid, counter and random part keep names
+  // unique within a second.
+  std::string UniqueName(const Message& message) {
     using namespace std::chrono;
     static std::atomic<uint64_t> counter{0};
-    auto now = system_clock::now().time_since_epoch();
+    auto now = message.date.time_since_epoch();
     auto secs = duration_cast<seconds>(now);
     auto usecs = duration_cast<microseconds>(now - secs);
     char random[17];
@@ -115,7 +118,7 @@ class MaildirTransport : public Transport {
   SendResult Write(const Message& message) {
     SendResult r;
     r.outcome = Outcome::kTemporary;
-    std::string name = UniqueName();
+    std::string name = UniqueName(message);
     std::string tmp = path_ + "/tmp/" + name;
     std::string dest = path_ + "/new/" + name;
     std::string bytes = ToLf(BuildMime(message));
