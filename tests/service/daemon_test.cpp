@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -186,6 +187,12 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
       << Log();
   Buy("ann");
   ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sending"; })) << Log();
+  // Claimed is not yet on the wire: ann's transfer has started once the daemon's connection
+  // arrives. Take it and answer nothing.
+  pollfd arrival{listener, POLLIN, 0};
+  ASSERT_EQ(poll(&arrival, 1, 10'000), 1) << "the daemon never connected\n" << Log();
+  int held = accept(listener, nullptr, nullptr);
+  ASSERT_GE(held, 0);
   auto bought = std::chrono::steady_clock::now();
   Buy("bob");
   ASSERT_TRUE(WaitFor([&] { return !StatusOf("bob").empty(); })) << Log();
@@ -200,6 +207,7 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, 12s) << "the stop waited for more rounds";
   EXPECT_EQ(StatusOf("ann"), "deferred") << Log();
   EXPECT_EQ(StatusOf("bob"), "queued") << Log();
+  close(held);
   close(listener);
 }
 
