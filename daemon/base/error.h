@@ -1,4 +1,4 @@
-// Errors as values across parts (STYLE.md 4).
+// Errors as values across parts (docs/architecture.md, the parts: base).
 //
 // Every fallible function that crosses a part boundary returns Result<T>: the value on success, an
 // Error on failure. Errors about user input carry the place they came from (file:line:column, all
@@ -33,8 +33,18 @@ struct Error {
   std::string ToString() const;
 };
 
+// A Result must be looked at: dropping one unread is a compile error. Where dropping a failure is
+// right, the call site says why in a comment and casts to void.
 template <typename T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+ public:
+  using Base = tl::expected<T, Error>;
+  using Base::Base;
+  using Base::operator=;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}        // NOLINT(google-explicit-constructor)
+  Result(Base&& other) : Base(std::move(other)) {}  // NOLINT(google-explicit-constructor)
+};
 
 inline tl::unexpected<Error> Fail(ErrorCode code, std::string message, Location where = {}) {
   return tl::unexpected<Error>(Error{code, std::move(message), std::move(where)});
@@ -46,7 +56,8 @@ inline tl::unexpected<Error> RuntimeFailure(std::string message) {
   return Fail(ErrorCode::kRuntime, std::move(message));
 }
 
-// The process exit status DESIGN.md assigns to an error: 1 invalid input, 2 usage, 3 runtime.
+// The process exit status for an error, the same for every command: 1 invalid input, 2 usage,
+// 3 runtime.
 int ExitCodeFor(const Error& error);
 
 }  // namespace followup

@@ -21,6 +21,15 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// The claimed round is not going out: its rows go back in the queue. Returns `cause` for the
+// caller to report, with the requeue's own failure added: the rows then stay "sending" until the
+// next start of delivery requeues them.
+tl::unexpected<Error> GiveBack(store::Store& store, Error cause) {
+  if (auto r = store.RequeueInFlight(); !r)
+    cause.message += "; and the round could not go back in the queue: " + r.error().message;
+  return tl::unexpected(std::move(cause));
+}
+
 }  // namespace
 
 std::chrono::seconds Backoff(std::chrono::seconds base, int attempts,
@@ -84,7 +93,7 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
   for (const auto& item : round.items) ids.push_back(item.recipient_id);
   auto recipients = store_.FindCustomersById(ids);
   if (!recipients) {
-    if (!peek) (void)store_.RequeueInFlight();  // claimed, and not going out: back in the queue
+    if (!peek) return GiveBack(store_, recipients.error());
     return tl::unexpected(recipients.error());
   }
   round.recipients = std::move(*recipients);
@@ -315,8 +324,7 @@ Result<DrainSummary> OutboxWorker::Drain() {
     for (size_t i = 0; i < out.messages.size(); ++i)
       ids.emplace_back(out.updates[out.update_of[i]].id, out.messages[i].message_id);
     if (auto r = Persist([&] { return store_.SetMessageIds(ids); }); !r) {
-      (void)store_.RequeueInFlight();  // nothing of this round went out: back in the queue
-      return tl::unexpected(r.error());
+      return GiveBack(store_, r.error());  // nothing of this round went out
     }
 
     auto send = [this, &out] {
@@ -360,8 +368,7 @@ Result<DrainSummary> OutboxWorker::Drain() {
     if (auto r = Record(out, summary); !r) {
       // The outcomes are lost; the round goes out again (at-least-once) rather than sit in
       // "sending" until a restart.
-      (void)store_.RequeueInFlight();
-      return tl::unexpected(r.error());
+      return GiveBack(store_, r.error());
     }
     if (!peeked) return tl::unexpected(peeked.error());
     // With a fixed clock (--at), deferred messages are not due again in this pass: the loop ends

@@ -130,4 +130,10 @@ Result<void> Database::Exec(const std::string& sql, std::string_view what) {
   return {};
 }
 
+Error Database::RollBack(Error cause, std::string_view what) {
+  if (auto r = Exec("ROLLBACK", what); !r && sqlite3_get_autocommit(db_) == 0)
+    cause.message += "; and the transaction is still open: " + r.error().message;
+  return cause;
+}
+
 }  // namespace followup::store::sqlite

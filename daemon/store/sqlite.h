@@ -68,6 +68,11 @@ class Database {
   Result<Statement> Prepare(std::string_view sql);
   // Runs one or more statements without parameters; `what` names the operation in errors.
   Result<void> Exec(const std::string& sql, std::string_view what);
+  // Rolls back the open transaction that `cause` made the caller give up, and returns `cause` for
+  // the caller to report. The ROLLBACK's own failure is added to the message only when a
+  // transaction is still open: after some errors SQLite has already rolled back on its own, and
+  // ROLLBACK then fails ("no transaction is active") with nothing left to undo.
+  Error RollBack(Error cause, std::string_view what);
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* raw() const { return db_; }
 

@@ -61,8 +61,7 @@ Result<int> Migrate(Database& db) {
     return *current;
   if (auto r = db.Exec("BEGIN IMMEDIATE", "store migrate"); !r) return tl::unexpected(r.error());
   auto fail = [&](const Error& e) {
-    (void)db.Exec("ROLLBACK", "store migrate");
-    return tl::unexpected(e);
+    return tl::unexpected(db.RollBack(e, "store migrate rollback"));
   };
   auto read = ReadSchemaVersion(db);
   if (!read) return fail(read.error());
@@ -195,7 +194,7 @@ class SqliteImportBatch final : public ImportBatch {
     open_ = false;
     Finalize();
     auto r = db_.Exec("COMMIT", "store import commit");
-    if (!r) (void)db_.Exec("ROLLBACK", "store import rollback");
+    if (!r) return tl::unexpected(db_.RollBack(r.error(), "store import rollback"));
     return r;
   }
 
@@ -203,6 +202,9 @@ class SqliteImportBatch final : public ImportBatch {
     if (!open_) return;
     open_ = false;
     Finalize();
+    // No one to tell: this ends a dry run, or a batch its caller gave up for an error it reports.
+    // A failed ROLLBACK has either nothing left to undo (SQLite rolled back on its own), or leaves
+    // the transaction open, and then the next BEGIN on this connection fails and says so.
     (void)db_.Exec("ROLLBACK", "store import rollback");
   }
 
@@ -568,8 +570,7 @@ class SqliteStore final : public Store {
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record decisions"); !r)
       return tl::unexpected(r.error());
     auto fail = [&](const Error& e) {
-      (void)db_.Exec("ROLLBACK", "store record decisions");
-      return tl::unexpected(e);
+      return tl::unexpected(db_.RollBack(e, "store record decisions rollback"));
     };
     auto s = db_.Prepare(
         "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
@@ -672,8 +673,7 @@ class SqliteStore final : public Store {
     if (ids.empty()) return {};
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store set message ids"); !r) return r;
     auto fail = [&](const Error& e) {
-      (void)db_.Exec("ROLLBACK", "store set message ids");
-      return tl::unexpected(e);
+      return tl::unexpected(db_.RollBack(e, "store set message ids rollback"));
     };
     auto s = db_.Prepare("UPDATE outbox SET message_id = ?2 WHERE id = ?1 AND message_id IS NULL");
     if (!s) return fail(s.error());
@@ -689,8 +689,7 @@ class SqliteStore final : public Store {
     const int64_t t = now.time_since_epoch().count();
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record deliveries"); !r) return r;
     auto fail = [&](const Error& e) {
-      (void)db_.Exec("ROLLBACK", "store record deliveries");
-      return tl::unexpected(e);
+      return tl::unexpected(db_.RollBack(e, "store record deliveries rollback"));
     };
     auto s = db_.Prepare(
         "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = ?4, last_reply = ?5, "
