@@ -15,6 +15,14 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+bool AsciiStartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (AsciiLower(s[i]) != AsciiLower(prefix[i])) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> AsciiWords(std::string_view s) {
   std::vector<std::string> words;
   size_t i = 0;

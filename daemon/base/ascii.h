@@ -17,6 +17,10 @@ constexpr char AsciiLower(char c) {
 // A copy of `s` with 'A'-'Z' lower-cased.
 std::string AsciiLower(std::string_view s);
 
+// True when `s` begins with `prefix`, letters compared without regard to case ("mail from:<a@b>"
+// begins with "MAIL FROM").
+bool AsciiStartsWithNoCase(std::string_view s, std::string_view prefix);
+
 // The words of `s`: the runs between ASCII blanks (space, \t, \n, \v, \f, \r), in order; none for a
 // blank or empty `s`.
 std::vector<std::string> AsciiWords(std::string_view s);

@@ -1,7 +1,6 @@
 #include "delivery/outbox.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <future>
@@ -9,17 +8,13 @@
 #include <thread>
 #include <unordered_set>
 
+#include "base/ascii.h"
+
 namespace followup::delivery {
 namespace {
 
 // The longest a deferred send waits: the back-off's cap, and a server's Retry-After's.
 constexpr std::chrono::seconds kMaxBackoff{86400};
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The claimed round is not going out: its rows go back in the queue. Returns `cause` for the
 // caller to report, with the requeue's own failure added: the rows then stay "sending" until the
@@ -119,7 +114,7 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
       why = "unsubscribed";
     else if (!recipient->email || recipient->email->empty())
       why = "no email address";
-    else if (suppressed.count(Lower(*recipient->email)))
+    else if (suppressed.count(AsciiLower(*recipient->email)))
       why = "address suppressed";
     if (!why.empty()) {
       u.status = store::DeliveryStatus::kSuppressed;
@@ -158,7 +153,7 @@ void OutboxWorker::Recheck(Round& round, const std::unordered_set<std::string>& 
   size_t kept = 0;
   for (size_t k = 0; k < round.messages.size(); ++k) {
     auto& u = round.updates[round.update_of[k]];
-    if (suppressed.count(Lower(round.messages[k].to.email))) {
+    if (suppressed.count(AsciiLower(round.messages[k].to.email))) {
       u.status = store::DeliveryStatus::kSuppressed;
       u.last_reply = "address suppressed";
       u.message_id.clear();
@@ -215,7 +210,7 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
         u.status = store::DeliveryStatus::kFailed;
         if (r.hard_bounce) {
           u.suppress_email = round.messages[i].to.email;
-          suppressed.insert(Lower(round.messages[i].to.email));
+          suppressed.insert(AsciiLower(round.messages[i].to.email));
         }
         ++round.counts.failed;
         break;

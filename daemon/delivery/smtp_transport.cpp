@@ -25,6 +25,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/ascii.h"
 #include "delivery/mime.h"
 #include "delivery/transport_curl.h"
 
@@ -55,14 +56,6 @@ std::string_view StageName(Stage stage) {
       break;
   }
   return "smtp";
-}
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
 }
 
 // "5.1.1" from "550 5.1.1 No such user", or "".
@@ -244,19 +237,19 @@ class SmtpSlot : public CurlSlot {
     // libcurl closes a connection (after a failed transfer, or to make room in its cache) through
     // whichever easy handle is at hand: that QUIT and its reply must not replace the reply that
     // decided this transfer, nor move its stage. QUIT has exactly one reply.
-    quitting_ = StartsWithNoCase(command, "QUIT");
+    quitting_ = AsciiStartsWithNoCase(command, "QUIT");
     if (quitting_) return;
-    if (StartsWithNoCase(command, "EHLO") || StartsWithNoCase(command, "HELO")) {
+    if (AsciiStartsWithNoCase(command, "EHLO") || AsciiStartsWithNoCase(command, "HELO")) {
       stage_ = Stage::kEhlo;
-    } else if (StartsWithNoCase(command, "STARTTLS")) {
+    } else if (AsciiStartsWithNoCase(command, "STARTTLS")) {
       stage_ = Stage::kStartTls;
-    } else if (StartsWithNoCase(command, "AUTH")) {
+    } else if (AsciiStartsWithNoCase(command, "AUTH")) {
       stage_ = Stage::kAuth;
-    } else if (StartsWithNoCase(command, "MAIL FROM")) {
+    } else if (AsciiStartsWithNoCase(command, "MAIL FROM")) {
       stage_ = Stage::kMail;
-    } else if (StartsWithNoCase(command, "RCPT TO")) {
+    } else if (AsciiStartsWithNoCase(command, "RCPT TO")) {
       stage_ = Stage::kRcpt;
-    } else if (StartsWithNoCase(command, "DATA")) {
+    } else if (AsciiStartsWithNoCase(command, "DATA")) {
       stage_ = Stage::kData;
     } else if (stage_ != Stage::kAuth) {  // AUTH continuation lines are base64, stay in AUTH
       stage_ = Stage::kOther;

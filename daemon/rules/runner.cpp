@@ -1,18 +1,13 @@
 #include "rules/runner.h"
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/ascii.h"
+
 namespace followup::rules {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 PastDecision Past(const Decision& d) {
   return {d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key};
@@ -39,7 +34,7 @@ Contact ContactFrom(const store::CustomerRow& c, const std::unordered_set<std::s
   contact.external_id = c.external_id;
   contact.has_email = c.email.has_value() && !c.email->empty();
   contact.unsubscribed = c.unsubscribed_at.has_value() && *c.unsubscribed_at <= now;
-  contact.suppressed = contact.has_email && suppressed.count(Lower(*c.email)) > 0;
+  contact.suppressed = contact.has_email && suppressed.count(AsciiLower(*c.email)) > 0;
   contact.referred_by = c.referred_by.value_or(0);
   if (c.timezone) {
     auto [it, fresh] = zones.emplace(*c.timezone, nullptr);

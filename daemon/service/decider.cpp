@@ -7,6 +7,7 @@
 
 #include "app/rule_set.h"
 #include "service/log.h"
+#include "service/open_store.h"
 
 namespace followup::service {
 namespace {
@@ -26,12 +27,7 @@ Decider::Decider(const app::Settings& settings, const Clock& clock, Metrics& met
       decided_(std::move(decided)) {}
 
 std::optional<int> Decider::Start() {
-  auto store = store::Store::Open(settings_.store_url);
-  if (!store) {
-    spdlog::error("store open {}: {}", settings_.store_url, store.error().ToString());
-    return ExitCodeFor(store.error());
-  }
-  store_ = std::move(*store);
+  if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
   commit_files_ = store_->CommitSignalFiles();
   auto set = app::LoadCheckedRules(settings_, clock_.Now());
   if (!set) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "service/log.h"
+#include "service/open_store.h"
 
 namespace followup::service {
 namespace {
@@ -52,12 +53,7 @@ Deliverer::Deliverer(const app::Settings& settings, const Clock& clock, Metrics&
     : settings_(settings), clock_(clock), metrics_(metrics), facts_(std::move(facts)) {}
 
 std::optional<int> Deliverer::Start() {
-  auto store = store::Store::Open(settings_.store_url);
-  if (!store) {
-    spdlog::error("store open {}: {}", settings_.store_url, store.error().ToString());
-    return ExitCodeFor(store.error());
-  }
-  store_ = std::move(*store);
+  if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
   if (auto n = store_->RequeueInFlight(); !n) {
     spdlog::error("store requeue: {}", n.error().ToString());
     return 3;

@@ -7,6 +7,7 @@
 #include "app/settings.h"
 #include "delivery/unsubscribe.h"
 #include "service/log.h"
+#include "service/open_store.h"
 
 namespace followup::service {
 
@@ -23,12 +24,7 @@ std::optional<int> Desk::Start() {
     return 3;
   }
   key_ = std::move(*key);
-  auto store = store::Store::Open(settings_.store_url);
-  if (!store) {
-    spdlog::error("store open {}: {}", settings_.store_url, store.error().ToString());
-    return ExitCodeFor(store.error());
-  }
-  store_ = std::move(*store);
+  if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
   return std::nullopt;
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "base/ascii.h"
 #include "base/money.h"
 #include "base/printable.h"
 #include "base/time.h"
@@ -127,8 +128,7 @@ class CsvSource final : public RowReader {
       // Column names are matched case-insensitively and without surrounding blanks.
       n.erase(0, n.find_first_not_of(" \t"));
       n.erase(n.find_last_not_of(" \t") + 1);
-      std::transform(n.begin(), n.end(), n.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
+      n = AsciiLower(n);
     }
     return CheckHeader(names_, o, path);
   }

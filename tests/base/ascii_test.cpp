@@ -21,6 +21,15 @@ TEST(AsciiTest, LowerChangesOnlyTheAsciiCapitals) {
   EXPECT_EQ(AsciiLower('\xC3'), '\xC3');
 }
 
+TEST(AsciiTest, StartsWithNoCaseComparesOnlyThePrefix) {
+  EXPECT_TRUE(AsciiStartsWithNoCase("mail FROM:<ann@example.com>", "MAIL FROM"));
+  EXPECT_TRUE(AsciiStartsWithNoCase("QUIT", "quit"));
+  EXPECT_TRUE(AsciiStartsWithNoCase("data", ""));
+  EXPECT_FALSE(AsciiStartsWithNoCase("DAT", "DATA"));  // shorter than the prefix
+  EXPECT_FALSE(AsciiStartsWithNoCase("RCPT TO", "MAIL"));
+  EXPECT_FALSE(AsciiStartsWithNoCase("[UIT", "{UIT"));  // not letters: compared as they are
+}
+
 TEST(AsciiTest, WordsAreTheRunsBetweenBlanks) {
   using Words = std::vector<std::string>;
   EXPECT_EQ(AsciiWords("weekly on monday at 09:00"),
