@@ -81,9 +81,8 @@ struct GammaGammaParams {
 // Returns the parameters on success. Returns a kInvalidInput error whose message says why, in
 // words for the shop owner, when:
 //   - a pattern is malformed (non-finite, negative, x not whole, t_x > T, count < 0);
-//   - there are fewer than kMinRepeatBuyers repeat buyers ("too few repeat buyers to fit the
-//   purchase
-//     model: 3, need at least 10");
+//   - there are fewer than kMinRepeatBuyers repeat buyers
+//     ("too few repeat buyers to fit the purchase model: 3, need at least 10");
 //   - the likelihood is not finite, the optimiser fails, or a parameter runs off to the edge of its
 //     allowed range (the data cannot pin the model down, e.g. almost nobody ever stops buying).
 Result<BgNbdParams> FitBgNbd(std::span<const Pattern> patterns);
