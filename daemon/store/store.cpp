@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include "store/pg/postgres_store.h"
+#include "store/pg/url.h"
 #include "store/sqlite_store.h"
 
 namespace followup::store {
@@ -72,9 +74,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   if (u.rfind("sqlite:", 0) == 0) {
     u.remove_prefix(7);
     if (u.rfind("//", 0) == 0) u.remove_prefix(2);  // sqlite:///abs/path
+  } else if (pg::IsPostgresUrl(u)) {
+    return OpenPostgresStore(url);
   } else if (u.find("://") != std::string_view::npos) {
-    return InvalidInput("unsupported store URL '" + url +
-                        "': this followupd knows sqlite:PATH (or a plain path)");
+    return InvalidInput("unsupported store URL '" + pg::Redacted(url) +
+                        "': this followupd knows sqlite:PATH (or a plain path), postgresql://... "
+                        "and libpq key=value strings");
   }
   if (u.empty()) return InvalidInput("empty store path in '" + url + "'");
   return OpenSqliteStore(std::string(u));

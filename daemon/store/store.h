@@ -255,9 +255,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Opens (creating if needed) the store named by `url`: "sqlite:PATH" or a plain PATH, and runs
-  // every pending schema migration. kInvalidInput for an unknown scheme; kRuntime when the database
-  // cannot be opened, is newer than this program, or a migration fails (nothing is half-migrated).
+  // Opens (creating if needed) the store named by `url`: "sqlite:PATH" or a plain PATH, or a
+  // PostgreSQL database ("postgresql://USER@HOST/DB", "postgres://...", or a libpq key=value
+  // string such as "host=/run/postgresql dbname=followup"; docs/store.md), and runs every pending
+  // schema migration. kInvalidInput for an unknown scheme; kRuntime when the database cannot be
+  // opened, is newer than this program, or a migration fails (nothing is half-migrated).
   static Result<std::unique_ptr<Store>> Open(const std::string& url);
 
   // The schema version after migrations (the number of migrations applied).
