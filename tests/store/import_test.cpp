@@ -4,16 +4,20 @@
 
 #include <limits>
 
+#include "store/backends.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
 namespace followup::store {
 namespace {
 
-class ImportTest : public ::testing::Test {
+class ImportTest : public BackendTest {
  protected:
   void SetUp() override {
-    store_ = std::move(*Store::Open(dir_ / "f.db"));
+    BackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = OpenStore();
+    ASSERT_TRUE(store_);
     options_.zone = *LookupZone("Europe/Berlin");
     options_.default_currency = "EUR";
   }
@@ -37,7 +41,8 @@ class ImportTest : public ::testing::Test {
     return rows;
   }
 
-  // The external ids of a table, in the order they were stored.
+  // The external ids of a table, in the order they were stored (read from the SQLite file: only
+  // asked on that backend).
   std::string Ids(const std::string& table) {
     return testing::Sql(dir_ / "f.db",
                         "SELECT group_concat(external_id) FROM (SELECT external_id FROM " + table +
@@ -51,13 +56,12 @@ class ImportTest : public ::testing::Test {
     return false;
   }
 
-  testing::TempDir dir_;
   std::unique_ptr<Store> store_;
   ImportOptions options_;
   std::vector<std::string> problems_;
 };
 
-TEST_F(ImportTest, CustomersWithAttributesAndForwardReferrals) {
+TEST_P(ImportTest, CustomersWithAttributesAndForwardReferrals) {
   auto s = Import(ImportTarget::kCustomers, "c.csv",
                   "id,email,name,referred_by,segment,timezone\n"
                   "c1,ada@example.com,Ada,,vip,Europe/Berlin\n"
@@ -75,7 +79,7 @@ TEST_F(ImportTest, CustomersWithAttributesAndForwardReferrals) {
   EXPECT_EQ((*store_->FindCustomer("c1"))->timezone, "Europe/Berlin");
 }
 
-TEST_F(ImportTest, EveryBadCustomerRowIsReportedAndTheGoodOnesKept) {
+TEST_P(ImportTest, EveryBadCustomerRowIsReportedAndTheGoodOnesKept) {
   auto s = Import(ImportTarget::kCustomers, "c.csv",
                   "id,email,name,referred_by,timezone,created_at\n"
                   "ok1,a@example.com,A,,,\n"
@@ -103,7 +107,7 @@ TEST_F(ImportTest, EveryBadCustomerRowIsReportedAndTheGoodOnesKept) {
   EXPECT_EQ(store_->Counts()->customers, 2);
 }
 
-TEST_F(ImportTest, TransactionsValidateEveryField) {
+TEST_P(ImportTest, TransactionsValidateEveryField) {
   Import(ImportTarget::kCustomers, "c.csv", "id\nc1\nc2\n");
   auto s = Import(ImportTarget::kTransactions, "t.csv",
                   "id,customer_id,occurred_at,kind,amount,cost,currency,offer_code\n"
@@ -138,7 +142,7 @@ TEST_F(ImportTest, TransactionsValidateEveryField) {
   EXPECT_EQ(rows[2].amount, 700);  // JPY has no minor unit
 }
 
-TEST_F(ImportTest, ReimportChangesNothingAndConflictsAreReported) {
+TEST_P(ImportTest, ReimportChangesNothingAndConflictsAreReported) {
   Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
   std::string text =
       "id,customer_id,occurred_at,amount\nt1,c1,2026-01-05,10\nt2,c1,2026-01-06,11\n";
@@ -154,7 +158,7 @@ TEST_F(ImportTest, ReimportChangesNothingAndConflictsAreReported) {
   EXPECT_EQ(Transactions()[0].amount, 1000) << "the last good state is kept";
 }
 
-TEST_F(ImportTest, HeaderProblemsRefuseTheWholeFile) {
+TEST_P(ImportTest, HeaderProblemsRefuseTheWholeFile) {
   Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
   ImportOptions o = options_;
   o.target = ImportTarget::kTransactions;
@@ -179,7 +183,7 @@ TEST_F(ImportTest, HeaderProblemsRefuseTheWholeFile) {
   EXPECT_TRUE(Transactions().empty());
 }
 
-TEST_F(ImportTest, AColumnNameThatIsNotUtf8RefusesTheFile) {
+TEST_P(ImportTest, AColumnNameThatIsNotUtf8RefusesTheFile) {
   // Customers keep unknown columns as JSON attributes: this one threw out of the import (exit 134).
   options_.target = ImportTarget::kCustomers;
   auto r = store::Import(*store_, dir_.Write("c.csv", "id,segm\xe9nt\nc1,vip\n"), options_, {});
@@ -193,13 +197,13 @@ TEST_F(ImportTest, AColumnNameThatIsNotUtf8RefusesTheFile) {
   EXPECT_EQ(store_->Counts()->customers, 0);
 }
 
-TEST_F(ImportTest, DryRunCountsButWritesNothing) {
+TEST_P(ImportTest, DryRunCountsButWritesNothing) {
   auto s = Import(ImportTarget::kCustomers, "c.csv", "id\nc1\nc2\n", /*dry_run=*/true);
   EXPECT_EQ(s.imported, 2);
   EXPECT_EQ(store_->Counts()->customers, 0);
 }
 
-TEST_F(ImportTest, JsonLines) {
+TEST_P(ImportTest, JsonLines) {
   Import(ImportTarget::kCustomers, "c.jsonl",
          "{\"id\": \"c1\", \"email\": \"a@example.com\", \"tier\": \"gold\"}\n"
          "{\"id\": 2}\n");
@@ -225,7 +229,7 @@ TEST_F(ImportTest, JsonLines) {
   EXPECT_EQ(rows[0].amount, 2933);
 }
 
-TEST_F(ImportTest, AJsonNumberPastADoubleRejectsItsRowAndNothingElse) {
+TEST_P(ImportTest, AJsonNumberPastADoubleRejectsItsRowAndNothingElse) {
   Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
   auto s = Import(
       ImportTarget::kTransactions, "t.jsonl",
@@ -242,18 +246,22 @@ TEST_F(ImportTest, AJsonNumberPastADoubleRejectsItsRowAndNothingElse) {
   Problem("t.jsonl:2: field 'amount': the number '1e400' is out of range");
   Problem("t.jsonl:3: field 'cost': the number '-1e999' is out of range");
   Problem("t.jsonl:4: field 'id': the number '1e309' is out of range");
-  EXPECT_EQ(Ids("transactions"), "t1,t5");
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_EQ(Ids("transactions"), "t1,t5");
+  }
   // Customers keep unknown fields as attributes: the same number there rejects the row too.
   auto c = Import(ImportTarget::kCustomers, "c.jsonl",
                   "{\"id\":\"c2\",\"score\":1e400}\n{\"id\":\"c3\",\"score\":1e300}\n");
   EXPECT_EQ(c.imported, 1);
   Problem("c.jsonl:1: field 'score': the number '1e400' is out of range");
-  EXPECT_EQ(
-      testing::Sql(dir_ / "f.db", "SELECT attributes FROM customers WHERE external_id = 'c3'"),
-      R"({"score":"1e300"})");
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_EQ(
+        testing::Sql(dir_ / "f.db", "SELECT attributes FROM customers WHERE external_id = 'c3'"),
+        R"({"score":"1e300"})");
+  }
 }
 
-TEST_F(ImportTest, JsonNumbersKeepTheirExactText) {
+TEST_P(ImportTest, JsonNumbersKeepTheirExactText) {
   // Ids past 2^64 went through a double: these two became the same id.
   auto c = Import(ImportTarget::kCustomers, "c.jsonl",
                   "{\"id\":18446744073709551617,\"email\":\"a@example.com\"}\n"
@@ -281,7 +289,7 @@ TEST_F(ImportTest, JsonNumbersKeepTheirExactText) {
   EXPECT_EQ(rows[1].amount, std::numeric_limits<int64_t>::max());
 }
 
-TEST_F(ImportTest, AmountsPastSixtyFourBitsAreRejectedPerRow) {
+TEST_P(ImportTest, AmountsPastSixtyFourBitsAreRejectedPerRow) {
   Import(ImportTarget::kCustomers, "c.csv", "id\nc1\n");
   // These were stored as 1.00 and 0.00, and the last one failed the whole file on a CHECK
   // constraint, without a line.
@@ -301,11 +309,13 @@ TEST_F(ImportTest, AmountsPastSixtyFourBitsAreRejectedPerRow) {
   Problem("t.csv:3: column 'amount': bad amount '922337203685477580.8': too large");
   Problem("t.csv:4: column 'amount': bad amount '92233720368547758.08': too large");
   Problem("t.csv:5: column 'cost': bad amount '92233720368547758.08': too large");
-  EXPECT_EQ(Ids("transactions"), "a5");
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_EQ(Ids("transactions"), "a5");
+  }
   EXPECT_EQ(Transactions().at(0).amount, std::numeric_limits<int64_t>::max());
 }
 
-TEST_F(ImportTest, ProblemsCiteFieldTextEscapedAndCutShort) {
+TEST_P(ImportTest, ProblemsCiteFieldTextEscapedAndCutShort) {
   const std::string long_email(1000, 'x');
   auto s = Import(ImportTarget::kCustomers, "c.csv",
                   "id,email,timezone,created_at\n"
@@ -344,7 +354,7 @@ TEST_F(ImportTest, ProblemsCiteFieldTextEscapedAndCutShort) {
       << header.error().message;
 }
 
-TEST_F(ImportTest, CdnowSampleImportsAsItIs) {
+TEST_P(ImportTest, CdnowSampleImportsAsItIs) {
   options_.zone = *LookupZone("UTC");
   ImportOptions o = options_;
   o.target = ImportTarget::kCustomers;
@@ -364,6 +374,8 @@ TEST_F(ImportTest, CdnowSampleImportsAsItIs) {
   // The sum of the sample's dollars column, in cents (checked with awk over the raw file).
   EXPECT_EQ(total, 24409194);
 }
+
+FOLLOWUP_ON_EVERY_BACKEND(ImportTest);
 
 }  // namespace
 }  // namespace followup::store

@@ -1,0 +1,530 @@
+// The Store contract, checked on every backend with the same assertions (tests/store/backends.h).
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/backends.h"
+
+namespace followup::store {
+namespace {
+
+Instant Day(const char* text) { return *ParseInstant(text, nullptr); }
+
+CustomerRecord Customer(std::string id, std::string name = "",
+                        std::optional<std::string> referrer = std::nullopt) {
+  CustomerRecord c;
+  c.external_id = std::move(id);
+  c.name = std::move(name);
+  c.referred_by = std::move(referrer);
+  return c;
+}
+
+TransactionRecord Txn(std::string id, std::string customer, const char* at, int64_t amount,
+                      Kind kind = Kind::kPurchase) {
+  TransactionRecord t;
+  t.external_id = std::move(id);
+  t.customer_external_id = std::move(customer);
+  t.occurred_at = Day(at);
+  t.kind = kind;
+  t.amount = amount;
+  t.currency = "EUR";
+  return t;
+}
+
+Decision MakeDecision(std::string key, int64_t customer, const char* day,
+                      DecisionKind kind = DecisionKind::kSend) {
+  Decision d;
+  d.dedupe_key = std::move(key);
+  d.rule = "r";
+  d.customer_id = d.recipient_id = customer;
+  d.kind = kind;
+  d.template_name = "t";
+  d.values_json = "{}";
+  d.decided_at = d.send_after = Day(day);
+  return d;
+}
+
+using StoreTest = BackendTest;
+
+TEST_P(StoreTest, MigratesOnceAndReopens) {
+  int version = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store);
+    version = store->SchemaVersion();
+    EXPECT_GT(version, 0);
+    auto batch = std::move(*store->BeginImport());
+    ASSERT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kInserted);
+    ASSERT_TRUE(batch->Commit());
+  }
+  // Reopening applies nothing twice and finds what was committed.
+  auto again = OpenStore();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->SchemaVersion(), version);
+  EXPECT_EQ(again->Counts()->customers, 1);
+  EXPECT_EQ(*again->GetMeta("schema_version"), std::to_string(version));
+}
+
+TEST_P(StoreTest, BatchCommitsOrRollsBackWhole) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  {
+    auto batch = std::move(*store->BeginImport());
+    ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+    // Dropped without Commit: rolled back.
+  }
+  EXPECT_EQ(store->Counts()->customers, 0);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kInserted);
+  auto b = batch->PutCustomer(Customer("b", "", "a"));
+  ASSERT_EQ(b->outcome, PutOutcome::kInserted);
+  EXPECT_EQ(batch->PutCustomer(Customer("c", "", "zz"))->outcome, PutOutcome::kUnknownReferrer);
+  EXPECT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kUnchanged);
+  auto conflict = batch->PutCustomer(Customer("a", "Bob"));
+  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict);
+  EXPECT_EQ(conflict->detail, "name");
+  TransactionRecord t;
+  t.external_id = "t1";
+  t.customer_external_id = "b";
+  t.occurred_at = Day("2026-01-02");
+  t.amount = 1999;
+  t.currency = "EUR";
+  EXPECT_EQ(batch->PutTransaction(t)->outcome, PutOutcome::kInserted);
+  EXPECT_EQ(batch->PutTransaction(t)->outcome, PutOutcome::kUnchanged);
+  t.customer_external_id = "nobody";
+  t.external_id = "t2";
+  EXPECT_EQ(batch->PutTransaction(t)->outcome, PutOutcome::kUnknownCustomer);
+  ASSERT_TRUE(batch->Commit());
+
+  auto counts = store->Counts();
+  EXPECT_EQ(counts->customers, 2);
+  EXPECT_EQ(counts->transactions, 1);
+  auto found = store->FindCustomer("b");
+  ASSERT_TRUE(found && *found);
+  auto referrer = store->FindCustomer("a");
+  EXPECT_EQ((*found)->referred_by, (*referrer)->id);
+  std::vector<TransactionRow> rows;
+  ASSERT_TRUE(store->ForEachTransaction(Day("2026-12-31"), [&](auto& r) { rows.push_back(r); }));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].amount, 1999);
+  EXPECT_EQ(rows[0].customer_id, (*found)->id);
+  rows.clear();
+  ASSERT_TRUE(store->ForEachTransaction(Day("2026-01-01"), [&](auto& r) { rows.push_back(r); }));
+  EXPECT_TRUE(rows.empty()) << "transactions after --at are not seen";
+}
+
+TEST_P(StoreTest, FindsManyCustomersByIdInOneCallInTheOrderAsked) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  CustomerRecord ada = Customer("a", "Ada");
+  ada.email = "ada@example.com";
+  ASSERT_EQ(batch->PutCustomer(ada)->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b", "Bo", "a"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id;
+  int64_t b = (*store->FindCustomer("b"))->id;
+  int64_t missing = std::max(a, b) + 100;
+
+  EXPECT_TRUE(store->FindCustomersById(std::vector<int64_t>{})->empty());
+  // Asked twice in a row: the statement is reused.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int64_t> ids = {b, missing, a, b};
+    auto found = store->FindCustomersById(ids);
+    ASSERT_TRUE(found) << found.error().ToString();
+    ASSERT_EQ(found->size(), 4u);
+    ASSERT_TRUE((*found)[0] && (*found)[2] && (*found)[3]);
+    EXPECT_FALSE((*found)[1]);
+    EXPECT_EQ((*found)[0]->external_id, "b");
+    EXPECT_EQ((*found)[0]->referred_by, a);
+    EXPECT_EQ((*found)[2]->external_id, "a");
+    EXPECT_EQ((*found)[2]->email, "ada@example.com");
+    EXPECT_EQ((*found)[2]->name, "Ada");
+    EXPECT_EQ((*found)[3]->external_id, "b");
+    // The same rows as asked one by one.
+    for (size_t i : {0u, 2u}) {
+      auto one = store->FindCustomerById(ids[i]);
+      EXPECT_EQ((*one)->external_id, (*found)[i]->external_id);
+      EXPECT_EQ((*one)->email, (*found)[i]->email);
+      EXPECT_EQ((*one)->created_at, (*found)[i]->created_at);
+    }
+  }
+}
+
+TEST_P(StoreTest, ClaimsTheOldestDueSendsOnceInDecisionOrder) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id;
+  // Recorded out of decision order; "later" is not due yet, "held" is not a send.
+  std::vector<Decision> decisions;
+  for (auto [key, day] : std::vector<std::pair<std::string, const char*>>{{"d3", "2026-01-03"},
+                                                                          {"d1", "2026-01-01"},
+                                                                          {"later", "2026-02-01"},
+                                                                          {"d2", "2026-01-02"},
+                                                                          {"d4", "2026-01-04"},
+                                                                          {"held", "2026-01-01"}}) {
+    Decision d;
+    d.dedupe_key = key;
+    d.rule = "r";
+    d.customer_id = d.recipient_id = a;
+    d.kind = key == "held" ? DecisionKind::kHoldout : DecisionKind::kSend;
+    d.template_name = "t";
+    d.values_json = "{}";
+    d.decided_at = d.send_after = Day(day);
+    decisions.push_back(d);
+  }
+  ASSERT_EQ(*store->RecordDecisions(decisions), 6);
+  const Instant now = Day("2026-01-10");
+  // Peeking shows what a claim would take, and claims nothing.
+  auto peeked = store->PeekDue(now, 2);
+  ASSERT_TRUE(peeked) << peeked.error().ToString();
+  ASSERT_EQ(peeked->size(), 2u);
+  EXPECT_EQ((*peeked)[0].dedupe_key, "d1");
+  EXPECT_EQ((*peeked)[1].dedupe_key, "d2");
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 4u);
+  auto first = store->ClaimDue(now, 2);
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].dedupe_key, "d1");
+  EXPECT_EQ((*first)[1].dedupe_key, "d2");
+  EXPECT_EQ((*first)[1].decided_at, Day("2026-01-02"));
+  EXPECT_EQ((*first)[1].attempts, 0);
+  EXPECT_TRUE((*first)[1].message_id.empty());
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 2u) << "claimed sends are not due";
+  // Claiming by id takes only what is still due: d1 is claimed already, "later" is not due.
+  std::vector<int64_t> ids;
+  auto all_due = store->PeekDue(Day("2026-12-31"), 10);
+  ASSERT_TRUE(all_due);
+  for (const auto& item : *all_due) ids.push_back(item.id);
+  ASSERT_EQ(ids.size(), 3u);  // d3, d4, later
+  ids.push_back((*first)[0].id);
+  auto by_id = store->ClaimIds(ids, now);
+  ASSERT_TRUE(by_id) << by_id.error().ToString();
+  std::sort(by_id->begin(), by_id->end());
+  std::vector<int64_t> expected = {ids[0], ids[1]};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*by_id, expected);
+  EXPECT_TRUE(store->ClaimIds(ids, now)->empty()) << "claimed sends are not claimed again";
+  EXPECT_TRUE(store->ClaimIds(std::vector<int64_t>{}, now)->empty());
+  EXPECT_TRUE(store->ClaimDue(now, 10)->empty());
+  std::map<std::string, DeliveryStatus> status;
+  ASSERT_TRUE(
+      store->ForEachLogEntry({}, [&](const LogEntry& e) { status[e.dedupe_key] = e.status; }));
+  EXPECT_EQ(status["d1"], DeliveryStatus::kSending);
+  EXPECT_EQ(status["d4"], DeliveryStatus::kSending);
+  EXPECT_EQ(status["later"], DeliveryStatus::kQueued);
+  EXPECT_EQ(status["held"], DeliveryStatus::kHeldOut);
+  // A deferred send is due again once its next attempt is.
+  DeliveryUpdate u;
+  u.id = (*first)[0].id;
+  u.status = DeliveryStatus::kDeferred;
+  u.attempts = 1;
+  u.next_attempt_at = Day("2026-01-12");
+  ASSERT_TRUE(store->RecordDeliveries(std::vector<DeliveryUpdate>{u}, now));
+  EXPECT_TRUE(store->ClaimDue(now, 10)->empty());
+  auto retry = store->ClaimDue(Day("2026-01-12"), 10);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].dedupe_key, "d1");
+  EXPECT_EQ((*retry)[0].attempts, 1);
+}
+
+TEST_P(StoreTest, CustomersKeepEveryFieldAndUnsubscribeKeepsTheEarliest) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  CustomerRecord a = Customer("a", "Ada Lovelace");
+  a.email = "ada@example.com";
+  a.created_at = Day("2025-03-04T05:06:07Z");
+  a.timezone = "Europe/Berlin";
+  a.attributes_json = R"({"tier": "gold", "visits": "3"})";
+  ASSERT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b", "", "a"))->outcome, PutOutcome::kInserted);
+  // The same attributes, byte for byte, are unchanged; other ones conflict.
+  EXPECT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kUnchanged);
+  CustomerRecord changed = a;
+  changed.attributes_json = R"({"tier":"gold","visits":"3"})";
+  changed.created_at = Day("2025-03-04T05:06:08Z");
+  auto conflict = batch->PutCustomer(changed);
+  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict);
+  EXPECT_EQ(conflict->detail, "created_at, attributes");
+  ASSERT_TRUE(batch->Commit());
+
+  auto found = store->FindCustomer("a");
+  ASSERT_TRUE(found && *found);
+  const CustomerRow& row = **found;
+  EXPECT_EQ(row.email, "ada@example.com");
+  EXPECT_EQ(row.name, "Ada Lovelace");
+  EXPECT_EQ(row.created_at, Day("2025-03-04T05:06:07Z"));
+  EXPECT_EQ(row.timezone, "Europe/Berlin");
+  EXPECT_FALSE(row.unsubscribed_at);
+  EXPECT_FALSE(row.referred_by);
+  EXPECT_FALSE((*store->FindCustomer("nobody")).has_value());
+
+  EXPECT_TRUE(*store->Unsubscribe("a", Day("2026-02-01T10:00:00Z")));
+  EXPECT_TRUE(*store->Unsubscribe("a", Day("2026-03-01")));
+  EXPECT_EQ((*store->FindCustomer("a"))->unsubscribed_at, Day("2026-02-01T10:00:00Z"))
+      << "the earliest unsubscribe is kept";
+  EXPECT_FALSE(*store->Unsubscribe("nobody", Day("2026-03-01")));
+
+  std::vector<std::string> order;
+  ASSERT_TRUE(store->ForEachCustomer([&](const CustomerRow& c) {
+    order.push_back(c.external_id);
+    if (c.external_id == "b") {
+      EXPECT_EQ(c.referred_by, row.id);
+    }
+    if (c.external_id == "a") {
+      EXPECT_EQ(c.unsubscribed_at, Day("2026-02-01T10:00:00Z"));
+    }
+  }));
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_P(StoreTest, MetaValuesAreSetAndReplaced) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->GetMeta("cursor"), "");
+  ASSERT_TRUE(store->SetMeta("cursor", "41"));
+  ASSERT_TRUE(store->SetMeta("cursor", "42"));
+  EXPECT_EQ(*store->GetMeta("cursor"), "42");
+  // Another connection sees it.
+  auto other = store->OpenAnother();
+  ASSERT_TRUE(other) << other.error().ToString();
+  EXPECT_EQ(*(*other)->GetMeta("cursor"), "42");
+}
+
+TEST_P(StoreTest, NewTransactionsAreReadAfterTheHighWaterMark) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->MaxTransactionId(), 0);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b"))->outcome, PutOutcome::kInserted);
+  std::vector<TransactionRecord> first = {
+      Txn("t1", "a", "2026-01-02T10:00:00Z", 500), Txn("t2", "a", "2026-01-01T09:00:00Z", 700),
+      Txn("t3", "b", "2026-01-03T00:00:00Z", 300, Kind::kReturn)};
+  first[0].cost = 200;
+  first[1].offer_code = "WELCOME10";
+  auto puts = batch->PutTransactions(first);
+  ASSERT_TRUE(puts) << puts.error().ToString();
+  ASSERT_TRUE(batch->Commit());
+  int64_t mark = *store->MaxTransactionId();
+  EXPECT_GT(mark, 0);
+
+  std::vector<RecentTransaction> seen;
+  ASSERT_TRUE(
+      store->ForEachTransactionAfter(0, [&](const RecentTransaction& t) { seen.push_back(t); }));
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].external_id, "t1");
+  EXPECT_FALSE(seen[0].first_purchase) << "t2 came earlier";
+  EXPECT_TRUE(seen[1].first_purchase);
+  EXPECT_EQ(seen[2].kind, Kind::kReturn);
+  EXPECT_FALSE(seen[2].first_purchase);
+  EXPECT_EQ(seen[1].occurred_at, Day("2026-01-01T09:00:00Z"));
+
+  auto more = std::move(*store->BeginImport());
+  ASSERT_TRUE(more->PutTransaction(Txn("t4", "b", "2026-01-04T00:00:00Z", 900)));
+  ASSERT_TRUE(more->Commit());
+  seen.clear();
+  ASSERT_TRUE(
+      store->ForEachTransactionAfter(mark, [&](const RecentTransaction& t) { seen.push_back(t); }));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].external_id, "t4");
+  EXPECT_TRUE(seen[0].first_purchase);
+  EXPECT_GT(*store->MaxTransactionId(), mark);
+
+  // By time: (from, to], ordered by time.
+  seen.clear();
+  ASSERT_TRUE(
+      store->ForEachRecentTransaction(Day("2026-01-01T09:00:00Z"), Day("2026-01-03"),
+                                      [&](const RecentTransaction& t) { seen.push_back(t); }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].external_id, "t1");
+  EXPECT_EQ(seen[1].external_id, "t3");
+
+  // One customer's, and a range of customers', up to a time.
+  int64_t a = (*store->FindCustomer("a"))->id, b = (*store->FindCustomer("b"))->id;
+  std::vector<TransactionRow> rows;
+  ASSERT_TRUE(
+      store->ForEachTransactionOf(a, Day("2026-12-31"), [&](auto& t) { rows.push_back(t); }));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].amount, 700);
+  EXPECT_EQ(rows[1].cost, 200);
+  EXPECT_FALSE(rows[0].cost);
+  rows.clear();
+  ASSERT_TRUE(store->ForEachTransactionOfCustomers(Day("2026-01-03"), b, b + 1,
+                                                   [&](auto& t) { rows.push_back(t); }));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].customer_id, b);
+  EXPECT_EQ(rows[0].kind, Kind::kReturn);
+  rows.clear();
+  ASSERT_TRUE(store->ForEachTransaction(Day("2026-12-31"), [&](auto& t) { rows.push_back(t); }));
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].customer_id, a);
+  EXPECT_EQ(rows[0].occurred_at, Day("2026-01-01T09:00:00Z")) << "by customer, then time";
+  EXPECT_EQ(rows[3].amount, 900);
+}
+
+TEST_P(StoreTest, DecisionsAreRecordedOnceAndTheLogAndReportReadThem) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  CustomerRecord a = Customer("a", "Ada");
+  a.email = "ada@example.com";
+  ASSERT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b", "Bo", "a"))->outcome, PutOutcome::kInserted);
+  auto t = Txn("o1", "a", "2026-01-05", 4990);
+  t.offer_code = "SPRING10";
+  ASSERT_TRUE(batch->PutTransaction(t));
+  ASSERT_TRUE(batch->PutTransaction(Txn("o2", "a", "2026-03-01", 1000)));
+  ASSERT_TRUE(batch->Commit());
+  int64_t ida = (*store->FindCustomer("a"))->id, idb = (*store->FindCustomer("b"))->id;
+
+  auto send = MakeDecision("r:a:1", ida, "2026-01-01");
+  send.arm = "b";
+  send.values_json = R"({"offer": "10% off"})";
+  send.send_after = Day("2026-01-01T08:00:00Z");
+  auto held = MakeDecision("r:b:1", idb, "2026-01-02", DecisionKind::kHoldout);
+  held.recipient_id = ida;
+  std::vector<Decision> decisions = {send, held, send};  // one repeated in the batch
+  EXPECT_EQ(*store->RecordDecisions(decisions), 2);
+  EXPECT_EQ(*store->RecordDecisions(std::vector<Decision>{send}), 0) << "recorded once";
+
+  std::vector<Decision> since;
+  ASSERT_TRUE(store->ForEachDecisionSince(Day("2025-12-31"),
+                                          [&](const Decision& d) { since.push_back(d); }));
+  ASSERT_EQ(since.size(), 2u);
+  EXPECT_EQ(since[0].dedupe_key, "r:a:1");
+  EXPECT_EQ(since[0].arm, "b");
+  EXPECT_EQ(since[0].values_json, R"({"offer": "10% off"})");
+  EXPECT_EQ(since[0].send_after, Day("2026-01-01T08:00:00Z"));
+  EXPECT_EQ(since[1].kind, DecisionKind::kHoldout);
+  EXPECT_EQ(since[1].recipient_id, ida);
+  since.clear();
+  ASSERT_TRUE(store->ForEachDecisionSince(Day("2026-01-01"),
+                                          [&](const Decision& d) { since.push_back(d); }));
+  EXPECT_EQ(since.size(), 1u) << "strictly after";
+
+  auto counts = *store->OutboxStatusCounts();
+  EXPECT_EQ(counts[DeliveryStatus::kQueued], 1);
+  EXPECT_EQ(counts[DeliveryStatus::kHeldOut], 1);
+
+  std::vector<LogEntry> log;
+  auto read = [&](const LogFilter& f) {
+    log.clear();
+    EXPECT_TRUE(store->ForEachLogEntry(f, [&](const LogEntry& e) { log.push_back(e); }));
+    return log.size();
+  };
+  EXPECT_EQ(read({}), 2u);
+  EXPECT_EQ(log[0].dedupe_key, "r:b:1") << "newest first";
+  EXPECT_EQ(log[0].customer, "b");
+  EXPECT_EQ(log[0].recipient, "a");
+  EXPECT_EQ(log[0].recipient_email, "ada@example.com");
+  EXPECT_EQ(log[1].status, DeliveryStatus::kQueued);
+  EXPECT_EQ(log[1].template_name, "t");
+  EXPECT_EQ(log[1].updated_at, Day("2026-01-01"));
+  LogFilter by_status;
+  by_status.status = DeliveryStatus::kHeldOut;
+  EXPECT_EQ(read(by_status), 1u);
+  LogFilter by_customer;
+  by_customer.customer = "b";
+  EXPECT_EQ(read(by_customer), 1u);
+  by_customer.customer = "a";
+  EXPECT_EQ(read(by_customer), 2u) << "as customer or recipient";
+  LogFilter limited;
+  limited.limit = 1;
+  limited.rule = "r";
+  EXPECT_EQ(read(limited), 1u);
+  LogFilter later;
+  later.since = Day("2026-01-01T12:00:00Z");
+  EXPECT_EQ(read(later), 1u);
+
+  // What the recipients bought in the window after each decision.
+  std::vector<DecisionOutcome> outcomes;
+  ASSERT_TRUE(store->ForEachDecisionOutcome("r", std::chrono::hours(24 * 30), "",
+                                            [&](const auto& o) { outcomes.push_back(o); }));
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].arm, "b");
+  EXPECT_EQ(outcomes[0].purchases, 1);
+  EXPECT_EQ(outcomes[0].revenue, 4990);
+  EXPECT_EQ(outcomes[1].status, DeliveryStatus::kHeldOut);
+  outcomes.clear();
+  ASSERT_TRUE(store->ForEachDecisionOutcome("r", std::chrono::hours(24 * 90), "NOPE",
+                                            [&](const auto& o) { outcomes.push_back(o); }));
+  EXPECT_EQ(outcomes[0].purchases, 0) << "only purchases with the offer code";
+}
+
+TEST_P(StoreTest, DeliveriesRecordOutcomesMessageIdsAndSuppressions) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id;
+  ASSERT_EQ(*store->RecordDecisions(std::vector<Decision>{MakeDecision("k1", a, "2026-01-01"),
+                                                          MakeDecision("k2", a, "2026-01-02"),
+                                                          MakeDecision("k3", a, "2026-01-03")}),
+            3);
+  const Instant now = Day("2026-01-10T12:00:00Z");
+  auto claimed = store->ClaimDue(now, 10);
+  ASSERT_TRUE(claimed) << claimed.error().ToString();
+  ASSERT_EQ(claimed->size(), 3u);
+  // A Message-ID is set once: a second one for the same send is ignored.
+  ASSERT_TRUE(store->SetMessageIds(std::vector<std::pair<int64_t, std::string>>{
+      {(*claimed)[0].id, "<m1@x>"}, {(*claimed)[1].id, "<m2@x>"}}));
+  ASSERT_TRUE(store->SetMessageIds(
+      std::vector<std::pair<int64_t, std::string>>{{(*claimed)[0].id, "<other@x>"}}));
+
+  DeliveryUpdate sent;
+  sent.id = (*claimed)[0].id;
+  sent.status = DeliveryStatus::kSent;
+  sent.attempts = 1;
+  sent.last_reply = "250 ok";
+  sent.provider_message_id = "p-1";
+  sent.sent_at = now;
+  DeliveryUpdate bounced;
+  bounced.id = (*claimed)[1].id;
+  bounced.status = DeliveryStatus::kFailed;
+  bounced.attempts = 1;
+  bounced.last_reply = "550 no such user";
+  bounced.suppress_email = "Ada@Example.COM";
+  ASSERT_TRUE(store->RecordDeliveries(std::vector<DeliveryUpdate>{sent, bounced}, now));
+  EXPECT_EQ(*store->Suppressions(), std::vector<std::string>{"ada@example.com"});
+
+  // The third was in flight at a crash: put back, and claimed again as the same send.
+  EXPECT_EQ(*store->RequeueInFlight(), 1);
+  EXPECT_EQ(*store->RequeueInFlight(), 0);
+  auto again = store->ClaimDue(now, 10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].dedupe_key, "k3");
+
+  std::map<std::string, LogEntry> log;
+  ASSERT_TRUE(store->ForEachLogEntry({}, [&](const LogEntry& e) { log[e.dedupe_key] = e; }));
+  EXPECT_EQ(log["k1"].status, DeliveryStatus::kSent);
+  EXPECT_EQ(log["k1"].message_id, "<m1@x>");
+  EXPECT_EQ(log["k1"].provider_message_id, "p-1");
+  EXPECT_EQ(log["k1"].sent_at, now);
+  EXPECT_EQ(log["k1"].updated_at, now);
+  EXPECT_EQ(log["k1"].last_reply, "250 ok");
+  EXPECT_EQ(log["k2"].status, DeliveryStatus::kFailed);
+  EXPECT_EQ(log["k2"].message_id, "<m2@x>");
+  EXPECT_FALSE(log["k2"].sent_at);
+  EXPECT_EQ(log["k3"].status, DeliveryStatus::kSending);
+  auto counts = *store->OutboxStatusCounts();
+  EXPECT_EQ(counts[DeliveryStatus::kSent], 1);
+  EXPECT_EQ(counts[DeliveryStatus::kFailed], 1);
+  EXPECT_EQ(counts[DeliveryStatus::kSending], 1);
+}
+
+FOLLOWUP_ON_EVERY_BACKEND(StoreTest);
+
+}  // namespace
+}  // namespace followup::store
