@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/migrations.h"
+#include "store/record_compare.h"
 #include "store/sqlite.h"
 
 namespace followup::store {
@@ -28,14 +29,6 @@ std::optional<Instant> FromSeconds(const std::optional<int64_t>& s) {
 tl::unexpected<Error> UnknownName(std::string_view what, std::string_view name) {
   return RuntimeFailure("store read outbox: unknown " + std::string(what) + " '" +
                         std::string(name) + "' (written by a newer followupd?)");
-}
-
-// Lists the fields in which two records differ ("email, name"), for conflict messages.
-template <typename T>
-void Differs(std::string& out, const char* name, const T& a, const T& b) {
-  if (a == b) return;
-  if (!out.empty()) out += ", ";
-  out += name;
 }
 
 // The schema version recorded in the database (0 for a new one).
@@ -133,16 +126,7 @@ class SqliteImportBatch final : public ImportBatch {
     // Already there: unchanged, or a conflict naming the fields that differ.
     auto existing = ReadCustomer(c.external_id);
     if (!existing) return tl::unexpected(existing.error());
-    std::string diff;
-    Differs(diff, "email", existing->email, c.email);
-    Differs(diff, "name", existing->name, c.name);
-    Differs(diff, "created_at", existing->created_at, c.created_at);
-    Differs(diff, "referred_by", existing->referred_by, c.referred_by);
-    Differs(diff, "timezone", existing->timezone, c.timezone);
-    Differs(diff, "attributes", existing->attributes_json, c.attributes_json);
-    Differs(diff, "unsubscribed_at", existing->unsubscribed_at, c.unsubscribed_at);
-    if (diff.empty()) return PutResult{PutOutcome::kUnchanged, {}};
-    return PutResult{PutOutcome::kConflict, diff};
+    return CompareCustomer(*existing, c);
   }
 
   Result<std::vector<PutResult>> PutTransactions(
@@ -174,16 +158,7 @@ class SqliteImportBatch final : public ImportBatch {
         }
         auto existing = ReadTransaction(t.external_id);
         if (!existing) return tl::unexpected(existing.error());
-        std::string diff;
-        Differs(diff, "customer_id", existing->customer_external_id, t.customer_external_id);
-        Differs(diff, "occurred_at", existing->occurred_at, t.occurred_at);
-        Differs(diff, "kind", existing->kind, t.kind);
-        Differs(diff, "amount", existing->amount, t.amount);
-        Differs(diff, "cost", existing->cost, t.cost);
-        Differs(diff, "currency", existing->currency, t.currency);
-        Differs(diff, "offer_code", existing->offer_code, t.offer_code);
-        result = diff.empty() ? PutResult{PutOutcome::kUnchanged, {}}
-                              : PutResult{PutOutcome::kConflict, diff};
+        result = CompareTransaction(*existing, t);
       }
     }
     return results;

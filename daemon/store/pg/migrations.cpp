@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "store/pg/pq.h"
+
 namespace followup::store::pg {
 namespace {
 
@@ -96,5 +98,58 @@ constexpr std::array<std::string_view, 1> kMigrations = {kV1};
 }  // namespace
 
 std::span<const std::string_view> PostgresMigrations() { return kMigrations; }
+
+namespace {
+
+Result<int> ReadSchemaVersion(Connection& conn) {
+  auto has_meta = conn.Exec("SELECT to_regclass('meta') IS NOT NULL", "store migrate");
+  if (!has_meta) return tl::unexpected(has_meta.error());
+  if (!has_meta->Bool(0, 0)) return 0;
+  auto version = conn.Exec("SELECT value FROM meta WHERE key = 'schema_version'", "store migrate");
+  if (!version) return tl::unexpected(version.error());
+  if (version->size() == 0) return 0;
+  return static_cast<int>(version->Int(0, 0));
+}
+
+}  // namespace
+
+Result<int> Migrate(Connection& conn) {
+  const auto migrations = PostgresMigrations();
+  const int latest = static_cast<int>(migrations.size());
+  // Up to date: no lock taken.
+  if (auto current = ReadSchemaVersion(conn); current && *current == latest) return latest;
+  // A session lock, taken before the transaction begins: a process that waited for another's
+  // migration then starts its transaction after that one committed and sees its tables. (On
+  // failure the connection is closed, which releases the lock.)
+  if (auto r =
+          conn.Exec("SELECT pg_advisory_lock($1)", Params().Add(kMigrationLock), "store migrate");
+      !r)
+    return tl::unexpected(r.error());
+  auto tx = Transaction::Begin(conn, "store migrate");
+  if (!tx) return tl::unexpected(tx.error());
+  auto version = ReadSchemaVersion(conn);
+  if (!version) return tl::unexpected(version.error());
+  if (*version > latest) {
+    return RuntimeFailure("store migrate: the database has schema version " +
+                          std::to_string(*version) + ", newer than this followupd knows (" +
+                          std::to_string(latest) + "); upgrade followupd");
+  }
+  for (int next = *version + 1; next <= latest; ++next) {
+    const std::string what = "store migrate to version " + std::to_string(next);
+    if (auto r = conn.Run(std::string(migrations[next - 1]), what); !r)
+      return tl::unexpected(r.error());
+    if (auto r = conn.Exec("INSERT INTO meta(key, value) VALUES('schema_version', $1) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           Params().Add(std::to_string(next)), what);
+        !r)
+      return tl::unexpected(r.error());
+  }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  if (auto r =
+          conn.Exec("SELECT pg_advisory_unlock($1)", Params().Add(kMigrationLock), "store migrate");
+      !r)
+    return tl::unexpected(r.error());
+  return latest;
+}
 
 }  // namespace followup::store::pg

@@ -7,12 +7,21 @@
 #include <span>
 #include <string_view>
 
+#include "base/error.h"
+
 namespace followup::store::pg {
+
+class Connection;
 
 std::span<const std::string_view> PostgresMigrations();
 
 // The key of the advisory lock that migrations hold (a process that starts while another
 // migrates waits for it, then finds nothing left to do).
 inline constexpr int64_t kMigrationLock = 0x666f6c6c6f777570;  // "followup" in ASCII
+
+// Brings the database to the latest schema version: every pending migration in one transaction,
+// under kMigrationLock. Returns that version; kRuntime when the database is newer than this
+// program or a migration fails (nothing is then changed).
+Result<int> Migrate(Connection& conn);
 
 }  // namespace followup::store::pg

@@ -1,0 +1,295 @@
+// The PostgreSQL Store's outbox: decisions, delivery claims and outcomes, the send log and the
+// report's outcomes (docs/store.md).
+#include <unordered_map>
+
+#include "store/pg/store_impl.h"
+#include "store/pg/store_rows.h"
+
+namespace followup::store::pg {
+
+Result<std::map<DeliveryStatus, int64_t>> PostgresStore::OutboxStatusCounts() {
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT status, count(*) FROM outbox GROUP BY status",
+                      "store count the outbox");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::map<DeliveryStatus, int64_t> counts;
+  for (int i = 0; i < rows->size(); ++i) {
+    auto status = ParseDeliveryStatus(rows->Text(i, 0));
+    if (!status) return UnknownName("status", rows->Text(i, 0));
+    counts[*status] = rows->Int(i, 1);
+  }
+  return counts;
+}
+
+// One statement for the whole batch (arrays unnested), so one round trip.
+Result<int64_t> PostgresStore::RecordDecisions(std::span<const Decision> decisions) {
+  if (decisions.empty()) return 0;
+  std::vector<std::string> keys, rules, kinds, arms, templates, values;
+  std::vector<int64_t> customers, recipients, decided, send_after;
+  for (const auto& d : decisions) {
+    keys.push_back(d.dedupe_key);
+    rules.push_back(d.rule);
+    customers.push_back(d.customer_id);
+    recipients.push_back(d.recipient_id);
+    kinds.emplace_back(DecisionKindName(d.kind));
+    arms.push_back(d.arm);
+    templates.push_back(d.template_name);
+    values.push_back(d.values_json);
+    decided.push_back(Secs(d.decided_at));
+    send_after.push_back(Secs(d.send_after));
+  }
+  Params params;
+  params.Add(TextArray(keys))
+      .Add(TextArray(rules))
+      .Add(IntArray(customers))
+      .Add(IntArray(recipients))
+      .Add(TextArray(kinds))
+      .Add(TextArray(arms))
+      .Add(TextArray(templates))
+      .Add(TextArray(values))
+      .Add(IntArray(decided))
+      .Add(IntArray(send_after));
+  auto rows = Retrying([&] {
+    return conn_.Exec(
+        "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
+        "template_values, decided_at, send_after, status, updated_at) "
+        "SELECT d.key, d.rule, d.customer, d.recipient, d.kind, nullif(d.arm, ''), d.template, "
+        "d.vals::json, to_timestamp(d.decided), to_timestamp(d.send_after), "
+        "CASE WHEN d.kind = 'send' THEN 'queued' ELSE 'held_out' END, to_timestamp(d.decided) "
+        "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], "
+        "$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[]) "
+        "  WITH ORDINALITY AS d(key, rule, customer, recipient, kind, arm, template, vals, "
+        "                       decided, send_after, n) "
+        "ORDER BY d.n ON CONFLICT(dedupe_key) DO NOTHING",
+        params, "store record decisions");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected();
+}
+
+Result<void> PostgresStore::ForEachDecisionSince(Instant since,
+                                                 const std::function<void(const Decision&)>& fn) {
+  return StreamRetrying(
+      "SELECT dedupe_key, rule, customer_id, recipient_id, kind, coalesce(arm, ''), template, "
+      "template_values::text, " +
+          Seconds("decided_at") + ", " + Seconds("send_after") +
+          " FROM outbox WHERE decided_at > " + Timestamp("$1") + " ORDER BY decided_at, id",
+      Params().Add(Secs(since)), "store read decisions", [&](const Rows& r, int i) -> Result<void> {
+        Decision d;
+        d.dedupe_key = std::string(r.Text(i, 0));
+        d.rule = std::string(r.Text(i, 1));
+        d.customer_id = r.Int(i, 2);
+        d.recipient_id = r.Int(i, 3);
+        auto kind = ParseDecisionKind(r.Text(i, 4));
+        if (!kind) return UnknownName("kind", r.Text(i, 4));
+        d.kind = *kind;
+        d.arm = std::string(r.Text(i, 5));
+        d.template_name = std::string(r.Text(i, 6));
+        d.values_json = std::string(r.Text(i, 7));
+        d.decided_at = At(r.Int(i, 8));
+        d.send_after = At(r.Int(i, 9));
+        fn(d);
+        return {};
+      });
+}
+
+Result<int64_t> PostgresStore::RequeueInFlight() {
+  auto rows = Retrying([&] {
+    return conn_.Exec(
+        "UPDATE outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL "
+        "WHERE status = 'sending'",
+        "store requeue in-flight sends");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected();
+}
+
+// SKIP LOCKED: a claim never waits for, nor takes, a row another connection is claiming.
+Result<std::vector<OutboxItem>> PostgresStore::ClaimDue(Instant now, int limit) {
+  auto rows = conn_.Exec(
+      "UPDATE outbox SET status = 'sending', updated_at = to_timestamp($1::bigint), "
+      "claim_epoch = claim_epoch + 1 WHERE id IN (SELECT id FROM outbox WHERE " +
+          std::string(kDueCondition) +
+          " ORDER BY decided_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " +
+          std::string(kOutboxItemColumns),
+      Params().Add(Secs(now)).Add(static_cast<int64_t>(limit)), "store claim due sends");
+  return DueItems(rows);
+}
+
+Result<std::vector<OutboxItem>> PostgresStore::PeekDue(Instant now, int limit) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT " + std::string(kOutboxItemColumns) + " FROM outbox WHERE " +
+                          std::string(kDueCondition) + " ORDER BY decided_at, id LIMIT $2",
+                      Params().Add(Secs(now)).Add(static_cast<int64_t>(limit)),
+                      "store peek at due sends");
+  });
+  return DueItems(rows);
+}
+
+Result<std::vector<int64_t>> PostgresStore::ClaimIds(std::span<const int64_t> ids, Instant now) {
+  std::vector<int64_t> claimed;
+  if (ids.empty()) return claimed;
+  auto rows = conn_.Exec(
+      "UPDATE outbox SET status = 'sending', updated_at = to_timestamp($1::bigint), "
+      "claim_epoch = claim_epoch + 1 WHERE id IN (SELECT id FROM outbox WHERE id = "
+      "ANY($2::bigint[]) AND " +
+          std::string(kDueCondition) + " FOR UPDATE SKIP LOCKED) RETURNING id",
+      Params().Add(Secs(now)).Add(IntArray(ids)), "store claim sends");
+  if (!rows) return tl::unexpected(rows.error());
+  for (int i = 0; i < rows->size(); ++i) claimed.push_back(rows->Int(i, 0));
+  return claimed;
+}
+
+Result<void> PostgresStore::SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) {
+  if (ids.empty()) return {};
+  std::vector<int64_t> rows;
+  std::vector<std::string> message_ids;
+  for (const auto& [id, message_id] : ids) {
+    rows.push_back(id);
+    message_ids.push_back(message_id);
+  }
+  auto done = Retrying([&] {
+    return conn_.Exec(
+        "UPDATE outbox o SET message_id = u.message_id "
+        "FROM unnest($1::bigint[], $2::text[]) AS u(id, message_id) "
+        "WHERE o.id = u.id AND o.message_id IS NULL",
+        Params().Add(IntArray(rows)).Add(TextArray(message_ids)), "store set message ids");
+  });
+  if (!done) return tl::unexpected(done.error());
+  return {};
+}
+
+Result<void> PostgresStore::RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) {
+  if (updates.empty()) return {};
+  return Retrying([&]() -> Result<void> {
+    auto tx = Transaction::Begin(conn_, "store record deliveries");
+    if (!tx) return tl::unexpected(tx.error());
+    for (const auto& u : updates) {
+      auto r = conn_.Exec(
+          "UPDATE outbox SET status = $2, attempts = $3, next_attempt_at = " + Timestamp("$4") +
+              ", last_reply = $5, provider_message_id = coalesce($6, provider_message_id), "
+              "message_id = coalesce($7, message_id), sent_at = coalesce(" +
+              Timestamp("$8") + ", sent_at), updated_at = " + Timestamp("$9") +
+              ", claimed_by = NULL, lease_until = NULL WHERE id = $1",
+          Params()
+              .Add(u.id)
+              .Add(DeliveryStatusName(u.status))
+              .Add(static_cast<int64_t>(u.attempts))
+              .Add(Secs(u.next_attempt_at))
+              .Add(NonEmpty(u.last_reply))
+              .Add(NonEmpty(u.provider_message_id))
+              .Add(NonEmpty(u.message_id))
+              .Add(Secs(u.sent_at))
+              .Add(Secs(now)),
+          "store record deliveries");
+      if (!r) return tl::unexpected(r.error());
+      if (!u.suppress_email.empty()) {
+        auto s = conn_.Exec(
+            "INSERT INTO suppressions(email, reason, created_at) VALUES(lower($1), $2, " +
+                Timestamp("$3") + ") ON CONFLICT(email) DO NOTHING",
+            Params()
+                .Add(u.suppress_email)
+                .Add(u.last_reply.empty() ? std::string("hard bounce") : u.last_reply)
+                .Add(Secs(now)),
+            "store record deliveries");
+        if (!s) return tl::unexpected(s.error());
+      }
+    }
+    return tx->Commit();
+  });
+}
+
+Result<void> PostgresStore::ForEachLogEntry(const LogFilter& f,
+                                            const std::function<void(const LogEntry&)>& fn) {
+  // One statement text for every filter: an absent filter is a NULL parameter.
+  Params params;
+  params.Add(f.since ? std::optional<int64_t>(Secs(*f.since)) : std::nullopt)
+      .Add(NonEmpty(f.rule))
+      .Add(NonEmpty(f.customer))
+      .Add(f.status ? std::optional<std::string>(DeliveryStatusName(*f.status)) : std::nullopt)
+      .Add(f.limit > 0 ? std::optional<int64_t>(f.limit) : std::nullopt);
+  return StreamRetrying(
+      "SELECT o.id, o.rule, c.external_id, r.external_id, coalesce(r.email, ''), o.kind, "
+      "coalesce(o.arm, ''), o.template, o.status, o.attempts, " +
+          Seconds("o.decided_at") + ", " + Seconds("o.send_after") + ", " +
+          Seconds("o.next_attempt_at") + ", " + Seconds("o.sent_at") +
+          ", coalesce(o.last_reply, ''), coalesce(o.provider_message_id, ''), "
+          "coalesce(o.message_id, ''), o.dedupe_key, " +
+          Seconds("o.updated_at") +
+          " FROM outbox o JOIN customers c ON c.id = o.customer_id "
+          "JOIN customers r ON r.id = o.recipient_id "
+          "WHERE ($1::bigint IS NULL OR o.decided_at > to_timestamp($1::bigint)) "
+          "AND ($2::text IS NULL OR o.rule = $2) "
+          "AND ($3::text IS NULL OR c.external_id = $3 OR r.external_id = $3) "
+          "AND ($4::text IS NULL OR o.status = $4) "
+          "ORDER BY o.decided_at DESC, o.id DESC LIMIT $5::bigint",
+      params, "store read the send log", [&](const Rows& r, int i) -> Result<void> {
+        LogEntry e;
+        e.id = r.Int(i, 0);
+        e.rule = std::string(r.Text(i, 1));
+        e.customer = std::string(r.Text(i, 2));
+        e.recipient = std::string(r.Text(i, 3));
+        e.recipient_email = std::string(r.Text(i, 4));
+        auto kind = ParseDecisionKind(r.Text(i, 5));
+        if (!kind) return UnknownName("kind", r.Text(i, 5));
+        e.kind = *kind;
+        e.arm = std::string(r.Text(i, 6));
+        e.template_name = std::string(r.Text(i, 7));
+        auto status = ParseDeliveryStatus(r.Text(i, 8));
+        if (!status) return UnknownName("status", r.Text(i, 8));
+        e.status = *status;
+        e.attempts = static_cast<int>(r.Int(i, 9));
+        e.decided_at = At(r.Int(i, 10));
+        e.send_after = At(r.Int(i, 11));
+        e.next_attempt_at = OptAt(r.OptInt(i, 12));
+        e.sent_at = OptAt(r.OptInt(i, 13));
+        e.last_reply = std::string(r.Text(i, 14));
+        e.provider_message_id = std::string(r.Text(i, 15));
+        e.message_id = std::string(r.Text(i, 16));
+        e.dedupe_key = std::string(r.Text(i, 17));
+        e.updated_at = At(r.Int(i, 18));
+        fn(e);
+        return {};
+      });
+}
+
+Result<void> PostgresStore::ForEachDecisionOutcome(
+    const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+    const std::function<void(const DecisionOutcome&)>& fn) {
+  return StreamRetrying(
+      "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0) "
+      "FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
+      "  AND t.kind = 'purchase' AND t.occurred_at > o.decided_at "
+      "  AND t.occurred_at <= o.decided_at + make_interval(secs => $2::bigint) "
+      "  AND ($3 = '' OR t.offer_code = $3) "
+      "WHERE o.rule = $1 GROUP BY o.id ORDER BY o.id",
+      Params().Add(rule).Add(static_cast<int64_t>(window.count())).Add(offer_code),
+      "store read decision outcomes", [&](const Rows& r, int i) -> Result<void> {
+        DecisionOutcome o;
+        auto kind = ParseDecisionKind(r.Text(i, 0));
+        if (!kind) return UnknownName("kind", r.Text(i, 0));
+        auto status = ParseDeliveryStatus(r.Text(i, 1));
+        if (!status) return UnknownName("status", r.Text(i, 1));
+        o.kind = *kind;
+        o.status = *status;
+        o.arm = std::string(r.Text(i, 2));
+        o.purchases = r.Int(i, 3);
+        o.revenue = r.Int(i, 4);
+        fn(o);
+        return {};
+      });
+}
+
+Result<std::vector<std::string>> PostgresStore::Suppressions() {
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT lower(email) FROM suppressions", "store read suppressions");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i) out.emplace_back(rows->Text(i, 0));
+  return out;
+}
+
+}  // namespace followup::store::pg

@@ -1,0 +1,112 @@
+// The PostgreSQL Store (postgres_store.h) as a class, for the files that implement it:
+// postgres_store.cpp (customers, transactions, meta, opening) and pg/outbox.cpp (decisions,
+// claims, deliveries, the send log).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/pg/pq.h"
+#include "store/store.h"
+
+namespace followup::store::pg {
+
+using ConnectionParams = std::vector<std::pair<std::string, std::string>>;
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(Connection conn, ConnectionParams params, int version)
+      : conn_(std::move(conn)), params_(std::move(params)), version_(version) {}
+
+  int SchemaVersion() const override { return version_; }
+
+  Result<std::unique_ptr<ImportBatch>> BeginImport() override;
+
+  Result<StoreCounts> Counts() override;
+
+  Result<void> ForEachCustomer(const std::function<void(const CustomerRow&)>& fn) override;
+
+  Result<void> ForEachTransactionOfCustomers(
+      Instant until, int64_t first_customer, int64_t end_customer,
+      const std::function<void(const TransactionRow&)>& fn) override;
+
+  Result<std::unique_ptr<Store>> OpenAnother() override;
+
+  Result<void> ForEachTransactionOf(int64_t customer_id, Instant until,
+                                    const std::function<void(const TransactionRow&)>& fn) override;
+
+  Result<void> ForEachRecentTransaction(
+      Instant from, Instant to, const std::function<void(const RecentTransaction&)>& fn) override;
+
+  Result<void> ForEachTransactionAfter(
+      int64_t after_id, const std::function<void(const RecentTransaction&)>& fn) override;
+
+  Result<int64_t> MaxTransactionId() override;
+
+  Result<bool> Unsubscribe(std::string_view external_id, Instant at) override;
+
+  Result<std::string> GetMeta(std::string_view key) override;
+
+  Result<void> SetMeta(std::string_view key, std::string_view value) override;
+
+  Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() override;
+
+  Result<int64_t> RecordDecisions(std::span<const Decision> decisions) override;
+
+  Result<void> ForEachDecisionSince(Instant since,
+                                    const std::function<void(const Decision&)>& fn) override;
+
+  Result<int64_t> RequeueInFlight() override;
+
+  Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) override;
+
+  Result<std::vector<OutboxItem>> PeekDue(Instant now, int limit) override;
+
+  Result<std::vector<int64_t>> ClaimIds(std::span<const int64_t> ids, Instant now) override;
+
+  Result<void> SetMessageIds(std::span<const std::pair<int64_t, std::string>> ids) override;
+
+  Result<void> RecordDeliveries(std::span<const DeliveryUpdate> updates, Instant now) override;
+
+  Result<void> ForEachLogEntry(const LogFilter& f,
+                               const std::function<void(const LogEntry&)>& fn) override;
+
+  Result<void> ForEachDecisionOutcome(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const DecisionOutcome&)>& fn) override;
+
+  Result<std::vector<std::string>> Suppressions() override;
+
+  Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override;
+
+  Result<std::vector<std::optional<CustomerRow>>> FindCustomersById(
+      std::span<const int64_t> ids) override;
+
+  Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override;
+
+ private:
+  // Runs `op`; when it failed because the connection was lost, connects again and runs it once
+  // more. Only for operations that are safe to repeat (see postgres_store.h).
+  template <typename Op>
+  auto Retrying(Op&& op) -> decltype(op()) {
+    auto result = op();
+    if (result || !conn_.Lost()) return result;
+    if (auto r = conn_.Reconnect(); !r) return result;
+    return op();
+  }
+
+  // Streams the rows of `sql` to `row`; the first row `row` fails ends the reading (the rest are
+  // passed over) and is the result. Repeated on a fresh connection when the connection was lost
+  // before any row was handed on (never twice the same row).
+  Result<void> StreamRetrying(const std::string& sql, const Params& params, std::string_view what,
+                              const std::function<Result<void>(const Rows&, int)>& row);
+
+  Connection conn_;
+  ConnectionParams params_;
+  int version_;
+};
+
+}  // namespace followup::store::pg
