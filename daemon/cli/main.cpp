@@ -65,7 +65,8 @@ int Main(int argc, char** argv) {
                  "config file (default: $FOLLOWUP_CONFIG, ./config/followup.yaml, "
                  "/etc/followup/followup.yaml)");
   app.add_option("--store", store_url,
-                 "store URL: sqlite:PATH or a plain path (default: config's)");
+                 "store URL: sqlite:PATH or a plain path, postgresql://USER@HOST/DB or a libpq "
+                 "key=value string (default: config's)");
   app.add_option("--at", at_text,
                  "pretend it is this time (YYYY-MM-DD[THH:MM:SS][Z|+HH:MM], business time zone): "
                  "the end of the observation window");

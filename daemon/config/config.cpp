@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,15 @@
 
 namespace followup {
 namespace {
+
+// A libpq key=value connection string ("host=/run/postgresql dbname=followup"): a keyword of
+// letters and underscores, then '='. Not a path, so not resolved against the config's folder.
+bool IsKeywordString(std::string_view v) {
+  size_t i = 0;
+  while (i < v.size() && (std::isalpha(static_cast<unsigned char>(v[i])) || v[i] == '_')) ++i;
+  while (i > 0 && i < v.size() && v[i] == ' ') ++i;
+  return i > 0 && i < v.size() && v[i] == '=';
+}
 
 namespace fs = std::filesystem;
 
@@ -185,8 +195,8 @@ Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
       std::string v = n.Scalar();
       if (v.rfind("sqlite:", 0) == 0)
         c.store = "sqlite:" + Reader::Resolve(v.substr(7), base);
-      else if (v.find("://") != std::string::npos)
-        c.store = v;  // other backends (postgresql://...) are named as they are
+      else if (v.find("://") != std::string::npos || IsKeywordString(v))
+        c.store = v;  // other backends (postgresql://..., libpq key=value) are named as they are
       else
         c.store = Reader::Resolve(v, base);
       return {};

@@ -69,7 +69,8 @@ struct Config {
   // Where the config came from ("" = built-in defaults); relative paths below resolve against its
   // folder when loaded from a file.
   std::string path;
-  // The store: "sqlite:PATH" or a plain path to a SQLite file.
+  // The store: "sqlite:PATH" or a plain path to a SQLite file, or a PostgreSQL database
+  // ("postgresql://...", "postgres://..." or a libpq key=value string; docs/store.md).
   std::string store = "sqlite:/var/lib/followup/followup.db";
   std::string rules_dir = "/etc/followup/rules";
   std::string templates_dir = "/etc/followup/templates";

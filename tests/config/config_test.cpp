@@ -124,6 +124,12 @@ TEST(ConfigTest, StoreUrlForms) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->store, (dir.path() / "conf/data/x.db").string());
   EXPECT_EQ(ParseConfig("store: sqlite:/abs/x.db\n", "f.yaml")->store, "sqlite:/abs/x.db");
+  // PostgreSQL URLs and libpq key=value strings are not paths: kept as written.
+  EXPECT_EQ(ParseConfig("store: postgresql://followup@db/shop\n", "f.yaml")->store,
+            "postgresql://followup@db/shop");
+  EXPECT_EQ(
+      LoadConfig(dir.Write("conf/g.yaml", "store: host=/run/postgresql dbname=shop\n"))->store,
+      "host=/run/postgresql dbname=shop");
 }
 
 TEST(ConfigTest, MissingFileIsAnError) {
