@@ -63,6 +63,7 @@ Command AddReportCommand(CLI::App& root);
 Command AddRunCommand(CLI::App& root);
 Command AddPreviewCommand(CLI::App& root);
 Command AddReloadCommand(CLI::App& root);
+Command AddCopyStoreCommand(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

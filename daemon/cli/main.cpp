@@ -84,6 +84,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddRunCommand(app));
   commands.push_back(AddPreviewCommand(app));
   commands.push_back(AddReloadCommand(app));
+  commands.push_back(AddCopyStoreCommand(app));
 
   try {
     app.parse(argc, argv);

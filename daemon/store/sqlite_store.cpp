@@ -9,6 +9,7 @@
 #include "store/migrations.h"
 #include "store/record_compare.h"
 #include "store/sqlite.h"
+#include "store/sqlite_rows.h"
 
 namespace followup::store {
 namespace {
@@ -848,6 +849,12 @@ class SqliteStore final : public Store {
     }
     return out;
   }
+
+  Result<void> ForEachRowOf(const StoreTable& table,
+                            const std::function<Result<void>(const RowValues&)>& fn) override {
+    return SqliteForEachRowOf(db_, table, fn);
+  }
+  Result<std::unique_ptr<RowWriter>> BeginRowWriter() override { return SqliteBeginRowWriter(db_); }
 
   Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override {
     auto s = db_.Prepare("SELECT " + std::string(kCustomerRowColumns) +

@@ -86,3 +86,63 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
 }
 
 }  // namespace followup::store
+
+namespace followup::store {
+
+const std::vector<StoreTable>& StoreTables() {
+  using enum ColumnType;
+  static const std::vector<StoreTable> tables = {
+      {"customers",
+       "id",
+       "",
+       {{"id", kInteger},
+        {"external_id", kText},
+        {"email", kText},
+        {"name", kText},
+        {"created_at", kTime},
+        {"referred_by", kInteger},
+        {"timezone", kText},
+        {"attributes", kJson},
+        {"unsubscribed_at", kTime}}},
+      {"transactions",
+       "id",
+       "",
+       {{"id", kInteger},
+        {"external_id", kText},
+        {"customer_id", kInteger},
+        {"occurred_at", kTime},
+        {"kind", kText},
+        {"amount", kInteger},
+        {"cost", kInteger},
+        {"currency", kText},
+        {"offer_code", kText}}},
+      {"suppressions", "email", "", {{"email", kText}, {"reason", kText}, {"created_at", kTime}}},
+      {"outbox",
+       "id",
+       "",
+       {{"id", kInteger},
+        {"dedupe_key", kText},
+        {"rule", kText},
+        {"customer_id", kInteger},
+        {"recipient_id", kInteger},
+        {"kind", kText},
+        {"arm", kText},
+        {"template", kText},
+        {"template_values", kJson},
+        {"decided_at", kTime},
+        {"send_after", kTime},
+        {"status", kText},
+        {"attempts", kInteger},
+        {"next_attempt_at", kTime},
+        {"last_reply", kText},
+        {"provider_message_id", kText},
+        {"message_id", kText},
+        {"sent_at", kTime},
+        {"updated_at", kTime}}},
+      // The daemon's cursors and outcomes; each store keeps its own schema version.
+      {"meta", "key", "key <> 'schema_version'", {{"key", kText}, {"value", kText}}},
+  };
+  return tables;
+}
+
+}  // namespace followup::store

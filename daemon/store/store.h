@@ -251,6 +251,35 @@ struct StoreCounts {
   int64_t transactions = 0;
 };
 
+// A store table as `followupd copy-store` moves it (docs/store.md): its columns in a fixed order,
+// every value as text (integers and times as decimal integers, times in UTC seconds; NULL as
+// nullopt), so that both backends read and write the same rows.
+enum class ColumnType { kInteger, kText, kTime, kJson };
+struct TableColumn {
+  std::string_view name;
+  ColumnType type;
+};
+struct StoreTable {
+  std::string_view name;
+  std::string_view order_by;  // a unique key: both backends list the rows in the same order
+  std::string_view where;     // "" = every row
+  std::vector<TableColumn> columns;
+};
+// The tables in the order they are copied (a referenced table before those referring to it).
+const std::vector<StoreTable>& StoreTables();
+using RowValues = std::vector<std::optional<std::string>>;
+
+// Writes whole tables into a store in one store transaction: nothing of it is visible to other
+// connections, or stays, unless Commit() succeeds. Reads of the same Store see it before then.
+class RowWriter {
+ public:
+  virtual ~RowWriter() = default;
+  virtual Result<void> BeginTable(const StoreTable& table) = 0;
+  virtual Result<void> Put(const RowValues& row) = 0;
+  virtual Result<void> EndTable() = 0;
+  virtual Result<void> Commit() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -357,6 +386,13 @@ class Store {
 
   // Every suppressed address (hard bounces, complaints), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;
+
+  // Every row of `table`, in its order_by order; the first error `fn` returns ends the reading and
+  // is returned.
+  virtual Result<void> ForEachRowOf(const StoreTable& table,
+                                    const std::function<Result<void>(const RowValues&)>& fn) = 0;
+  // Begins writing whole tables (for copy-store, into an empty store): rows keep their ids.
+  virtual Result<std::unique_ptr<RowWriter>> BeginRowWriter() = 0;
 
   // The customer with that external id, if any.
   virtual Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) = 0;

@@ -87,6 +87,11 @@ class PostgresStore final : public Store {
 
   Result<std::optional<CustomerRow>> FindCustomer(std::string_view external_id) override;
 
+  // pg/table_copy.cpp
+  Result<void> ForEachRowOf(const StoreTable& table,
+                            const std::function<Result<void>(const RowValues&)>& fn) override;
+  Result<std::unique_ptr<RowWriter>> BeginRowWriter() override;
+
  private:
   // Runs `op`; when it failed because the connection was lost, connects again and runs it once
   // more. Only for operations that are safe to repeat (see postgres_store.h).
