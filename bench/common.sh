@@ -23,3 +23,14 @@ find_gnu_time() {
     echo /usr/bin/time
   fi
 }
+
+# A config for benchmarks on demo data: business time zone UTC, money in EUR, worth in weeks.
+write_bench_config() {
+  cat >"$1" <<'EOF'
+business:
+  timezone: UTC
+  currency: EUR
+worth:
+  time_unit: weeks
+EOF
+}

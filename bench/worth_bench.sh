@@ -124,13 +124,7 @@ gnu_time=$(find_gnu_time)
 # Everything runs inside the work folder with relative names, under a config of its own.
 cd "$work"
 mkdir -p log
-cat >bench.yaml <<'EOF'
-business:
-  timezone: UTC
-  currency: EUR
-worth:
-  time_unit: weeks
-EOF
+write_bench_config bench.yaml
 fu() { "$followupd" --config bench.yaml "$@"; }
 fail_with_log() {
   echo "worth_bench: $1; its output:" >&2
