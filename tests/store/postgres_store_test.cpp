@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -119,6 +120,7 @@ TEST(PostgresStoreTest, ReadsGoOnAfterTheServerRestarts) {
     if (testing::PgRequired()) FAIL() << why;
     GTEST_SKIP() << why;
   }
+  server->StopWhenGone(getpid());
   std::string url = server->NewDatabase();
   auto store = Store::Open(url);
   ASSERT_TRUE(store) << store.error().ToString();

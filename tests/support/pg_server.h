@@ -85,7 +85,10 @@ class PgServer {
         std::unique_ptr<PgServer> fixture(new PgServer(BinDir(), dir, /*owned=*/false));
         if (!dir.empty() && fixture->Answers()) server = std::move(fixture);
       }
-      if (!server) server = Start(&failure);
+      if (!server) {
+        server = Start(&failure);
+        if (server) server->StopWhenGone(getpid());
+      }
     }
     if (!server) *why = failure;
     return server.get();
@@ -130,6 +133,26 @@ class PgServer {
     }
     std::remove(output.c_str());
     return status;
+  }
+
+  // A test binary that crashes runs no destructor: a watcher process stops the server and removes
+  // its folder once process `pid` has gone.
+  void StopWhenGone(pid_t pid) {
+    std::string stop = bin_ + "/pg_ctl -D '" + dir_ + "/data' -m immediate stop";
+    if (geteuid() == 0) stop = "runuser -u postgres -- " + stop;
+    std::string script = "while kill -0 " + std::to_string(pid) +
+                         " 2>/dev/null; do sleep 1; done; " + stop + " >/dev/null 2>&1; rm -rf '" +
+                         dir_ + "'";
+    pid_t watcher = 0;
+    std::vector<char*> args = {const_cast<char*>("sh"), const_cast<char*>("-c"), script.data(),
+                               nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn(&watcher, "/bin/sh", &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
   }
 
   // pg_ctl restart -m fast: every connection is cut. True when it is back.
