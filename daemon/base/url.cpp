@@ -1,5 +1,9 @@
 #include "base/url.h"
 
+#include <cctype>
+
+#include "base/printable.h"
+
 namespace followup {
 
 int HexValue(char c) {
@@ -27,6 +31,33 @@ std::optional<std::string> FormDecode(std::string_view s) {
     }
   }
   return out;
+}
+
+bool IsPostgresStoreUrl(std::string_view url) {
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return true;
+  // key=value: a keyword (letters and underscores), optional spaces, then '='.
+  size_t i = 0;
+  while (i < url.size() && std::isspace(static_cast<unsigned char>(url[i]))) ++i;
+  size_t start = i;
+  while (i < url.size() && (std::isalpha(static_cast<unsigned char>(url[i])) || url[i] == '_')) ++i;
+  if (i == start) return false;
+  while (i < url.size() && url[i] == ' ') ++i;
+  return i < url.size() && url[i] == '=';
+}
+
+Result<std::optional<std::string>> StoreFilePath(std::string_view url) {
+  if (IsPostgresStoreUrl(url)) return std::optional<std::string>();
+  std::string_view u = url;
+  if (u.rfind("sqlite:", 0) == 0) {
+    u.remove_prefix(7);
+    if (u.rfind("//", 0) == 0) u.remove_prefix(2);  // sqlite:///abs/path
+  } else if (auto sep = u.find("://"); sep != std::string_view::npos) {
+    return InvalidInput("unknown store URL scheme '" + Printable(u.substr(0, sep), 40) +
+                        "' (this followupd knows sqlite:PATH or a plain path, postgresql://... "
+                        "and libpq key=value strings)");
+  }
+  if (u.empty()) return InvalidInput("the store URL names no file");
+  return std::optional<std::string>(std::string(u));
 }
 
 }  // namespace followup

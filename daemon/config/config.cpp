@@ -1,8 +1,10 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cctype>
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,53 +15,57 @@
 #include "base/money.h"
 #include "base/printable.h"
 #include "base/time.h"
+#include "base/url.h"
+#include "config/yaml_document.h"
 
 namespace followup {
 namespace {
-
-// A libpq key=value connection string ("host=/run/postgresql dbname=followup"): a keyword of
-// letters and underscores, then '='. Not a path, so not resolved against the config's folder.
-bool IsKeywordString(std::string_view v) {
-  size_t i = 0;
-  while (i < v.size() && (std::isalpha(static_cast<unsigned char>(v[i])) || v[i] == '_')) ++i;
-  while (i > 0 && i < v.size() && v[i] == ' ') ++i;
-  return i > 0 && i < v.size() && v[i] == '=';
-}
 
 namespace fs = std::filesystem;
 
 // Reads one mapping whose keys must all be known. Each handler reads its value into the struct.
 using Handler = std::function<Result<void>(const YAML::Node&)>;
 
+// Reads the file's mappings, going on past a bad value so that every problem is found in one
+// reading; each problem is kept with its place, and the place of every value read is noted in the
+// config (Config::Where).
 class Reader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  Reader(std::string file, std::vector<Error>& problems, std::map<std::string, Location>& where)
+      : file_(std::move(file)), problems_(problems), where_(where) {}
 
-  Location At(const YAML::Node& node) const {
-    auto mark = node.Mark();
-    return Location{file_, mark.line + 1, mark.column + 1};
-  }
-  Location At(const YAML::Mark& mark) const {
-    return Location{file_, mark.line + 1, mark.column + 1};
-  }
+  Location At(const YAML::Node& node) const { return YamlLocation(file_, node.Mark()); }
 
-  Result<void> Map(const YAML::Node& node, const std::string& section,
-                   const std::map<std::string, Handler>& handlers) const {
-    if (node.IsNull()) return {};
-    if (!node.IsMap()) return InvalidInput("'" + section + "' must be a mapping", At(node));
+  void Problem(const Error& e) const { problems_.push_back(e); }
+
+  void Map(const YAML::Node& node, const std::string& section,
+           const std::map<std::string, Handler>& handlers) const {
+    if (node.IsNull()) return;
+    if (!node.IsMap())
+      return Problem(Error{ErrorCode::kInvalidInput,
+                           section.empty() ? "the config file holds one mapping (store:, "
+                                             "business:, delivery: ...)"
+                                           : "'" + section + "' must be a mapping",
+                           At(node)});
     for (const auto& item : node) {
-      auto key = item.first.as<std::string>();
+      if (!item.first.IsScalar()) {
+        Problem(Error{ErrorCode::kInvalidInput, "a key must be a name", At(item.first)});
+        continue;
+      }
+      const std::string& key = item.first.Scalar();
       auto it = handlers.find(key);
       if (it == handlers.end()) {
         std::string known;
         for (const auto& [name, _] : handlers) known += (known.empty() ? "" : ", ") + name;
         std::string where = section.empty() ? "" : " in '" + section + "'";
-        return InvalidInput("unknown key " + Quote(key) + where + " (known: " + known + ")",
-                            At(item.first));
+        Problem(Error{ErrorCode::kInvalidInput,
+                      "unknown key " + Quote(key) + where + " (known: " + known + ")",
+                      At(item.first)});
+        continue;
       }
-      if (auto r = it->second(item.second); !r) return r;
+      where_[section.empty() ? key : section + "." + key] = At(item.second);
+      if (auto r = it->second(item.second); !r) Problem(r.error());
     }
-    return {};
   }
 
   Handler String(std::string& out) const {
@@ -153,79 +159,121 @@ class Reader {
 
  private:
   std::string file_;
+  std::vector<Error>& problems_;
+  std::map<std::string, Location>& where_;
 };
 
-Result<void> Validate(const Config& c, const Reader& reader, const YAML::Node& root) {
-  auto where = [&](const char* section, const char* key) {
-    YAML::Node n = root[section] ? root[section][key] : YAML::Node();
-    return n ? reader.At(n) : Location{c.path, 0, 0};
+// The values that are checked as a whole, once read (a default is always valid).
+void Validate(const Config& c, std::vector<Error>& problems) {
+  auto problem = [&](const std::string& message, const char* key) {
+    problems.push_back(Error{ErrorCode::kInvalidInput, message, c.Where(key)});
   };
   if (auto zone = LookupZone(c.business.timezone); !zone)
-    return InvalidInput(zone.error().message, where("business", "timezone"));
+    problem(zone.error().message, "business.timezone");
   if (!IsCurrencyCode(c.business.currency))
-    return InvalidInput("currency must be an ISO 4217 code such as EUR or USD",
-                        where("business", "currency"));
+    problem("currency must be an ISO 4217 code such as EUR or USD", "business.currency");
   if (c.delivery.api != "postmark" && c.delivery.api != "generic")
-    return InvalidInput("api must be 'postmark' or 'generic'", where("delivery", "api"));
+    problem("api must be 'postmark' or 'generic'", "delivery.api");
   if (c.delivery.unsubscribe_url.rfind("https://", 0) != 0 &&
       c.delivery.unsubscribe_url.rfind("http://", 0) != 0)
-    return InvalidInput("unsubscribe_url must be an http(s) URL (https in production: RFC 8058)",
-                        where("delivery", "unsubscribe_url"));
+    problem("unsubscribe_url must be an http(s) URL (https in production: RFC 8058)",
+            "delivery.unsubscribe_url");
   if (c.worth.time_unit != "days" && c.worth.time_unit != "weeks")
-    return InvalidInput("time_unit must be 'days' or 'weeks'", where("worth", "time_unit"));
-  return {};
+    problem("time_unit must be 'days' or 'weeks'", "worth.time_unit");
+  if (auto listen = ParseListenAddress(c.service.listen); !listen)
+    problem(listen.error().message, "service.listen");
 }
 
-Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
-  Config c;
-  c.path = path;
-  Reader reader(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return InvalidInput(e.msg, reader.At(e.mark));
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  if (text.empty()) return ListenAddress{};
+  auto bad = [&](const std::string& why) {
+    return InvalidInput("listen: '" + std::string(text) + "': " + why +
+                        " (expected HOST:PORT such as 127.0.0.1:8025 or [::1]:8025, or \"\" for "
+                        "none)");
+  };
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return bad("no port");
+  std::string_view host = text.substr(0, colon), port_text = text.substr(colon + 1);
+  int port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535)
+    return bad("the port must be a number from 0 to 65535 (0: any free one, which the log names)");
+  ListenAddress a;
+  a.port = static_cast<uint16_t>(port);
+  in_addr v4;
+  in6_addr v6;
+  if (host == "localhost") {
+    a.host = "127.0.0.1";
+  } else if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    a.host = std::string(host.substr(1, host.size() - 2));
+    if (inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) return bad("not an IPv6 address");
+  } else {
+    a.host = std::string(host);
+    if (inet_pton(AF_INET, a.host.c_str(), &v4) != 1)
+      return bad("the host must be an IP address or localhost, not a name to look up");
   }
+  return a;
+}
+
+Location Config::Where(std::string_view key) const {
+  auto it = locations.find(std::string(key));
+  return it != locations.end() ? it->second : Location{path, 0, 0};
+}
+
+ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& path) {
+  ConfigReading out;
+  Config& c = out.config;
+  c.path = path;
+  std::vector<Error>& problems = out.problems;
+  auto root = ReadYamlDocument(yaml_text, path, problems);
+  if (!root) return out;
+  Reader reader(path, problems, c.locations);
   fs::path base = path.empty() ? fs::path() : fs::absolute(fs::path(path)).parent_path();
   try {
-    std::string store;
     auto store_handler = [&](const YAML::Node& n) -> Result<void> {
       if (!n.IsScalar() || n.Scalar().empty())
         return InvalidInput("expected a store URL", reader.At(n));
       std::string v = n.Scalar();
-      if (v.rfind("sqlite:", 0) == 0)
-        c.store = "sqlite:" + Reader::Resolve(v.substr(7), base);
-      else if (v.find("://") != std::string::npos || IsKeywordString(v))
-        c.store = v;  // other backends (postgresql://..., libpq key=value) are named as they are
+      auto file = StoreFilePath(v);
+      if (!file) return InvalidInput(file.error().message, reader.At(n));
+      if (!*file)
+        c.store = v;  // PostgreSQL (postgresql://..., libpq key=value) is named as it is
       else
-        c.store = Reader::Resolve(v, base);
+        c.store = v.rfind("sqlite:", 0) == 0 ? "sqlite:" + Reader::Resolve(**file, base)
+                                             : Reader::Resolve(**file, base);
       return {};
     };
-    auto business = [&](const YAML::Node& n) {
-      return reader.Map(n, "business",
-                        {{"name", reader.String(c.business.name)},
-                         {"timezone", reader.String(c.business.timezone)},
-                         {"currency", reader.String(c.business.currency)}});
+    auto business = [&](const YAML::Node& n) -> Result<void> {
+      reader.Map(n, "business",
+                 {{"name", reader.String(c.business.name)},
+                  {"timezone", reader.String(c.business.timezone)},
+                  {"currency", reader.String(c.business.currency)}});
+      return {};
     };
-    auto worth = [&](const YAML::Node& n) {
-      return reader.Map(
-          n, "worth",
-          {{"time_unit", reader.String(c.worth.time_unit)},
-           {"default_margin", reader.Number(c.worth.default_margin, 0, 1)},
-           {"annual_discount_rate", reader.Number(c.worth.annual_discount_rate, 0, 1)}});
+    auto worth = [&](const YAML::Node& n) -> Result<void> {
+      reader.Map(n, "worth",
+                 {{"time_unit", reader.String(c.worth.time_unit)},
+                  {"default_margin", reader.Number(c.worth.default_margin, 0, 1)},
+                  {"annual_discount_rate", reader.Number(c.worth.annual_discount_rate, 0, 1)}});
+      return {};
     };
-    auto import = [&](const YAML::Node& n) {
-      return reader.Map(n, "import",
-                        {{"max_field_bytes", reader.Integer(c.import.max_field_bytes, 16, 1 << 20)},
-                         {"max_line_bytes", reader.Integer(c.import.max_line_bytes, 64, 1 << 24)}});
+    auto import = [&](const YAML::Node& n) -> Result<void> {
+      reader.Map(n, "import",
+                 {{"max_field_bytes", reader.Integer(c.import.max_field_bytes, 16, 1 << 20)},
+                  {"max_line_bytes", reader.Integer(c.import.max_line_bytes, 64, 1 << 24)}});
+      return {};
     };
-    auto policy = [&](const YAML::Node& n) {
+    auto policy = [&](const YAML::Node& n) -> Result<void> {
       auto& p = c.contact_policy;
-      return reader.Map(n, "contact_policy",
-                        {{"max_contacts", reader.Integer(p.max_contacts, 0, 1000)},
-                         {"per", reader.Duration(p.per)},
-                         {"quiet_hours", reader.Hours(p.quiet_start_minute, p.quiet_end_minute)},
-                         {"event_lookback", reader.Duration(p.event_lookback)}});
+      reader.Map(n, "contact_policy",
+                 {{"max_contacts", reader.Integer(p.max_contacts, 0, 1000)},
+                  {"per", reader.Duration(p.per)},
+                  {"quiet_hours", reader.Hours(p.quiet_start_minute, p.quiet_end_minute)},
+                  {"event_lookback", reader.Duration(p.event_lookback)}});
+      return {};
     };
     auto delivery = [&](const YAML::Node& n) -> Result<void> {
       auto& d = c.delivery;
@@ -234,6 +282,8 @@ Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
           return InvalidInput("expected a URL", reader.At(v));
         std::string url = v.Scalar();
         if (url.rfind("maildir://", 0) == 0) {
+          if (url.size() == 10)
+            return InvalidInput("maildir:// needs a folder: maildir://PATH", reader.At(v));
           d.transport = "maildir://" + Reader::Resolve(url.substr(10), base);
         } else if (url.rfind("smtp://", 0) == 0 || url.rfind("smtps://", 0) == 0 ||
                    url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
@@ -260,23 +310,24 @@ Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
           return {};
         };
       };
-      return reader.Map(n, "delivery",
-                        {{"transport", transport},
-                         {"from", reader.String(d.from)},
-                         {"reply_to", reader.String(d.reply_to)},
-                         {"require_tls", boolean(d.require_tls)},
-                         {"credentials_file", reader.String(d.credentials_file)},
-                         {"api", reader.String(d.api)},
-                         {"connections", reader.Integer(d.connections, 1, 64)},
-                         {"timeout", reader.Duration(d.timeout, std::chrono::seconds{1})},
-                         {"rate_per_second", reader.Number(d.rate_per_second, 0, 1e6)},
-                         {"rate_per_domain", reader.Number(d.rate_per_domain, 0, 1e6)},
-                         {"max_attempts", reader.Integer(d.max_attempts, 1, 100)},
-                         {"retry_base", reader.Duration(d.retry_base)},
-                         {"unsubscribe_url", reader.String(d.unsubscribe_url)},
-                         {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
+      reader.Map(n, "delivery",
+                 {{"transport", transport},
+                  {"from", reader.String(d.from)},
+                  {"reply_to", reader.String(d.reply_to)},
+                  {"require_tls", boolean(d.require_tls)},
+                  {"credentials_file", reader.String(d.credentials_file)},
+                  {"api", reader.String(d.api)},
+                  {"connections", reader.Integer(d.connections, 1, 64)},
+                  {"timeout", reader.Duration(d.timeout, std::chrono::seconds{1})},
+                  {"rate_per_second", reader.Number(d.rate_per_second, 0, 1e6)},
+                  {"rate_per_domain", reader.Number(d.rate_per_domain, 0, 1e6)},
+                  {"max_attempts", reader.Integer(d.max_attempts, 1, 100)},
+                  {"retry_base", reader.Duration(d.retry_base)},
+                  {"unsubscribe_url", reader.String(d.unsubscribe_url)},
+                  {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
+      return {};
     };
-    auto service = [&](const YAML::Node& n) {
+    auto service = [&](const YAML::Node& n) -> Result<void> {
       auto& v = c.service;
       auto clock = [&](const YAML::Node& t) -> Result<void> {
         int h = -1, m = -1;
@@ -287,49 +338,64 @@ Result<Config> Parse(const std::string& yaml_text, const std::string& path) {
         v.refit_minute = h * 60 + m;
         return {};
       };
-      return reader.Map(n, "service",
-                        {{"listen", reader.String(v.listen)},
-                         {"max_connections", reader.Integer(v.max_connections, 1, 65536)},
-                         {"poll_interval_ms", reader.Integer(v.poll_interval_ms, 10, 60000)},
-                         {"full_pass", reader.Duration(v.full_pass, ServiceConfig::kMinFullPass)},
-                         {"refit_at", clock}});
+      reader.Map(n, "service",
+                 {{"listen", reader.String(v.listen)},
+                  {"max_connections", reader.Integer(v.max_connections, 1, 65536)},
+                  {"poll_interval_ms", reader.Integer(v.poll_interval_ms, 10, 60000)},
+                  {"full_pass", reader.Duration(v.full_pass, ServiceConfig::kMinFullPass)},
+                  {"refit_at", clock}});
+      return {};
     };
-    if (root.IsDefined() && !root.IsNull()) {
-      auto r = reader.Map(root, "",
-                          {{"store", store_handler},
-                           {"rules_dir", reader.Path(c.rules_dir, base)},
-                           {"templates_dir", reader.Path(c.templates_dir, base)},
-                           {"business", business},
-                           {"worth", worth},
-                           {"import", import},
-                           {"contact_policy", policy},
-                           {"delivery", delivery},
-                           {"service", service}});
-      if (!r) return tl::unexpected(r.error());
-    }
-    if (auto r = Validate(c, reader, root); !r) return tl::unexpected(r.error());
+    reader.Map(*root, "",
+               {{"store", store_handler},
+                {"rules_dir", reader.Path(c.rules_dir, base)},
+                {"templates_dir", reader.Path(c.templates_dir, base)},
+                {"business", business},
+                {"worth", worth},
+                {"import", import},
+                {"contact_policy", policy},
+                {"delivery", delivery},
+                {"service", service}});
   } catch (const YAML::Exception& e) {
-    return InvalidInput(e.msg, reader.At(e.mark));
+    problems.push_back(Error{ErrorCode::kInvalidInput, e.msg, YamlLocation(path, e.mark)});
   }
-  return c;
+  Validate(c, problems);
+  // Messages may carry the file's text (a YAML parser's, a value's): one printable line, bounded,
+  // whatever the file holds (base/printable.h).
+  for (auto& problem : problems) problem.message = Printable(problem.message, 1000);
+  std::stable_sort(problems.begin(), problems.end(), [](const Error& a, const Error& b) {
+    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+  });
+  return out;
+}
+
+ConfigReading ReadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigReading out;
+    out.config.path = path;
+    out.problems.push_back(
+        Error{ErrorCode::kInvalidInput, "cannot read config file", Location{path, 0, 0}});
+    return out;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ReadConfigText(text.str(), path);
+}
+
+namespace {
+
+Result<Config> FirstProblem(ConfigReading reading) {
+  if (!reading.problems.empty()) return tl::unexpected(std::move(reading.problems.front()));
+  return std::move(reading.config);
 }
 
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path) {
-  auto c = Parse(yaml_text, path);
-  // Messages may carry the file's text (a YAML parser's, a value's): one printable line, bounded,
-  // whatever the file holds (base/printable.h).
-  if (!c) c.error().message = Printable(c.error().message, 1000);
-  return c;
+  return FirstProblem(ReadConfigText(yaml_text, path));
 }
 
-Result<Config> LoadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidInput("cannot read config file", Location{path, 0, 0});
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), path);
-}
+Result<Config> LoadConfig(const std::string& path) { return FirstProblem(ReadConfig(path)); }
 
 }  // namespace followup

@@ -4,7 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "config/contact_policy.h"
@@ -80,11 +84,36 @@ struct Config {
   ContactPolicy contact_policy;
   DeliveryConfig delivery;
   ServiceConfig service;
+
+  // Where each value was read ("delivery.from" -> FILE:LINE:COL), for problems found once the
+  // whole config is known.
+  std::map<std::string, Location> locations;
+  // That place, or just the file when the key was not given.
+  Location Where(std::string_view key) const;
 };
 
-// Reads `path`. Every key not in Config, every value of the wrong type or out of range, and YAML
-// syntax errors are kInvalidInput with the file, line and column (1-based). Missing keys keep their
-// defaults. Relative paths are made absolute against the config file's folder.
+// service.listen taken apart: an IP address (IPv4, or IPv6 written in brackets, or "localhost",
+// which is 127.0.0.1) and a port from 0 (any free one) to 65535. "" (no listener) is an empty
+// host.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// A config as read: every value that could be read (defaults for the rest), and every problem
+// found, in file order, each with FILE:LINE:COL. `check` reports them all.
+struct ConfigReading {
+  Config config;
+  std::vector<Error> problems;
+};
+ConfigReading ReadConfig(const std::string& path);
+ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& path);
+
+// Reads `path`. Every key not in Config, every value of the wrong type or out of range, YAML
+// syntax errors, a key given twice and a second YAML document are kInvalidInput with the file,
+// line and column (1-based); the first of them is the error. Missing keys keep their defaults.
+// Relative paths are made absolute against the config file's folder.
 Result<Config> LoadConfig(const std::string& path);
 
 // Parses YAML text (for tests): `path` only names the source in errors and anchors relative paths.

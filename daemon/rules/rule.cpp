@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/ascii.h"
+#include "config/yaml_document.h"
 
 namespace followup::rules {
 namespace {
@@ -354,13 +355,9 @@ std::optional<Rule> ParseRule(const std::string& yaml_text, const std::string& f
                               const LoadOptions& o, std::vector<Error>& errors) {
   Checker check(file, errors);
   size_t before = errors.size();
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    check.Add(e.msg, check.At(e.mark));
-    return std::nullopt;
-  }
+  auto document = ReadYamlDocument(yaml_text, file, errors);
+  if (!document) return std::nullopt;
+  const YAML::Node& root = *document;
   Rule rule;
   rule.file = file;
   try {

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include "base/url.h"
 #include "store/pg/postgres_store.h"
 #include "store/pg/url.h"
 #include "store/sqlite_store.h"
@@ -70,19 +71,10 @@ bool IsPending(DeliveryStatus status) {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
-  std::string_view u = url;
-  if (u.rfind("sqlite:", 0) == 0) {
-    u.remove_prefix(7);
-    if (u.rfind("//", 0) == 0) u.remove_prefix(2);  // sqlite:///abs/path
-  } else if (pg::IsPostgresUrl(u)) {
-    return OpenPostgresStore(url);
-  } else if (u.find("://") != std::string_view::npos) {
-    return InvalidInput("unsupported store URL '" + pg::Redacted(url) +
-                        "': this followupd knows sqlite:PATH (or a plain path), postgresql://... "
-                        "and libpq key=value strings");
-  }
-  if (u.empty()) return InvalidInput("empty store path in '" + url + "'");
-  return OpenSqliteStore(std::string(u));
+  auto file = StoreFilePath(url);
+  if (!file) return InvalidInput("store '" + pg::Redacted(url) + "': " + file.error().message);
+  if (!*file) return OpenPostgresStore(url);
+  return OpenSqliteStore(**file);
 }
 
 }  // namespace followup::store

@@ -132,6 +132,92 @@ TEST(ConfigTest, StoreUrlForms) {
       "host=/run/postgresql dbname=shop");
 }
 
+TEST(ConfigTest, ADuplicateKeyIsLocated) {
+  // yaml-cpp keeps both pairs and a look-up finds the first: the second block would be ignored.
+  auto c = ParseConfig(
+      "delivery:\n  from: a@example.com\nbusiness:\n  name: Shop\ndelivery:\n"
+      "  from: b@example.com\n",
+      "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().ToString(),
+            "f.yaml:5:1: duplicate key 'delivery' (first at line 1, column 1)");
+  auto inner = ParseConfig("worth:\n  default_margin: 0.2\n  default_margin: 0.5\n", "f.yaml");
+  ASSERT_FALSE(inner);
+  EXPECT_EQ(inner.error().where.line, 3);
+  EXPECT_EQ(inner.error().where.column, 3);
+}
+
+TEST(ConfigTest, ASecondDocumentIsAnError) {
+  auto c = ParseConfig("business:\n  name: Shop\n---\nbusiness:\n  name: Other\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().where.line, 4);
+  EXPECT_NE(c.error().message.find("second YAML document"), std::string::npos);
+}
+
+TEST(ConfigTest, EveryProblemIsReportedInFileOrder) {
+  auto r = ReadConfigText(
+      "business:\n  timezone: Mars/Base\n  colour: red\nworth:\n  default_margin: 2\n"
+      "service:\n  listen: 127.0.0.1:99999\n",
+      "f.yaml");
+  ASSERT_EQ(r.problems.size(), 4u);
+  EXPECT_EQ(r.problems[0].where.line, 2);
+  EXPECT_EQ(r.problems[1].where.line, 3);
+  EXPECT_EQ(r.problems[2].where.line, 5);
+  EXPECT_EQ(r.problems[3].where.line, 7);
+  // What could be read is there, for the checks that follow (the rules folder, say).
+  EXPECT_EQ(r.config.service.listen, "127.0.0.1:99999");
+}
+
+TEST(ConfigTest, ListenIsAnAddressAndAPort) {
+  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:abc", "127.0.0.1:-1", "127.0.0.1",
+                          "shop.example.com:8025", "[::1:8025", "127.0.0.1:80x"}) {
+    auto c = ParseConfig(std::string("service:\n  listen: \"") + bad + "\"\n", "f.yaml");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error().where.line, 2) << bad;
+    EXPECT_EQ(c.error().where.column, 11) << bad;
+  }
+  auto v4 = ParseListenAddress("127.0.0.1:8025");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 8025);
+  auto v6 = ParseListenAddress("[::1]:65535");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 65535);
+  auto any = ParseListenAddress("127.0.0.1:0");  // a free port, which the daemon logs
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->host, "127.0.0.1");
+  EXPECT_EQ(any->port, 0);
+  auto local = ParseListenAddress("localhost:8025");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->host, "127.0.0.1");
+  auto none = ParseListenAddress("");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->port, 0);
+}
+
+TEST(ConfigTest, StoreAndMaildirMustNameSomethingThisBuildCanUse) {
+  auto other = ParseConfig("store: mysql://db.example.com/followup\n", "f.yaml");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().where.line, 1);
+  EXPECT_EQ(other.error().where.column, 8);
+  EXPECT_NE(other.error().message.find("unknown store URL scheme 'mysql'"), std::string::npos)
+      << other.error().message;
+  auto empty = ParseConfig("delivery:\n  transport: maildir://\n", "f.yaml");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().where.line, 2);
+  EXPECT_NE(empty.error().message.find("needs a folder"), std::string::npos);
+}
+
+TEST(ConfigTest, WhereSaysWhereAValueWasRead) {
+  auto c = ParseConfig("delivery:\n  from: \"hello at example\"\n", "f.yaml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->Where("delivery.from").line, 2);
+  EXPECT_EQ(c->Where("delivery.from").column, 9);
+  EXPECT_EQ(c->Where("delivery.reply_to").file, "f.yaml");
+  EXPECT_EQ(c->Where("delivery.reply_to").line, 0);
+}
+
 TEST(ConfigTest, MissingFileIsAnError) {
   auto c = LoadConfig("/nonexistent/followup.yaml");
   ASSERT_FALSE(c);

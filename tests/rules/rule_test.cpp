@@ -133,6 +133,33 @@ TEST_F(RuleTest, ValuesThatAreNotUtf8AreAProblemNotACrash) {
   EXPECT_NE(in_arm[0].find("values must be UTF-8 text"), std::string::npos) << in_arm[0];
 }
 
+TEST_F(RuleTest, ADuplicateKeyIsLocated) {
+  // yaml-cpp keeps both pairs and a look-up finds the first: priority 5 would win silently.
+  auto problems = Problems(
+      "name: d\npriority: 5\ntrigger:\n  event: purchase\naction:\n  send: hello\n"
+      "priority: 50\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "7:1: duplicate key 'priority' (first at line 2, column 1)");
+  auto nested =
+      Problems("name: n\ntrigger:\n  event: purchase\naction:\n  send: hello\n  send: other\n");
+  ASSERT_EQ(nested.size(), 1u);
+  EXPECT_EQ(nested[0].rfind("6:3: duplicate key 'send'", 0), 0u) << nested[0];
+}
+
+TEST_F(RuleTest, ASecondDocumentIsAnError) {
+  auto problems =
+      Problems("name: one\ntrigger:\n  event: purchase\naction:\n  send: hello\n---\nname: two\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("7:1: a second YAML document", 0), 0u) << problems[0];
+}
+
+TEST_F(RuleTest, AnchorsThatPointBackAtThemselvesAreWalkedOnce) {
+  auto problems =
+      Problems("name: a\ntrigger: &t\n  event: purchase\n  again: *t\naction:\n  send: hello\n");
+  ASSERT_EQ(problems.size(), 1u);  // the unknown key, once; no endless walk
+  EXPECT_NE(problems[0].find("unknown key 'again'"), std::string::npos) << problems[0];
+}
+
 TEST_F(RuleTest, SchedulesThatNeverFireAndBadExperimentsAreErrors) {
   auto past =
       Problems("name: p\ntrigger:\n  schedule: once at 2020-01-01\naction:\n  send: hello\n");

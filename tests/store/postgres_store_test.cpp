@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/url.h"
 #include "store/pg/migrations.h"
 #include "store/pg/url.h"
 #include "support/pg_server.h"
@@ -27,14 +28,14 @@ std::string Param(const std::vector<std::pair<std::string, std::string>>& params
 }
 
 TEST(PostgresUrlTest, SchemesAndKeyValueStringsAreRecognised) {
-  EXPECT_TRUE(pg::IsPostgresUrl("postgresql://followup@db.example.com/shop"));
-  EXPECT_TRUE(pg::IsPostgresUrl("postgres://db/shop"));
-  EXPECT_TRUE(pg::IsPostgresUrl("host=/run/postgresql dbname=followup"));
-  EXPECT_TRUE(pg::IsPostgresUrl("dbname = followup"));
-  EXPECT_FALSE(pg::IsPostgresUrl("sqlite:/var/lib/followup/store.db"));
-  EXPECT_FALSE(pg::IsPostgresUrl("/var/lib/followup/store.db"));
-  EXPECT_FALSE(pg::IsPostgresUrl("store.db"));
-  EXPECT_FALSE(pg::IsPostgresUrl("mysql://db/x"));
+  EXPECT_TRUE(IsPostgresStoreUrl("postgresql://followup@db.example.com/shop"));
+  EXPECT_TRUE(IsPostgresStoreUrl("postgres://db/shop"));
+  EXPECT_TRUE(IsPostgresStoreUrl("host=/run/postgresql dbname=followup"));
+  EXPECT_TRUE(IsPostgresStoreUrl("dbname = followup"));
+  EXPECT_FALSE(IsPostgresStoreUrl("sqlite:/var/lib/followup/store.db"));
+  EXPECT_FALSE(IsPostgresStoreUrl("/var/lib/followup/store.db"));
+  EXPECT_FALSE(IsPostgresStoreUrl("store.db"));
+  EXPECT_FALSE(IsPostgresStoreUrl("mysql://db/x"));
 }
 
 TEST(PostgresUrlTest, PasswordsAreRedactedInMessages) {

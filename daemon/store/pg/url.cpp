@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/url.h"
+
 namespace followup::store::pg {
 namespace {
 
@@ -12,13 +14,6 @@ bool StartsWith(std::string_view s, std::string_view prefix) { return s.rfind(pr
 
 bool IsUri(std::string_view url) {
   return StartsWith(url, "postgresql://") || StartsWith(url, "postgres://");
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::string PercentDecoded(std::string_view s) {
@@ -109,18 +104,6 @@ Result<std::string> ReadCredential(const std::string& name) {
 }
 
 }  // namespace
-
-bool IsPostgresUrl(std::string_view url) {
-  if (IsUri(url)) return true;
-  // key=value: a keyword (letters and underscores), optional spaces, then '='.
-  size_t i = 0;
-  while (i < url.size() && std::isspace(static_cast<unsigned char>(url[i]))) ++i;
-  size_t start = i;
-  while (i < url.size() && (std::isalpha(static_cast<unsigned char>(url[i])) || url[i] == '_')) ++i;
-  if (i == start) return false;
-  while (i < url.size() && url[i] == ' ') ++i;
-  return i < url.size() && url[i] == '=';
-}
 
 Result<std::vector<std::pair<std::string, std::string>>> ConnectParams(const std::string& url) {
   std::string dbname = url;

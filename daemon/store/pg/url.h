@@ -11,10 +11,6 @@
 
 namespace followup::store::pg {
 
-// postgresql://... or postgres://... (libpq's URI), or a libpq key=value string
-// ("host=/run/postgresql dbname=followup").
-bool IsPostgresUrl(std::string_view url);
-
 // libpq's connection parameters for `url`. Besides libpq's own (PGPASSFILE, passfile=, PG*
 // variables, ~/.pgpass all work as libpq documents them), the URL may name a systemd credential
 // that holds the password: `?credential=NAME` in a URI, `credential=NAME` in a key=value string.
