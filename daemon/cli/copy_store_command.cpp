@@ -14,7 +14,7 @@ struct CopyStoreArgs {
 };
 
 int RunCopyStore(const CopyStoreArgs& args) {
-  auto from = store::Store::Open(args.from);
+  auto from = store::Store::Open(args.from, store::OpenMode::kExisting);
   if (!from) return Report(from.error());
   auto to = store::Store::Open(args.to);
   if (!to) return Report(to.error());

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <random>
 
+#include "base/files.h"
 #include "delivery/mime.h"
 #include "delivery/transport_curl.h"
 
@@ -170,9 +171,8 @@ Result<std::unique_ptr<Transport>> MakeMaildirTransport(const TransportOptions& 
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (path.empty()) return InvalidInput("delivery.transport: maildir:// needs a path");
   std::string error;
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return RuntimeFailure("maildir create: " + path + ": " + ec.message());
+  if (auto made = MakePrivateDirectories(path); !made)
+    return RuntimeFailure("maildir " + made.error().message);
   if (!MakeDir(path, error) || !MakeDir(path + "/tmp", error) || !MakeDir(path + "/new", error) ||
       !MakeDir(path + "/cur", error)) {
     return RuntimeFailure(error);

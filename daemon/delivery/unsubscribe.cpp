@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/files.h"
 #include "base/url.h"
 
 namespace followup::delivery {
@@ -214,9 +215,9 @@ Result<std::string> CreateKey(const std::string& path) {
   };
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) parent = ".";
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) return fail("create folder " + parent.string(), ec.value());
+  if (auto made = MakePrivateDirectories(parent); !made)
+    return tl::unexpected(KeyError(ErrorCode::kRuntime, path,
+                                   "cannot create the unsubscribe key: " + made.error().message));
 
   std::array<unsigned char, kUnsubscribeKeyMinBytes> key;
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {

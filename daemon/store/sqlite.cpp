@@ -1,5 +1,14 @@
 #include "store/sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "base/files.h"
+
 namespace followup::store::sqlite {
 
 Statement& Statement::operator=(Statement&& other) noexcept {
@@ -77,7 +86,7 @@ std::optional<int64_t> Statement::OptInt(int column) const {
   return Int(column);
 }
 
-Result<Database> Database::Open(const std::string& path) {
+Result<Database> Database::Open(const std::string& path, bool create) {
   // Once, before SQLite initialises: no global memory statistics, whose mutex every allocation
   // takes (it serialised two connections scanning on two threads).
   static const bool configured = [] {
@@ -85,10 +94,25 @@ Result<Database> Database::Open(const std::string& path) {
     return true;
   }();
   (void)configured;
+  if (create && path != ":memory:") {
+    auto folder = std::filesystem::path(path).parent_path();
+    if (!folder.empty()) {
+      if (auto made = MakePrivateDirectories(folder); !made)
+        return RuntimeFailure("store open " + path + ": " + made.error().message);
+    }
+    // SQLite would create it with 0644; made here first, it is the owner's alone. Only when it is
+    // missing (O_EXCL): closing a descriptor of a file that this process's other connections have
+    // open would drop their POSIX locks, and another program closing the store would then take
+    // itself for its last user and delete the WAL under them.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST)
+      return RuntimeFailure("store open " + path + ": " + std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);

@@ -59,8 +59,10 @@ class ScopedReset {
 
 class Database {
  public:
-  // Opens or creates the file, with WAL, foreign keys and a busy timeout.
-  static Result<Database> Open(const std::string& path);
+  // Opens the file, with WAL, foreign keys and a busy timeout. With `create`, a missing file is
+  // created (0600, in folders made 0700; SQLite gives its WAL and shared-memory files the
+  // database's mode); without, a missing file is an error.
+  static Result<Database> Open(const std::string& path, bool create = true);
   Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   Database& operator=(Database&&) = delete;
   ~Database();

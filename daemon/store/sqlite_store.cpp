@@ -1,6 +1,7 @@
 #include "store/sqlite_store.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,6 +46,13 @@ Result<int> ReadSchemaVersion(Database& db) {
   if (!found) return tl::unexpected(found.error());
   if (!*found) return 0;
   return ParseSchemaVersion(get->Text(0));
+}
+
+// A store that is opened without migrating must be at this program's version.
+Result<int> CheckSchemaVersion(Database& db, const std::string& path) {
+  auto version = ReadSchemaVersion(db);
+  if (!version) return tl::unexpected(version.error());
+  return RequireSchemaVersion(*version, static_cast<int>(SqliteMigrations().size()), path);
 }
 
 Result<int> Migrate(Database& db) {
@@ -943,10 +951,15 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
-  auto db = Database::Open(path);
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode mode) {
+  if (mode == OpenMode::kExisting) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) == 0)
+      return Fail(ErrorCode::kNotFound, "no store at " + path);
+  }
+  auto db = Database::Open(path, mode == OpenMode::kCreate);
   if (!db) return tl::unexpected(db.error());
-  auto version = Migrate(*db);
+  auto version = mode == OpenMode::kCreate ? Migrate(*db) : CheckSchemaVersion(*db, path);
   if (!version) return tl::unexpected(version.error());
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(*db), *version, path));
 }

@@ -9,7 +9,8 @@
 
 namespace followup::store {
 
-// Opens or creates the SQLite store at `path` and migrates it. See Store::Open.
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+// Opens the SQLite store at `path`: with kCreate creating it and migrating it. See Store::Open.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               OpenMode mode = OpenMode::kCreate);
 
 }  // namespace followup::store

@@ -70,11 +70,25 @@ bool IsPending(DeliveryStatus status) {
          status == DeliveryStatus::kDeferred;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
   auto file = StoreFilePath(url);
   if (!file) return InvalidInput("store '" + pg::Redacted(url) + "': " + file.error().message);
-  if (!*file) return OpenPostgresStore(url);
-  return OpenSqliteStore(**file);
+  if (!*file) return OpenPostgresStore(url, mode);
+  return OpenSqliteStore(**file, mode);
+}
+
+Result<int> RequireSchemaVersion(int version, int known, const std::string& store) {
+  if (version == 0)
+    return Fail(ErrorCode::kNotFound, "no store at " + store + " (no followup tables)");
+  if (version > known)
+    return RuntimeFailure("store " + store + " has schema version " + std::to_string(version) +
+                          ", newer than this followupd knows (" + std::to_string(known) +
+                          "); upgrade followupd");
+  if (version < known)
+    return RuntimeFailure("store " + store + " has schema version " + std::to_string(version) +
+                          " and this followupd uses " + std::to_string(known) +
+                          ": a command that writes (import, run) upgrades it first");
+  return version;
 }
 
 }  // namespace followup::store

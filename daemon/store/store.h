@@ -280,16 +280,32 @@ class RowWriter {
   virtual Result<void> Commit() = 0;
 };
 
+// How a command uses the store it opens (docs/store.md "Who creates the store").
+enum class OpenMode {
+  // Creates the store if it is not there (its folders 0700, its files 0600) and runs every pending
+  // schema migration: the commands that write, and the daemon.
+  kCreate,
+  // The store must be there and at this program's schema version: nothing is created or migrated.
+  // A missing store is kNotFound "no store at PATH"; one at another version is kRuntime.
+  kExisting,
+};
+
+// `version` (read from the store named `store`, 0 = no followup tables) checked for a store opened
+// with OpenMode::kExisting against the `known` migrations of its backend: the version itself, or
+// the error OpenMode::kExisting describes.
+Result<int> RequireSchemaVersion(int version, int known, const std::string& store);
+
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Opens (creating if needed) the store named by `url`: "sqlite:PATH" or a plain PATH, or a
-  // PostgreSQL database ("postgresql://USER@HOST/DB", "postgres://...", or a libpq key=value
-  // string such as "host=/run/postgresql dbname=followup"; docs/store.md), and runs every pending
-  // schema migration. kInvalidInput for an unknown scheme; kRuntime when the database cannot be
-  // opened, is newer than this program, or a migration fails (nothing is half-migrated).
-  static Result<std::unique_ptr<Store>> Open(const std::string& url);
+  // Opens the store named by `url` (see OpenMode): "sqlite:PATH" or a plain PATH, or a PostgreSQL
+  // database ("postgresql://USER@HOST/DB", "postgres://...", or a libpq key=value string such as
+  // "host=/run/postgresql dbname=followup"; docs/store.md). kInvalidInput for an unknown scheme;
+  // kRuntime when the database cannot be opened, is newer than this program, or a migration fails
+  // (nothing is half-migrated).
+  static Result<std::unique_ptr<Store>> Open(const std::string& url,
+                                             OpenMode mode = OpenMode::kCreate);
 
   // The schema version after migrations (the number of migrations applied).
   virtual int SchemaVersion() const = 0;

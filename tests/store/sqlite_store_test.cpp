@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -67,10 +68,86 @@ TEST(SqliteStoreTest, ADamagedSchemaVersionIsARuntimeErrorNotACrash) {
   EXPECT_EQ(ParseSchemaVersion("0").value(), 0);
 }
 
+TEST(SqliteStoreTest, RefusesANewerOrOlderDatabaseWithoutMigratingIt) {
+  testing::TempDir dir;
+  { ASSERT_TRUE(Store::Open(dir / "f.db")); }
+  auto set_version = [&](const char* v) {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir / "f.db").c_str(), &db);
+    sqlite3_exec(
+        db,
+        (std::string("UPDATE meta SET value = '") + v + "' WHERE key = 'schema_version'").c_str(),
+        nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  };
+  set_version("999");
+  auto newer = Store::Open(dir / "f.db", OpenMode::kExisting);
+  ASSERT_FALSE(newer);
+  EXPECT_EQ(newer.error().code, ErrorCode::kRuntime);
+  EXPECT_NE(newer.error().message.find("newer than this followupd"), std::string::npos);
+  set_version("1");
+  auto older = Store::Open(dir / "f.db", OpenMode::kExisting);
+  ASSERT_FALSE(older);
+  EXPECT_NE(older.error().message.find("upgrades it first"), std::string::npos)
+      << older.error().message;
+}
+
 TEST(SqliteStoreTest, UnknownSchemeIsInvalidInput) {
   auto store = Store::Open("mysql://db/x");
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(store.error().message.find("unknown store URL scheme 'mysql'"), std::string::npos)
+      << store.error().message;
+}
+
+TEST(SqliteStoreTest, OpeningAnExistingStoreCreatesNothing) {
+  testing::TempDir dir;
+  auto missing = Store::Open(dir / "typo/f.db", OpenMode::kExisting);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, "no store at " + dir / "typo/f.db");
+  EXPECT_FALSE(std::filesystem::exists(dir / "typo"));
+  { ASSERT_TRUE(Store::Open(dir / "f.db")); }
+  auto existing = Store::Open(dir / "f.db", OpenMode::kExisting);
+  ASSERT_TRUE(existing) << existing.error().ToString();
+  EXPECT_TRUE((*existing)->Counts());
+}
+
+TEST(SqliteStoreTest, CreatesItsFoldersAndFilesForItsOwnerAlone) {
+  testing::TempDir dir;
+  mode_t before = umask(022);
+  auto store = Store::Open(dir / "var/lib/f.db");
+  umask(before);
+  ASSERT_TRUE(store) << store.error().ToString();
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(dir / "var"), 0700u);
+  EXPECT_EQ(mode(dir / "var/lib"), 0700u);
+  EXPECT_EQ(mode(dir / "var/lib/f.db"), 0600u);
+  EXPECT_EQ(mode(dir / "var/lib/f.db-wal"), 0600u);
+  EXPECT_EQ(mode(dir / "var/lib/f.db-shm"), 0600u);
+}
+
+// A second connection in the same process (the daemon has one per thread) must not drop the first
+// one's locks: another program closing the store would take itself for its last user and delete
+// the WAL that the first connection goes on writing to, unseen by anyone else.
+TEST(SqliteStoreTest, AnotherConnectionKeepsTheFirstOnesWritesVisible) {
+  testing::TempDir dir;
+  auto first = Store::Open(dir / "f.db");
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_TRUE((*first)->SetMeta("k", "one"));
+  auto second = Store::Open(dir / "f.db");
+  ASSERT_TRUE(second) << second.error().ToString();
+  auto read = [&] {
+    return testing::Run("sqlite3 '" + dir / "f.db" + "' \"SELECT value FROM meta WHERE key = 'k'\"")
+        .out;
+  };
+  EXPECT_EQ(read(), "one\n");  // another program opens and closes the store
+  ASSERT_TRUE((*first)->SetMeta("k", "two"));
+  EXPECT_EQ(read(), "two\n");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "store/pg/pq.h"
+#include "store/store.h"
 
 namespace followup::store::pg {
 namespace {
@@ -150,6 +151,12 @@ Result<int> Migrate(Connection& conn) {
       !r)
     return tl::unexpected(r.error());
   return latest;
+}
+
+Result<int> CheckSchemaVersion(Connection& conn, const std::string& store) {
+  auto version = ReadSchemaVersion(conn);
+  if (!version) return tl::unexpected(version.error());
+  return RequireSchemaVersion(*version, static_cast<int>(PostgresMigrations().size()), store);
 }
 
 }  // namespace followup::store::pg

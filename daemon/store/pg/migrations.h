@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "base/error.h"
@@ -23,5 +24,9 @@ inline constexpr int64_t kMigrationLock = 0x666f6c6c6f777570;  // "followup" in 
 // under kMigrationLock. Returns that version; kRuntime when the database is newer than this
 // program or a migration fails (nothing is then changed).
 Result<int> Migrate(Connection& conn);
+
+// The database's schema version when it is this program's (OpenMode::kExisting): nothing is
+// created or migrated. `store` names the database in messages (without its password).
+Result<int> CheckSchemaVersion(Connection& conn, const std::string& store);
 
 }  // namespace followup::store::pg

@@ -234,12 +234,13 @@ Result<void> PostgresStore::StreamRetrying(
 
 }  // namespace pg
 
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url) {
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, OpenMode mode) {
   auto params = pg::ConnectParams(url);
   if (!params) return tl::unexpected(params.error());
   auto conn = pg::Connection::Open(*params);
   if (!conn) return tl::unexpected(conn.error());
-  auto version = pg::Migrate(*conn);
+  auto version = mode == OpenMode::kCreate ? pg::Migrate(*conn)
+                                           : pg::CheckSchemaVersion(*conn, pg::Redacted(url));
   if (!version) return tl::unexpected(version.error());
   return std::unique_ptr<Store>(
       std::make_unique<pg::PostgresStore>(std::move(*conn), std::move(*params), *version));

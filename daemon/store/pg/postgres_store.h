@@ -19,7 +19,8 @@
 namespace followup::store {
 
 // Opens the PostgreSQL store named by `url` (postgresql://, postgres:// or a libpq key=value
-// string; docs/store.md) and migrates it. See Store::Open.
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url);
+// string; docs/store.md). The database must exist: OpenMode::kCreate creates followup's tables in
+// it and migrates them. See Store::Open.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, OpenMode mode);
 
 }  // namespace followup::store
