@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "app/settings.h"
 #include "base/time.h"
@@ -15,15 +16,19 @@
 namespace followup::cli {
 
 // What every command gets: the loaded config and the settings made from it (app/settings.h), the
-// clock (`--at` or the wall clock), and the store, opened on first use.
+// clock (`--at` or the wall clock), and the store, opened on first use the way the command uses it
+// (store::OpenMode).
 class Env {
  public:
   Env(Config config, std::string store_url, std::unique_ptr<Clock> clock, bool at_given,
-      const date::time_zone* zone)
+      const date::time_zone* zone, store::OpenMode store_mode = store::OpenMode::kExisting,
+      std::vector<Error> config_problems = {})
       : config_(std::move(config)),
         settings_(app::MakeSettings(config_, std::move(store_url), zone)),
         clock_(std::move(clock)),
-        at_given_(at_given) {}
+        at_given_(at_given),
+        store_mode_(store_mode),
+        config_problems_(std::move(config_problems)) {}
 
   const Config& config() const { return config_; }
   const app::Settings& settings() const { return settings_; }
@@ -31,7 +36,9 @@ class Env {
   bool at_given() const { return at_given_; }
   const date::time_zone* zone() const { return settings_.zone; }
   const std::string& store_url() const { return settings_.store_url; }
-  // Opens and migrates the store on first call.
+  // Every problem of the config file; only a command that reports them (check) runs with any.
+  const std::vector<Error>& config_problems() const { return config_problems_; }
+  // Opens the store on first call: a command that only reads never creates or migrates one.
   Result<store::Store*> store();
   // The customer with that id (the business's), or kNotFound "no customer with id '...'".
   Result<store::CustomerRow> Customer(const std::string& external_id);
@@ -41,6 +48,8 @@ class Env {
   app::Settings settings_;
   std::unique_ptr<Clock> clock_;
   bool at_given_;
+  store::OpenMode store_mode_;
+  std::vector<Error> config_problems_;
   std::unique_ptr<store::Store> store_;
 };
 
@@ -49,6 +58,11 @@ class Env {
 struct Command {
   CLI::App* app = nullptr;
   std::function<int(Env&)> run;
+  // How it opens the store: kExisting (the default) for a command that only reads, kCreate for one
+  // that writes (its store's folder and file are created on first use).
+  store::OpenMode store_mode = store::OpenMode::kExisting;
+  // Runs with a config that has problems, to report them with its own (check).
+  bool reports_config_problems = false;
 };
 
 Command AddImportCommand(CLI::App& root);

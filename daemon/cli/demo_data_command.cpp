@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cli/command.h"
+#include "cli/options.h"
 #include "demo/demo_data.h"
 
 namespace followup::cli {
@@ -99,11 +100,11 @@ Command AddDemoDataCommand(CLI::App& root) {
   app->add_flag("--sample", args->sample,
                 "the shipped sample's persona mix and defaults (config/sample)");
   app->add_option("--customers", args->customers, "how many customers")
-      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
-  app->add_option("--seed", args->seed, "random seed");
+      ->check(WholeNumber(1, 100'000'000));
+  app->add_option("--seed", args->seed, "random seed")->check(UnsignedNumber());
   app->add_option("--transactions-per-customer", args->transactions_per_customer,
                   "average transaction rows per customer")
-      ->check(CLI::Range(1.0, 1000.0));
+      ->check(Number(1, 1000));
   app->add_option("--start", args->start, "first acquisition day, YYYY-MM-DD");
   app->add_option("--end", args->end, "last day of history, YYYY-MM-DD");
   return {app, [args](Env&) { return RunDemoData(*args); }};

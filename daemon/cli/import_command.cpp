@@ -87,7 +87,7 @@ Command AddImportCommand(CLI::App& root) {
       ->check(CLI::IsMember({"customers", "transactions"}));
   app->add_option("file", args->file, "CSV or JSON Lines file")->required();
   app->add_flag("--dry-run", args->dry_run, "validate and count, write nothing");
-  return {app, [args](Env& env) { return RunImport(env, *args); }};
+  return {app, [args](Env& env) { return RunImport(env, *args); }, store::OpenMode::kCreate};
 }
 
 }  // namespace followup::cli

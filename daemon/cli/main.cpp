@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/command.h"
@@ -24,11 +27,37 @@ std::string FindConfig(const std::string& given) {
   return "";
 }
 
+// The first word that is not an option (nor the value of --config, --store or --at) when it names
+// no command: CLI11 would say only "A subcommand is required".
+std::optional<std::string> UnknownCommand(int argc, char** argv, const CLI::App& app) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word == "--") return std::nullopt;
+    if (word == "-h" || word == "--help" || word == "--version") return std::nullopt;
+    if (word == "--config" || word == "--store" || word == "--at") {
+      ++i;
+      continue;
+    }
+    if (word.rfind('-', 0) == 0) continue;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->check_name(std::string(word))) return std::nullopt;
+    return std::string(word);
+  }
+  return std::nullopt;
+}
+
+std::string CommandNames(const CLI::App& app) {
+  std::string names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
+  return names;
+}
+
 }  // namespace
 
 Result<store::Store*> Env::store() {
   if (!store_) {
-    auto opened = store::Store::Open(settings_.store_url);
+    auto opened = store::Store::Open(settings_.store_url, store_mode_);
     if (!opened) return tl::unexpected(opened.error());
     store_ = std::move(*opened);
   }
@@ -60,6 +89,10 @@ int Main(int argc, char** argv) {
       "Exit status: 0 ok, 1 invalid input (rules, config, rows), 2 usage, 3 runtime failure."};
   app.set_version_flag("--version", std::string("followupd ") + FOLLOWUP_VERSION);
   app.require_subcommand(1);
+  // The options above may also come after the command (`followupd simulate --at 2026-06-30`):
+  // what a command does not know falls through to here. Set before the commands are added, which
+  // take it over.
+  app.fallthrough();
   std::string config_path, store_url, at_text;
   app.add_option("--config", config_path,
                  "config file (default: $FOLLOWUP_CONFIG, ./config/followup.yaml, "
@@ -86,22 +119,37 @@ int Main(int argc, char** argv) {
   commands.push_back(AddReloadCommand(app));
   commands.push_back(AddCopyStoreCommand(app));
 
+  if (auto unknown = UnknownCommand(argc, argv, app)) {
+    std::fprintf(stderr,
+                 "followupd: unknown command '%s'\n"
+                 "Usage: followupd [--config FILE] [--store URL] [--at TIME] COMMAND [OPTIONS]\n"
+                 "Commands: %s\n"
+                 "Run followupd --help for more, or followupd COMMAND --help.\n",
+                 unknown->c_str(), CommandNames(app).c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int status = app.exit(e);
     return status == 0 ? 0 : 2;
   }
+  const Command* chosen = nullptr;
+  for (const auto& command : commands)
+    if (command.app->parsed()) chosen = &command;
+  if (!chosen) return 2;
 
   service::SetUpLogging();
   std::string found = FindConfig(config_path);
-  Config config;
-  if (!found.empty()) {
-    auto loaded = LoadConfig(found);
-    if (!loaded) return Report(loaded.error());
-    config = std::move(*loaded);
+  ConfigReading config;
+  if (!found.empty()) config = ReadConfig(found);
+  if (!config.problems.empty() && !chosen->reports_config_problems) {
+    for (const auto& problem : config.problems) Report(problem);
+    return 1;
   }
-  auto zone = LookupZone(config.business.timezone);
+  // A config with problems goes on only to be reported: its time zone may be one of them.
+  auto zone = LookupZone(config.config.business.timezone);
+  if (!zone) zone = LookupZone("UTC");
   if (!zone) return Report(zone.error());
   std::unique_ptr<Clock> clock = SystemClock();
   if (!at_text.empty()) {
@@ -109,16 +157,13 @@ int Main(int argc, char** argv) {
     if (!at) return Report(Error{ErrorCode::kUsage, "--at: " + at.error().message, {}});
     clock = FixedClock(*at);
   }
-  Env env(config, store_url.empty() ? config.store : store_url, std::move(clock), !at_text.empty(),
-          *zone);
-  for (auto& command : commands) {
-    if (!command.app->parsed()) continue;
-    // Only the daemon keeps the stop signals blocked (it takes them itself once it can handle
-    // them); every other command stops on them as usual.
-    if (command.app->get_name() != "run") service::UnblockStopSignals();
-    return command.run(env);
-  }
-  return 2;
+  std::string store = store_url.empty() ? config.config.store : store_url;
+  Env env(std::move(config.config), std::move(store), std::move(clock), !at_text.empty(), *zone,
+          chosen->store_mode, std::move(config.problems));
+  // Only the daemon keeps the stop signals blocked (it takes them itself once it can handle
+  // them); every other command stops on them as usual.
+  if (chosen->app->get_name() != "run") service::UnblockStopSignals();
+  return chosen->run(env);
 }
 
 }  // namespace followup::cli

@@ -6,6 +6,8 @@
 
 #include "base/money.h"
 #include "cli/command.h"
+#include "cli/options.h"
+#include "cli/output.h"
 #include "cli/worth_view.h"
 #include "rules/rule.h"
 
@@ -18,7 +20,10 @@ struct LogArgs {
   bool json = false;
 };
 
-std::string Opt(const std::optional<Instant>& t) { return t ? FormatInstant(*t) : ""; }
+Json TimeOrNull(const std::optional<Instant>& t) {
+  if (!t) return nullptr;
+  return FormatInstant(*t);
+}
 
 int RunLog(Env& env, const LogArgs& args) {
   store::LogFilter filter;
@@ -45,9 +50,10 @@ int RunLog(Env& env, const LogArgs& args) {
   }
   auto store = env.store();
   if (!store) return Report(store.error());
+  std::optional<Table> table;
   if (!args.json)
-    std::printf("%-20s %-20s %-12s %-26s %-10s %3s  %s\n", "decided", "rule", "customer", "to",
-                "status", "try", "reply");
+    table.emplace(std::vector<Table::Column>{
+        {"decided"}, {"rule"}, {"customer"}, {"to"}, {"status"}, {"try", true}, {"reply"}});
   auto r = (*store)->ForEachLogEntry(filter, [&](const store::LogEntry& e) {
     if (args.json) {
       Json line = {{"id", e.id},
@@ -55,18 +61,18 @@ int RunLog(Env& env, const LogArgs& args) {
                    {"rule", e.rule},
                    {"customer", e.customer},
                    {"recipient", e.recipient},
-                   {"email", e.recipient_email},
+                   {"email", TextOrNull(e.recipient_email)},
                    {"kind", store::DecisionKindName(e.kind)},
-                   {"arm", e.arm},
+                   {"arm", TextOrNull(e.arm)},
                    {"template", e.template_name},
                    {"status", store::DeliveryStatusName(e.status)},
                    {"attempts", e.attempts},
                    {"send_after", FormatInstant(e.send_after)},
-                   {"next_attempt_at", Opt(e.next_attempt_at)},
-                   {"sent_at", Opt(e.sent_at)},
-                   {"reply", e.last_reply},
-                   {"provider_message_id", e.provider_message_id},
-                   {"message_id", e.message_id},
+                   {"next_attempt_at", TimeOrNull(e.next_attempt_at)},
+                   {"sent_at", TimeOrNull(e.sent_at)},
+                   {"reply", TextOrNull(e.last_reply)},
+                   {"provider_message_id", TextOrNull(e.provider_message_id)},
+                   {"message_id", TextOrNull(e.message_id)},
                    {"dedupe_key", e.dedupe_key},
                    {"updated_at", FormatInstant(e.updated_at)}};
       std::printf("%s\n", line.dump().c_str());
@@ -75,10 +81,9 @@ int RunLog(Env& env, const LogArgs& args) {
     std::string to = e.kind == store::DecisionKind::kSend
                          ? e.recipient_email
                          : "(" + std::string(store::DecisionKindName(e.kind)) + ")";
-    std::printf("%-20s %-20s %-12s %-26s %-10s %3d  %s\n", FormatInstant(e.decided_at).c_str(),
-                e.rule.c_str(), e.customer.c_str(), to.c_str(),
-                std::string(store::DeliveryStatusName(e.status)).c_str(), e.attempts,
-                e.last_reply.c_str());
+    table->Add({FormatInstant(e.decided_at), e.rule, e.customer, to,
+                std::string(store::DeliveryStatusName(e.status)), std::to_string(e.attempts),
+                e.last_reply});
   });
   if (!r) return Report(r.error());
   return 0;
@@ -123,6 +128,9 @@ Difference MeanDifference(const Group& a, const Group& b) {
   double se = std::sqrt(a.Var() / a.n + b.Var() / b.n);
   return {d, d - 1.96 * se, d + 1.96 * se, true};
 }
+
+// No customers, no rate: null, not 0.
+Json RateOrNull(const Group& g) { return g.n ? Json(g.Rate()) : Json(nullptr); }
 
 Json DiffJson(const Difference& d) {
   if (!d.defined) return nullptr;
@@ -175,7 +183,7 @@ int RunReport(Env& env, bool json) {
     if (json) {
       doc.push_back({{"rule", name},
                      {"window_days", window.count() / 86400},
-                     {"offer_code", code},
+                     {"offer_code", TextOrNull(code)},
                      {"decided", decided},
                      {"sent", status[store::DeliveryStatus::kSent]},
                      {"failed", status[store::DeliveryStatus::kFailed]},
@@ -185,12 +193,12 @@ int RunReport(Env& env, bool json) {
                      {"contacted",
                       {{"customers", contacted.n},
                        {"converted", contacted.converted},
-                       {"conversion_rate", contacted.Rate()},
+                       {"conversion_rate", RateOrNull(contacted)},
                        {"revenue", contacted.revenue}}},
                      {"holdout",
                       {{"customers", holdout.n},
                        {"converted", holdout.converted},
-                       {"conversion_rate", holdout.Rate()},
+                       {"conversion_rate", RateOrNull(holdout)},
                        {"revenue", holdout.revenue}}},
                      {"conversion_uplift", DiffJson(rate)},
                      {"revenue_per_customer_uplift", DiffJson(mean)}});
@@ -237,7 +245,7 @@ Command AddLogCommand(CLI::App& root) {
   app->add_option("--rule", args->rule, "only this rule");
   app->add_option("--customer", args->customer, "only this customer (or recipient), external id");
   app->add_option("--status", args->status, "only this status: " + store::DeliveryStatusNames());
-  app->add_option("--limit", args->limit, "at most this many rows")->check(CLI::PositiveNumber);
+  app->add_option("--limit", args->limit, "at most this many rows")->check(WholeNumber(1));
   app->add_flag("--json", args->json, "JSON Lines");
   return {app, [args](Env& env) { return RunLog(env, *args); }};
 }

@@ -5,24 +5,27 @@
 #include "app/decide.h"
 #include "app/rule_set.h"
 #include "cli/command.h"
+#include "cli/output.h"
 #include "cli/worth_view.h"
 
 namespace followup::cli {
 namespace {
 
 int RunCheck(Env& env) {
-  // The config was loaded (and checked) before any command runs.
+  // Every problem of the config, then of the rules and templates, in one run.
+  for (const auto& e : env.config_problems()) std::fprintf(stderr, "%s\n", e.ToString().c_str());
   auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
-  if (!set) return ReportAll(set.error());
+  if (!set) ReportAll(set.error());
+  if (!set || !env.config_problems().empty()) return 1;
   std::printf("config %s: ok\n",
               env.config().path.empty() ? "(defaults)" : env.config().path.c_str());
   std::printf("rules %s: %zu ok\n", env.config().rules_dir.c_str(), set->rules.size());
+  Table table({{"rule"}, {"trigger"}, {"sends"}}, "  ");
   for (const auto& r : set->rules) {
     std::string trigger = r.trigger.schedule
                               ? r.trigger.schedule->text
                               : "on " + std::string(rules::EventName(*r.trigger.event));
-    std::printf("  %-24s %-28s send %s%s\n", r.name.c_str(), trigger.c_str(), r.send.c_str(),
-                r.to_referrer ? " to the referrer" : "");
+    table.Add({r.name, trigger, r.send + (r.to_referrer ? " to the referrer" : "")});
   }
   return 0;
 }
@@ -53,10 +56,10 @@ int RunSimulate(Env& env, bool json) {
     for (const auto& r : set->rules) {
       const auto& o = eval.rules[r.name];
       Json reasons = Json::object();
-      for (const auto& [reason, n] : o.reasons) reasons[std::string(rules::ReasonName(reason))] = n;
+      for (const auto& [reason, n] : o.reasons) reasons[JsonKey(rules::ReasonName(reason))] = n;
       rules_json.push_back({{"rule", r.name},
                             {"due", o.due},
-                            {"occurrence", o.occurrence},
+                            {"occurrence", TextOrNull(o.occurrence)},
                             {"candidates", o.candidates},
                             {"decided", o.decided},
                             {"reasons", reasons}});
@@ -68,7 +71,7 @@ int RunSimulate(Env& env, bool json) {
                            {"customer", ids[d.customer_id]},
                            {"recipient", ids[d.recipient_id]},
                            {"kind", rules::DecisionKindName(d.kind)},
-                           {"arm", d.arm},
+                           {"arm", TextOrNull(d.arm)},
                            {"template", d.template_name},
                            {"dedupe_key", d.dedupe_key},
                            {"send_after", FormatInstant(d.send_after)}});
@@ -87,16 +90,17 @@ int RunSimulate(Env& env, bool json) {
     std::printf("\n%s%s%s: %lld candidates, %lld emails decided\n", r.name.c_str(),
                 o.occurrence.empty() ? "" : " for ", o.occurrence.c_str(),
                 static_cast<long long>(o.candidates), static_cast<long long>(o.decided));
+    if (o.reasons.empty()) continue;
+    Table reasons({{"reason"}, {"customers", true}}, "  ");
     for (const auto& [reason, n] : o.reasons)
-      std::printf("  %-18s %lld\n", std::string(rules::ReasonName(reason)).c_str(),
-                  static_cast<long long>(n));
+      reasons.Add({std::string(rules::ReasonName(reason)), std::to_string(n)});
   }
-  if (!eval.decisions.empty()) std::printf("\ndecisions:\n");
-  for (const auto& d : eval.decisions) {
-    std::printf("  %-24s %-12s -> %-12s %-8s %s%s%s\n", d.rule.c_str(), ids[d.customer_id].c_str(),
-                ids[d.recipient_id].c_str(), std::string(rules::DecisionKindName(d.kind)).c_str(),
-                d.template_name.c_str(), d.arm.empty() ? "" : " arm ", d.arm.c_str());
-  }
+  if (eval.decisions.empty()) return 0;
+  std::printf("\ndecisions:\n");
+  Table decisions({{"rule"}, {"customer"}, {"recipient"}, {"kind"}, {"template"}, {"arm"}}, "  ");
+  for (const auto& d : eval.decisions)
+    decisions.Add({d.rule, ids[d.customer_id], ids[d.recipient_id],
+                   std::string(rules::DecisionKindName(d.kind)), d.template_name, d.arm});
   return 0;
 }
 
@@ -143,10 +147,11 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
     Json rules_json = Json::array();
     for (const auto& r : rules.rules) {
       auto [decision, reasons] = verdict(r);
-      rules_json.push_back({{"rule", r.name}, {"decision", decision}, {"why", reasons}});
+      rules_json.push_back(
+          {{"rule", r.name}, {"decision", decision}, {"why", TextOrNull(reasons)}});
     }
     doc["rules"] = rules_json;
-    if (!set) doc["rules_error"] = set.error().front().ToString();
+    doc["rules_error"] = set ? Json(nullptr) : Json(set.error().front().ToString());
     std::printf("%s\n", doc.dump().c_str());
     return 0;
   }
@@ -179,7 +184,7 @@ Command AddCheckCommand(CLI::App& root) {
       "check",
       "Validate the config, every rule and the templates they name. Every problem is printed as "
       "FILE:LINE:COL: message; exit 1 if there is any. Nothing else is touched.");
-  return {app, [](Env& env) { return RunCheck(env); }};
+  return {app, [](Env& env) { return RunCheck(env); }, store::OpenMode::kExisting, true};
 }
 
 Command AddSimulateCommand(CLI::App& root) {

@@ -1,11 +1,13 @@
 // followupd run --once (one pass: decide, then deliver) and preview. The always-on daemon
 // (`run` without --once) is the service part's.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -13,7 +15,9 @@
 #include "app/decide.h"
 #include "app/deliver.h"
 #include "app/rule_set.h"
+#include "base/url.h"
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/worth_view.h"
 #include "delivery/mime.h"
 #include "service/daemon.h"
@@ -51,6 +55,53 @@ int RunOnce(Env& env) {
   return 0;
 }
 
+// Reload signals a process only when it is a followupd that has this store open: its executable
+// is named followupd (" (deleted)" after an upgrade replaced the file), and one of its open files
+// is the store's database. /proc shows both to the process's own user and to root, as systemd's
+// ExecReload= runs.
+Result<void> CheckReloadTarget(int pid, const std::string& store_url) {
+  namespace fs = std::filesystem;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const std::string which = "reload --pid " + std::to_string(pid);
+  std::error_code ec;
+  if (!fs::exists(proc, ec)) return InvalidInput(which + ": there is no such process");
+  // The executable; where /proc hides it, the program name it was started with (cmdline is
+  // readable by all), which can only tell that it is not a followupd.
+  fs::path exe = fs::read_symlink(proc + "/exe", ec);
+  bool exe_known = !ec;
+  if (!exe_known) {
+    std::ifstream cmdline(proc + "/cmdline", std::ios::binary);
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    exe = argv0;
+  }
+  std::string name = exe.filename().string();
+  if (auto deleted = name.rfind(" (deleted)"); deleted != std::string::npos) name.erase(deleted);
+  if (name != "followupd")
+    return InvalidInput(which + ": the process runs " + exe.string() +
+                        ", not followupd; nothing was signalled");
+  if (!exe_known)
+    return RuntimeFailure(which + ": cannot see which program the process runs: " + ec.message());
+  auto store_file = StoreFilePath(store_url);
+  if (!store_file) return tl::unexpected(store_file.error());
+  // A PostgreSQL store is a connection, not a file to find among the process's open ones: that it
+  // is followupd has to do.
+  if (!*store_file) return {};
+  const std::string& file = **store_file;
+  struct stat store_stat {};
+  if (::stat(file.c_str(), &store_stat) != 0)
+    return RuntimeFailure(which + ": cannot stat the store " + file + ": " + std::strerror(errno));
+  for (const auto& fd : fs::directory_iterator(proc + "/fd", ec)) {
+    struct stat st {};
+    if (::stat(fd.path().c_str(), &st) == 0 && st.st_dev == store_stat.st_dev &&
+        st.st_ino == store_stat.st_ino)
+      return {};
+  }
+  if (ec) return RuntimeFailure(which + ": cannot see the process's open files: " + ec.message());
+  return InvalidInput(which + ": that followupd does not have the store " + file +
+                      " open (another --config or --store?); nothing was signalled");
+}
+
 int RunPreview(Env& env, const std::string& rule_name, const std::string& customer) {
   auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
   if (!set) return ReportAll(set.error());
@@ -77,7 +128,8 @@ Command AddRunCommand(CLI::App& root) {
       "SIGHUP reloads the rules, SIGTERM stops. With --once: one pass (decide what the rules say "
       "now, record it, send everything due), then exit 0.");
   app->add_flag("--once", *once, "one pass, then exit");
-  return {app, [once](Env& env) {
+  return {app,
+          [once](Env& env) {
             if (*once) {
               service::UnblockStopSignals();
               return RunOnce(env);
@@ -89,7 +141,8 @@ Command AddRunCommand(CLI::App& root) {
               return 2;
             }
             return service::RunDaemon(env.settings(), env.clock());
-          }};
+          },
+          store::OpenMode::kCreate};
 }
 
 Command AddReloadCommand(CLI::App& root) {
@@ -98,10 +151,14 @@ Command AddReloadCommand(CLI::App& root) {
       "reload",
       "Ask the running daemon to reload its rules and templates (SIGHUP) and wait for the "
       "outcome: exit 0 accepted, 1 rejected (the daemon keeps its running rules), 3 no answer.");
-  app->add_option("--pid", *pid, "the daemon's process id")->required()->check(CLI::PositiveNumber);
+  app->add_option("--pid", *pid, "the daemon's process id (a followupd with this store open)")
+      ->required()
+      ->check(WholeNumber(1, 4'194'304));
   return {app, [pid](Env& env) {
             auto store = env.store();
             if (!store) return Report(store.error());
+            if (auto target = CheckReloadTarget(*pid, env.store_url()); !target)
+              return Report(target.error());
             auto before = (*store)->GetMeta(service::kReloadMetaKey);
             if (!before) return Report(before.error());
             if (kill(*pid, SIGHUP) != 0)

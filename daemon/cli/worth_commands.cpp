@@ -9,6 +9,8 @@
 
 #include "base/money.h"
 #include "cli/command.h"
+#include "cli/options.h"
+#include "cli/output.h"
 #include "cli/worth_view.h"
 #include "worth/customer_base.h"
 
@@ -81,14 +83,14 @@ int RunCustomers(Env& env, const CustomersArgs& args) {
                           Fact::kProfit,       Fact::kReturnRate,
                           Fact::kReferrals,    Fact::kPAlive,
                           Fact::kClv12m};
-  std::printf("%-14s", "id");
-  for (Fact f : columns) std::printf(" %12.12s", std::string(worth::InfoOf(f).name).c_str());
-  std::printf("\n");
+  std::vector<Table::Column> headers = {{"id"}};
+  for (Fact f : columns) headers.push_back({std::string(worth::InfoOf(f).name), true});
+  Table table(std::move(headers));
   for (auto* s : chosen) {
-    std::printf("%-14s", names[s->customer_id].c_str());
+    std::vector<std::string> cells = {names[s->customer_id]};
     for (Fact f : columns)
-      std::printf(" %12s", FactText(worth::InfoOf(f), base->Value(*s, f), exponent).c_str());
-    std::printf("\n");
+      cells.push_back(FactText(worth::InfoOf(f), base->Value(*s, f), exponent));
+    table.Add(std::move(cells));
   }
   return 0;
 }
@@ -150,7 +152,7 @@ Command AddCustomersCommand(CLI::App& root) {
       "customers",
       "Every customer's facts: a table, or JSON Lines (id and every fact) with --json.");
   app->add_option("--top", args->top, "only the first N (by --by, default profit)")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumber(1));
   app->add_option("--by", args->by, "order by this fact, highest first");
   app->add_flag("--json", args->json, "JSON Lines: id and every fact");
   return {app, [args](Env& env) { return RunCustomers(env, *args); }};

@@ -955,7 +955,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode
   if (mode == OpenMode::kExisting) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) == 0)
-      return Fail(ErrorCode::kNotFound, "no store at " + path);
+      return Fail(ErrorCode::kNotFound,
+                  "no store at " + path + " (a command that writes, such as import, creates it)");
   }
   auto db = Database::Open(path, mode == OpenMode::kCreate);
   if (!db) return tl::unexpected(db.error());

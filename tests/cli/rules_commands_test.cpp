@@ -17,19 +17,7 @@ class RulesCommandsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/rules", *dir_ / "rules");
-    std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/templates", *dir_ / "templates",
-                          std::filesystem::copy_options::recursive);
-    std::string config = testing::ReadFile(FOLLOWUP_SOURCE_DIR "/config/followup.yaml");
-    config.replace(config.find("store: sqlite:../var/followup.db"), 32, "store: sqlite:f.db");
-    config.replace(config.find("rules_dir: ../rules"), 19, "rules_dir: rules");
-    config.replace(config.find("templates_dir: ../templates"), 27, "templates_dir: templates");
-    dir_->Write("followup.yaml", config);
-    ASSERT_EQ(Run("import customers " FOLLOWUP_SOURCE_DIR "/config/sample/customers.csv").status,
-              0);
-    ASSERT_EQ(
-        Run("import transactions " FOLLOWUP_SOURCE_DIR "/config/sample/transactions.csv").status,
-        0);
+    ASSERT_FALSE(testing::SetUpSampleFolder(*dir_).empty());
   }
   static void TearDownTestSuite() { delete dir_; }
   static testing::CommandResult Run(const std::string& args) {
@@ -74,7 +62,7 @@ TEST_F(RulesCommandsTest, SimulateCountsPerRuleAndWritesNothing) {
   std::map<std::string, nlohmann::json> rules;
   for (const auto& rule : doc["rules"]) rules[rule["rule"]] = rule;
   EXPECT_GT(rules["lapsed-winback"]["decided"].get<int>(), 0);
-  EXPECT_GT(rules["lapsed-winback"]["reasons"]["out of audience"].get<int>(), 0);
+  EXPECT_GT(rules["lapsed-winback"]["reasons"]["out_of_audience"].get<int>(), 0);
   EXPECT_EQ(rules["vip-offer-test"]["occurrence"], "2026-W27");
   EXPECT_FALSE(doc["decisions"].empty());
   auto again = Run("simulate --json");

@@ -105,7 +105,8 @@ TEST(SqliteStoreTest, OpeningAnExistingStoreCreatesNothing) {
   auto missing = Store::Open(dir / "typo/f.db", OpenMode::kExisting);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(missing.error().message, "no store at " + dir / "typo/f.db");
+  EXPECT_EQ(missing.error().message.rfind("no store at " + dir / "typo/f.db", 0), 0u)
+      << missing.error().message;
   EXPECT_FALSE(std::filesystem::exists(dir / "typo"));
   { ASSERT_TRUE(Store::Open(dir / "f.db")); }
   auto existing = Store::Open(dir / "f.db", OpenMode::kExisting);

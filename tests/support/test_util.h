@@ -78,6 +78,25 @@ inline CommandResult Followupd(const std::string& args, const std::string& cwd =
   return Run("cd '" + cwd + "' && env -u FOLLOWUP_CONFIG '" FOLLOWUPD_BINARY "' " + args);
 }
 
+// Sets `dir` up as the shipped sample: the shipped rules and templates, the shipped config with
+// what it keeps in the checkout's var/ (the store, the mail, the unsubscribe key) in `dir`/var, and
+// the sample's customers and transactions imported. Returns the path of the config file; an empty
+// string when an import failed.
+inline std::string SetUpSampleFolder(const TempDir& dir) {
+  std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/rules", dir / "rules");
+  std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/templates", dir / "templates",
+                        std::filesystem::copy_options::recursive);
+  std::string config = ReadFile(FOLLOWUP_SOURCE_DIR "/config/followup.yaml");
+  for (size_t at; (at = config.find("../")) != std::string::npos;) config.erase(at, 3);
+  std::string path = dir.Write("followup.yaml", config);
+  for (const char* what : {"customers", "transactions"}) {
+    auto r = Followupd("--config " + path + " import " + what +
+                       " " FOLLOWUP_SOURCE_DIR "/config/sample/" + what + ".csv");
+    if (r.status != 0) return "";
+  }
+  return path;
+}
+
 // Sets `dir` up for a daemon under test: the shipped templates, one rule (a first purchase gets
 // the winback template as a welcome), and followup.yaml (store f.db, no quiet hours or contact
 // cap, mail to maildir://mail, no HTTP listener, a 20 ms poll). Imports `customers_csv` (with its
