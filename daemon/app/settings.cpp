@@ -75,7 +75,9 @@ Settings MakeSettings(const Config& config, std::string store_url, const date::t
   s.delivery.outbox.max_attempts = d.max_attempts;
   s.delivery.outbox.retry_base = d.retry_base;
 
-  s.service.listen = config.service.listen;
+  // The config's reading has checked it; a config with problems runs nothing.
+  if (auto listen = ParseListenAddress(config.service.listen); listen && !listen->host.empty())
+    s.service.listen = listen->host + ":" + std::to_string(listen->port);
   s.service.max_connections = config.service.max_connections;
   s.service.poll_interval = std::chrono::milliseconds(config.service.poll_interval_ms);
   s.service.full_pass = config.service.full_pass;

@@ -23,7 +23,9 @@ namespace followup::app {
 
 // How the always-on daemon runs (config `service`).
 struct ServiceSettings {
-  std::string listen;  // ADDRESS:PORT for HTTP; "" = none
+  // HTTP: ADDRESS:PORT with ADDRESS an IP address as the socket takes it (localhost as 127.0.0.1,
+  // IPv6 without brackets: the port follows the last ':'); "" = none.
+  std::string listen;
   int max_connections = 512;
   std::chrono::milliseconds poll_interval{50};
   std::chrono::seconds full_pass{300};

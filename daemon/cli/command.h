@@ -38,6 +38,8 @@ class Env {
   const std::string& store_url() const { return settings_.store_url; }
   // Every problem of the config file; only a command that reports them (check) runs with any.
   const std::vector<Error>& config_problems() const { return config_problems_; }
+  // Adds `problems` to those of the config file, in the file's order.
+  void AddConfigProblems(std::vector<Error> problems);
   // Opens the store on first call: a command that only reads never creates or migrates one.
   Result<store::Store*> store();
   // The customer with that id (the business's), or kNotFound "no customer with id '...'".
@@ -63,6 +65,8 @@ struct Command {
   store::OpenMode store_mode = store::OpenMode::kExisting;
   // Runs with a config that has problems, to report them with its own (check).
   bool reports_config_problems = false;
+  // Needs what `run` needs of the config (app/run_check.h): run itself, and check.
+  bool checks_run_config = false;
 };
 
 Command AddImportCommand(CLI::App& root);

@@ -1,13 +1,16 @@
 // followupd: one binary for the daemon and its tools (README.md "Using followupd").
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "app/run_check.h"
 #include "cli/command.h"
 #include "service/daemon.h"
 #include "service/log.h"
@@ -54,6 +57,14 @@ std::string CommandNames(const CLI::App& app) {
 }
 
 }  // namespace
+
+void Env::AddConfigProblems(std::vector<Error> problems) {
+  for (auto& p : problems) config_problems_.push_back(std::move(p));
+  std::stable_sort(
+      config_problems_.begin(), config_problems_.end(), [](const Error& a, const Error& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+      });
+}
 
 Result<store::Store*> Env::store() {
   if (!store_) {
@@ -143,10 +154,6 @@ int Main(int argc, char** argv) {
   std::string found = FindConfig(config_path);
   ConfigReading config;
   if (!found.empty()) config = ReadConfig(found);
-  if (!config.problems.empty() && !chosen->reports_config_problems) {
-    for (const auto& problem : config.problems) Report(problem);
-    return 1;
-  }
   // A config with problems goes on only to be reported: its time zone may be one of them.
   auto zone = LookupZone(config.config.business.timezone);
   if (!zone) zone = LookupZone("UTC");
@@ -160,6 +167,12 @@ int Main(int argc, char** argv) {
   std::string store = store_url.empty() ? config.config.store : store_url;
   Env env(std::move(config.config), std::move(store), std::move(clock), !at_text.empty(), *zone,
           chosen->store_mode, std::move(config.problems));
+  if (chosen->checks_run_config)
+    env.AddConfigProblems(app::CheckRunnable(env.config(), env.settings()));
+  // A config with problems stops every command but the one that reports them (check): exit 1,
+  // never a start that fails later.
+  if (!env.config_problems().empty() && !chosen->reports_config_problems)
+    return ReportAll(env.config_problems());
   // Only the daemon keeps the stop signals blocked (it takes them itself once it can handle
   // them); every other command stops on them as usual.
   if (chosen->app->get_name() != "run") service::UnblockStopSignals();

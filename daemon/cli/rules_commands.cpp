@@ -184,7 +184,7 @@ Command AddCheckCommand(CLI::App& root) {
       "check",
       "Validate the config, every rule and the templates they name. Every problem is printed as "
       "FILE:LINE:COL: message; exit 1 if there is any. Nothing else is touched.");
-  return {app, [](Env& env) { return RunCheck(env); }, store::OpenMode::kExisting, true};
+  return {app, [](Env& env) { return RunCheck(env); }, store::OpenMode::kExisting, true, true};
 }
 
 Command AddSimulateCommand(CLI::App& root) {

@@ -142,7 +142,7 @@ Command AddRunCommand(CLI::App& root) {
             }
             return service::RunDaemon(env.settings(), env.clock());
           },
-          store::OpenMode::kCreate};
+          store::OpenMode::kCreate, false, true};
 }
 
 Command AddReloadCommand(CLI::App& root) {

@@ -51,6 +51,18 @@ TEST(SettingsTest, EachPartGetsItsOptionsFromTheConfig) {
   EXPECT_EQ(s.service.refit_minute, 4 * 60 + 30);
 }
 
+TEST(SettingsTest, TheListenerIsAnAddressTheSocketTakes) {
+  for (auto [written, taken] : {std::pair{"localhost:8025", "127.0.0.1:8025"},
+                                {"[::1]:9000", "::1:9000"},
+                                {"0.0.0.0:80", "0.0.0.0:80"},
+                                {"127.0.0.1:0", "127.0.0.1:0"},
+                                {"", ""}}) {
+    auto config = ParseConfig(std::string("service:\n  listen: \"") + written + "\"\n", "f.yaml");
+    ASSERT_TRUE(config) << config.error().ToString();
+    EXPECT_EQ(Make(*config).service.listen, taken) << written;
+  }
+}
+
 class CredentialsTest : public ::testing::Test {
  protected:
   void TearDown() override { unsetenv("CREDENTIALS_DIRECTORY"); }
