@@ -1,6 +1,9 @@
 // End to end: the real followupd binary on a fresh store in a temp dir.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "support/test_util.h"
 
@@ -117,9 +120,11 @@ TEST_F(ImportCommandTest, UsageAndFileErrorsHaveTheirExitCodes) {
   auto missing = Followupd(Store() + " import customers /nonexistent.csv", dir_.path());
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("/nonexistent.csv: cannot read"), std::string::npos) << missing.err;
-  auto bad_store = Followupd("--store /nonexistent/dir/f.db import customers x.csv", dir_.path());
+  // A store whose folder cannot be made (a file is in the way).
+  std::string blocked = dir_.Write("file", "") + "/f.db";
+  auto bad_store = Followupd("--store " + blocked + " import customers x.csv", dir_.path());
   EXPECT_EQ(bad_store.status, 3);
-  EXPECT_NE(bad_store.err.find("store open /nonexistent/dir/f.db"), std::string::npos);
+  EXPECT_NE(bad_store.err.find("store open " + blocked), std::string::npos) << bad_store.err;
   auto help = Followupd("--help", dir_.path());
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("import"), std::string::npos);
@@ -140,6 +145,35 @@ TEST_F(ImportCommandTest, ConfigStoreIsRelativeToTheConfigFile) {
   auto r = Followupd("--config " + config + " import customers " + customers, "/");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(Query(dir_ / "data/shop.db", "SELECT count(*) FROM customers"), "1");
+}
+
+// The shipped config on a fresh checkout: its store is in ../var, which does not exist yet. The
+// first import makes the folder (0700) and the store (0600).
+TEST_F(ImportCommandTest, ImportIntoTheShippedConfigMakesTheStoreFolder) {
+  std::filesystem::create_directories(dir_.path() / "config");
+  std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/config/followup.yaml", dir_ / "config/followup.yaml");
+  auto r = Followupd("--config config/followup.yaml import customers " FOLLOWUP_SOURCE_DIR
+                     "/config/sample/customers.csv",
+                     dir_.path());
+  EXPECT_EQ(r.status, 0) << r.err;
+  struct stat folder {
+  }, file{};
+  ASSERT_EQ(stat((dir_ / "var").c_str(), &folder), 0);
+  ASSERT_EQ(stat((dir_ / "var/followup.db").c_str(), &file), 0);
+  EXPECT_EQ(folder.st_mode & 0777, 0700u);
+  EXPECT_EQ(file.st_mode & 0777, 0600u);
+  EXPECT_EQ(Query(dir_ / "var/followup.db", "SELECT count(*) FROM customers"), "300");
+}
+
+// The commands that only read never create a store: a mistyped path is said, not made.
+TEST_F(ImportCommandTest, ReadingCommandsOnAMistypedStoreSayThereIsNone) {
+  for (std::string command : {"log", "report", "customers", "model"}) {
+    auto r = Followupd("--store " + dir_ / "typo/f.db" + " " + command, dir_.path());
+    EXPECT_NE(r.status, 0) << command;
+    EXPECT_NE(r.err.find("no store at " + dir_ / "typo/f.db"), std::string::npos)
+        << command << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "typo")) << command;
+  }
 }
 
 }  // namespace

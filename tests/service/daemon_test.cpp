@@ -229,6 +229,47 @@ TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {
   EXPECT_EQ(WaitExit(), 0);
 }
 
+// reload --pid signals only a followupd that has this store open, and opens no store it would
+// create.
+TEST_F(DaemonTest, ReloadSignalsOnlyAFollowupdOnTheSameStore) {
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }));
+  const std::string reloads = Sql(dir_ / "f.db", "SELECT value FROM meta WHERE key = 'reload'");
+  pid_t sleeper = fork();
+  if (sleeper == 0) {
+    execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto not_followupd = Run("reload --pid " + std::to_string(sleeper));
+  EXPECT_EQ(not_followupd.status, 1);
+  EXPECT_NE(not_followupd.err.find("not followupd; nothing was signalled"), std::string::npos)
+      << not_followupd.err;
+  EXPECT_EQ(waitpid(sleeper, nullptr, WNOHANG), 0) << "the sleeper was signalled";
+  kill(sleeper, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+
+  ASSERT_EQ(Run("--store " + dir_ / "other.db" + " import customers " +
+                dir_.Write("o.csv", "id,email,name\no,o@example.com,O\n"))
+                .status,
+            0);
+  auto other_store = Run("--store " + dir_ / "other.db" + " reload --pid " + std::to_string(pid_));
+  EXPECT_EQ(other_store.status, 1);
+  EXPECT_NE(other_store.err.find("does not have the store " + dir_ / "other.db"), std::string::npos)
+      << other_store.err;
+  auto typo = Run("--store " + dir_ / "typo/f.db" + " reload --pid " + std::to_string(pid_));
+  EXPECT_NE(typo.status, 0);
+  EXPECT_NE(typo.err.find("no store at " + dir_ / "typo/f.db"), std::string::npos) << typo.err;
+  EXPECT_FALSE(fs::exists(dir_ / "typo"));
+  std::this_thread::sleep_for(200ms);  // time for a reload, had one been asked for
+  EXPECT_EQ(Sql(dir_ / "f.db", "SELECT value FROM meta WHERE key = 'reload'"), reloads)
+      << "the daemon was signalled";
+
+  auto accepted = Run("reload --pid " + std::to_string(pid_));
+  EXPECT_EQ(accepted.status, 0) << accepted.err;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0);
+}
+
 TEST_F(DaemonTest, EditingARuleFileReloads) {
   Start();
   ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }));
