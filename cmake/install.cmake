@@ -1,5 +1,6 @@
 # Install rules for everything but the binary (daemon/cli/CMakeLists.txt installs followupd):
-# the systemd unit, the configuration (config, rules, templates), the docs.
+# the systemd unit, the configuration (config, rules, templates), the docs, the manual page and
+# bash completion.
 # Include it from the top-level CMakeLists.txt, after project():  include(cmake/install.cmake)
 #
 # Where things go, for the prefix given at install time (`cmake --install build --prefix P`, else
@@ -15,6 +16,10 @@
 #   <sysconfdir>/followup/templates/NAME/*
 #   P/share/doc/followup/                    README.md, docs/*.md (operations.md: running it)
 #   P/share/doc/followup/examples/           the shipped followup.yaml, rules/ and templates/ again
+#   P/share/man/man1/followupd.1             the manual page (man/followupd.1): `man followupd`
+#   P/share/bash-completion/completions/followupd
+#                                            bash completion (completions/followupd.bash), which
+#                                            bash-completion loads on first use
 #
 # The unit and the config are written at install time, because both name paths that depend on the
 # prefix:
@@ -50,6 +55,12 @@ install(FILES "${_followup_src}/README.md" ${_followup_docs}
 install(DIRECTORY "${_followup_src}/rules" "${_followup_src}/templates"
         DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples"
         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+
+# The manual page and bash completion.
+install(FILES "${_followup_src}/man/followupd.1" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
+install(FILES "${_followup_src}/completions/followupd.bash"
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
+        RENAME followupd)
 
 # The rest runs at install time, when the prefix is known. Configure-time values first.
 install(CODE "
