@@ -41,7 +41,10 @@ store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& custom
   item.template_name = rule.send;
   item.values_json = rule.values_json;
   item.dedupe_key = rule.name + ":" + customer + ":preview";
-  if (rule.experiment) {
+  if (rule.is_sequence()) {  // a sequence: its first step
+    item.template_name = rule.steps.front().send;
+    item.values_json = rule.steps.front().values_json;
+  } else if (rule.experiment) {
     const auto& arm = rules::AssignArm(rule, customer);
     item.arm = arm.name;
     if (!arm.send.empty()) item.template_name = arm.send;

@@ -53,7 +53,7 @@ Result<delivery::DrainSummary> Deliver(store::Store& store, Delivery& delivery, 
                                        const DeliverHooks& hooks = {});
 
 // The outbox item `rule` would queue for the customer with external id `customer` (its template
-// and values, with the arm the customer falls in).
+// and values, with the arm the customer falls in; for a sequence, its first step's).
 store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& customer);
 
 // The message the rule named `rule_name` would send about `customer` (to them, or to their

@@ -23,8 +23,17 @@ std::vector<Error> CheckRuleTemplates(const rules::RuleSet& set, const std::stri
   // (template, the values it may use): a template shared by rules is checked against each.
   for (const auto& rule : set.rules) {
     std::vector<std::pair<std::string, std::vector<std::string>>> uses;
-    uses.emplace_back(rule.send, Keys(rule.values_json));
-    if (rule.experiment) {
+    if (!rule.is_sequence()) uses.emplace_back(rule.send, Keys(rule.values_json));
+    for (const auto& step : rule.steps) {
+      // Each step's template against its values, and per arm against the arm's on top.
+      if (step.arms.empty()) uses.emplace_back(step.send, Keys(step.values_json));
+      for (const auto& arm : step.arms) {
+        auto keys = Keys(step.values_json);
+        for (auto& k : Keys(arm.values_json.empty() ? "{}" : arm.values_json)) keys.push_back(k);
+        uses.emplace_back(arm.send.empty() ? step.send : arm.send, keys);
+      }
+    }
+    if (rule.experiment && !rule.is_sequence()) {
       for (const auto& arm : rule.experiment->arms) {
         auto keys = Keys(rule.values_json);
         for (auto& k : Keys(arm.values_json.empty() ? "{}" : arm.values_json)) keys.push_back(k);

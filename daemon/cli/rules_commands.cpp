@@ -25,7 +25,12 @@ int RunCheck(Env& env) {
     std::string trigger = r.trigger.schedule
                               ? r.trigger.schedule->text
                               : "on " + std::string(rules::EventName(*r.trigger.event));
-    table.Add({r.name, trigger, r.send + (r.to_referrer ? " to the referrer" : "")});
+    std::string sends = r.send + (r.to_referrer ? " to the referrer" : "");
+    if (r.is_sequence()) {
+      sends = std::to_string(r.steps.size()) + " steps:";
+      for (const auto& step : r.steps) sends += " " + step.name;
+    }
+    table.Add({r.name, trigger, sends + (r.enabled ? "" : " (disabled)")});
   }
   return 0;
 }

@@ -183,6 +183,8 @@ Evaluation Evaluate(const EvaluateInput& in) {
   };
 
   for (const auto& rule : in.rules->rules) {
+    // Rules with steps are checked by the loader but not run yet.
+    if (!rule.enabled || rule.is_sequence()) continue;
     auto& outcome = out.rules[rule.name];
     // Who is a candidate, for which occurrence of the rule.
     std::vector<Candidate> candidates;

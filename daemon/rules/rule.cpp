@@ -1,6 +1,5 @@
 #include "rules/rule.h"
 
-#include <utf8.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,157 +7,17 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "base/ascii.h"
 #include "config/yaml_document.h"
+#include "rules/checker.h"
 
 namespace followup::rules {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
-
-// Collects the problems of one file; knows the file's name for every location.
-class Checker {
- public:
-  Checker(std::string file, std::vector<Error>& errors) : file_(std::move(file)), errors_(errors) {}
-
-  Location At(const YAML::Node& n) const {
-    auto mark = n.Mark();
-    return {file_, mark.line + 1, mark.column + 1};
-  }
-  Location At(const YAML::Mark& mark) const { return {file_, mark.line + 1, mark.column + 1}; }
-  void Add(const std::string& message, const Location& where) {
-    errors_.push_back(Error{ErrorCode::kInvalidInput, message, where});
-  }
-  void Add(const Error& e) { errors_.push_back(e); }
-  const std::string& file() const { return file_; }
-
-  // Reports keys of `node` that are not in `known`; false when `node` is not a mapping.
-  bool KnownKeys(const YAML::Node& node, const std::string& section,
-                 std::initializer_list<std::string_view> known) {
-    if (!node.IsMap()) {
-      Add("'" + section + "' must be a mapping", At(node));
-      return false;
-    }
-    for (const auto& item : node) {
-      auto key = item.first.Scalar();
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        std::string list;
-        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        Add("unknown key '" + key + "' in " + section + " (known: " + list + ")", At(item.first));
-      }
-    }
-    return true;
-  }
-
-  std::optional<std::string> Text(const YAML::Node& n, const char* what) {
-    if (!n.IsScalar()) {
-      Add(std::string(what) + " must be text", At(n));
-      return std::nullopt;
-    }
-    return n.Scalar();
-  }
-
-  std::optional<std::chrono::seconds> Duration(const YAML::Node& n, const char* what) {
-    auto text = Text(n, what);
-    if (!text) return std::nullopt;
-    auto d = ParseDuration(*text);
-    if (!d) {
-      Add(std::string(what) + ": " + d.error().message, At(n));
-      return std::nullopt;
-    }
-    return *d;
-  }
-
-  // "10%" -> 0.10, within [lo, hi] (as shares).
-  std::optional<double> Percent(const YAML::Node& n, const char* what, double lo, double hi) {
-    auto text = Text(n, what);
-    if (!text) return std::nullopt;
-    double v = 0;
-    size_t used = 0;
-    bool ok = !text->empty() && text->back() == '%';
-    if (ok) {
-      try {
-        v = std::stod(text->substr(0, text->size() - 1), &used);
-        ok = used == text->size() - 1;
-      } catch (const std::exception&) {
-        ok = false;
-      }
-    }
-    if (!ok) {
-      Add(std::string(what) + ": bad percentage '" + *text + "' (expected e.g. 10%)", At(n));
-      return std::nullopt;
-    }
-    if (v / 100 < lo || v / 100 > hi) {
-      Add(std::string(what) + ": " + *text + " is out of range (" + std::to_string(int(lo * 100)) +
-              "% to " + std::to_string(int(hi * 100)) + "%)",
-          At(n));
-      return std::nullopt;
-    }
-    return v / 100;
-  }
-
-  // A mapping of scalars as a JSON object of strings, for template values.
-  std::optional<std::string> Values(const YAML::Node& n) {
-    if (!n.IsMap()) {
-      Add("values must be a mapping of names to text", At(n));
-      return std::nullopt;
-    }
-    Json values = Json::object();
-    for (const auto& item : n) {
-      if (!item.second.IsScalar()) {
-        Add("value '" + item.first.Scalar() + "' must be text", At(item.second));
-        return std::nullopt;
-      }
-      // JSON holds UTF-8 only (dumping anything else throws): a file saved as Latin-1 is refused.
-      for (const auto& part : {item.first, item.second}) {
-        const std::string& text = part.Scalar();
-        if (utf8::find_invalid(text.begin(), text.end()) != text.end()) {
-          Add("values must be UTF-8 text (is the file saved in another encoding?)", At(part));
-          return std::nullopt;
-        }
-      }
-      values[item.first.Scalar()] = item.second.Scalar();
-    }
-    return values.dump();
-  }
-
- private:
-  std::string file_;
-  std::vector<Error>& errors_;
-};
-
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::islower(c) || std::isdigit(c) || c == '-' || c == '_';
-  });
-}
-
-// Where an expression's text starts: plain scalars at the mark, quoted ones one column later.
-Location ExpressionStart(const Checker& check, const YAML::Node& n) {
-  Location where = check.At(n);
-  if (n.Tag() == "!") ++where.column;  // yaml-cpp tags quoted scalars "!"
-  return where;
-}
-
-void CheckTemplate(Checker& check, const LoadOptions& o, const std::string& name,
-                   const YAML::Node& node) {
-  if (!ValidName(name)) {
-    check.Add("template name '" + name + "' must be lower-case letters, digits, - or _",
-              check.At(node));
-    return;
-  }
-  std::error_code ec;
-  if (!fs::is_directory(fs::path(o.templates_dir) / name, ec))
-    check.Add("unknown template '" + name + "' (no folder " +
-                  (fs::path(o.templates_dir) / name).string() + ")",
-              check.At(node));
-}
 
 void ParseTrigger(Checker& check, const YAML::Node& n, Rule& rule, const LoadOptions& o) {
   if (!check.KnownKeys(n, "trigger", {"event", "schedule", "wait"})) return;
@@ -209,13 +68,7 @@ void ParseTrigger(Checker& check, const YAML::Node& n, Rule& rule, const LoadOpt
 void ParseAudience(Checker& check, const YAML::Node& n, Rule& rule) {
   if (!check.KnownKeys(n, "audience", {"where", "top"})) return;
   if (auto w = n["where"]) {
-    if (auto text = check.Text(w, "where")) {
-      auto expr = Expression::Compile(*text, ExpressionStart(check, w));
-      if (expr)
-        rule.where = std::move(*expr);
-      else
-        check.Add(expr.error());
-    }
+    rule.where = check.Where(w);
   }
   if (auto t = n["top"]) {
     auto text = check.Text(t, "top");
@@ -300,12 +153,7 @@ void ParseExperiment(Checker& check, const YAML::Node& n, Rule& rule, const Load
     } else {
       check.Add("arm '" + arm.name + "' needs a weight such as 50%", check.At(a));
     }
-    if (a["control"]) {
-      auto c = check.Text(a["control"], "control");
-      if (c && *c != "true" && *c != "false")
-        check.Add("control: expected true or false", check.At(a["control"]));
-      arm.control = c && *c == "true";
-    }
+    if (a["control"]) arm.control = check.Flag(a["control"], "control").value_or(false);
     if (a["send"]) {
       if (auto name = check.Text(a["send"], "send")) {
         arm.send = *name;
@@ -367,8 +215,8 @@ std::optional<Rule> ParseRule(const std::string& yaml_text, const std::string& f
       return std::nullopt;
     }
     check.KnownKeys(root, "the rule",
-                    {"name", "description", "trigger", "audience", "action", "limits", "priority",
-                     "holdout", "experiment"});
+                    {"name", "description", "enabled", "trigger", "audience", "action", "steps",
+                     "exit", "limits", "priority", "holdout", "experiment"});
     if (auto n = root["name"]) {
       if (auto name = check.Text(n, "name")) {
         rule.name = *name;
@@ -387,10 +235,19 @@ std::optional<Rule> ParseRule(const std::string& yaml_text, const std::string& f
     else
       check.Add("a rule needs a trigger (event: or schedule:)", Location{file, 1, 1});
     if (auto n = root["audience"]) ParseAudience(check, n, rule);
-    if (auto n = root["action"])
+    if (auto n = root["enabled"]) rule.enabled = check.Flag(n, "enabled").value_or(true);
+    if (root["action"] && root["steps"])
+      check.Add("a rule has an action or steps, not both", check.At(root["steps"]));
+    else if (auto n = root["action"])
       ParseAction(check, n, rule, o);
-    else
-      check.Add("a rule needs an action (send: TEMPLATE)", Location{file, 1, 1});
+    else if (!root["steps"])
+      check.Add("a rule needs an action (send: TEMPLATE) or steps", Location{file, 1, 1});
+    if (auto n = root["exit"]) {
+      if (root["steps"])
+        ParseExit(check, n, rule);
+      else
+        check.Add("exit goes with steps (a sequence)", check.At(n));
+    }
     if (auto n = root["limits"]) {
       if (check.KnownKeys(n, "limits", {"once_per"}) && n["once_per"])
         rule.once_per = check.Duration(n["once_per"], "once_per");
@@ -405,6 +262,8 @@ std::optional<Rule> ParseRule(const std::string& yaml_text, const std::string& f
       if (auto h = check.Percent(n, "holdout", 0, 0.9)) rule.holdout = *h;
     }
     if (auto n = root["experiment"]) ParseExperiment(check, n, rule, o);
+    // Last: a step's arms are checked against the experiment's.
+    if (auto n = root["steps"]) ParseSteps(check, n, rule, o);
   } catch (const YAML::Exception& e) {
     check.Add(e.msg, check.At(e.mark));
   }

@@ -68,10 +68,35 @@ struct Experiment {
   std::string conversion_offer_code;  // empty: any purchase converts
 };
 
+// One step of a sequence (docs/rules.md, "Sequences").
+struct Step {
+  std::string name;                 // unique in the rule: customers in flight follow it by name
+  std::chrono::seconds wait{0};     // after the previous step (or entry)
+  std::optional<Expression> where;  // re-checked when the step is due; false: the step is skipped
+  std::string send;                 // template
+  std::string values_json = "{}";   // for the template
+  // Per experiment arm: the template and values for that arm. When not empty, the step is only
+  // for the arms listed.
+  struct ForArm {
+    std::string arm;
+    std::string send;         // empty: the step's
+    std::string values_json;  // empty: the step's; else laid over them
+  };
+  std::vector<ForArm> arms;
+};
+
+// When a customer leaves a sequence before its end (checked before every step). Unsubscribed,
+// suppressed and address-less customers always leave.
+struct SequenceExit {
+  bool purchase = true;             // a purchase since entry
+  std::optional<Expression> where;  // true: they leave
+};
+
 struct Rule {
   std::string name;
   std::string description;
   std::string file;
+  bool enabled = true;  // false: nobody is chosen; customers in its sequence leave ("disabled")
   Trigger trigger;
   std::optional<Expression> where;  // none: everyone
   std::optional<Top> top;
@@ -82,6 +107,10 @@ struct Rule {
   int priority = 0;    // higher first when rules compete for a customer
   double holdout = 0;  // share never contacted, recorded as control
   std::optional<Experiment> experiment;
+  std::vector<Step> steps;  // a sequence: steps instead of one action (send is then empty)
+  SequenceExit exit;
+
+  bool is_sequence() const { return !steps.empty(); }
 };
 
 // The loaded, validated rules: immutable, shared by readers, swapped whole on reload.

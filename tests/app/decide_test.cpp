@@ -131,5 +131,25 @@ TEST_F(DecideTest, RulesAreCheckedAgainstTheirTemplates) {
   }
 }
 
+// Each step's template is checked against that step's values (and an arm's on top of them).
+TEST_F(DecideTest, EachStepIsCheckedAgainstItsTemplate) {
+  f_.WriteRule("steps",
+               "name: steps\ntrigger:\n  schedule: daily\nsteps:\n  - name: first\n"
+               "    send: winback\n    values:\n      offer: 10% off\n      offer_code: A\n"
+               "  - name: second\n    wait: 7d\n    send: winback\n    values:\n"
+               "      offer: 20% off\n");
+  auto set = LoadCheckedRules(settings_, kNow);
+  ASSERT_FALSE(set);
+  for (const auto& e : set.error()) {
+    EXPECT_NE(e.ToString().find("unknown value \"values.offer_code\""), std::string::npos)
+        << e.ToString();
+    EXPECT_NE(e.ToString().find("(rule steps)"), std::string::npos);
+  }
+  f_.WriteRule("steps",
+               "name: steps\ntrigger:\n  schedule: daily\nsteps:\n  - name: first\n"
+               "    send: winback\n    values:\n      offer: 10% off\n      offer_code: A\n");
+  EXPECT_TRUE(LoadCheckedRules(settings_, kNow));
+}
+
 }  // namespace
 }  // namespace followup::app
