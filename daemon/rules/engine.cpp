@@ -21,26 +21,6 @@ class SummaryFacts final : public FactSource {
   const worth::CustomerSummary& s_;
 };
 
-// The end of quiet hours if `now` falls inside them in `zone`, else nothing.
-std::optional<Instant> QuietUntil(const ContactPolicy& p, Instant now,
-                                  const date::time_zone* zone) {
-  if (p.quiet_start_minute == p.quiet_end_minute) return std::nullopt;
-  auto local = zone ? zone->to_local(now) : date::local_seconds{now.time_since_epoch()};
-  auto midnight = date::floor<date::days>(local);
-  int minute =
-      static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - midnight).count());
-  bool wraps = p.quiet_start_minute > p.quiet_end_minute;  // e.g. 21:00-08:00
-  bool quiet = wraps ? (minute >= p.quiet_start_minute || minute < p.quiet_end_minute)
-                     : (minute >= p.quiet_start_minute && minute < p.quiet_end_minute);
-  if (!quiet) return std::nullopt;
-  auto end_day = midnight;
-  if (wraps && minute >= p.quiet_start_minute) end_day += date::days{1};
-  date::local_seconds end{end_day + std::chrono::minutes{p.quiet_end_minute}};
-  if (!zone) return Instant{end.time_since_epoch()};
-  return std::chrono::time_point_cast<std::chrono::seconds>(
-      zone->to_sys(end, date::choose::earliest));
-}
-
 // One candidate of a rule: a customer, and what occurrence of the rule it is for.
 struct Candidate {
   const worth::CustomerSummary* summary;
@@ -120,6 +100,25 @@ std::string_view ReasonName(Reason reason) {
       return "quiet hours";
   }
   return "";
+}
+
+std::optional<Instant> QuietUntil(const ContactPolicy& p, Instant now,
+                                  const date::time_zone* zone) {
+  if (p.quiet_start_minute == p.quiet_end_minute) return std::nullopt;
+  auto local = zone ? zone->to_local(now) : date::local_seconds{now.time_since_epoch()};
+  auto midnight = date::floor<date::days>(local);
+  int minute =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - midnight).count());
+  bool wraps = p.quiet_start_minute > p.quiet_end_minute;  // e.g. 21:00-08:00
+  bool quiet = wraps ? (minute >= p.quiet_start_minute || minute < p.quiet_end_minute)
+                     : (minute >= p.quiet_start_minute && minute < p.quiet_end_minute);
+  if (!quiet) return std::nullopt;
+  auto end_day = midnight;
+  if (wraps && minute >= p.quiet_start_minute) end_day += date::days{1};
+  date::local_seconds end{end_day + std::chrono::minutes{p.quiet_end_minute}};
+  if (!zone) return Instant{end.time_since_epoch()};
+  return std::chrono::time_point_cast<std::chrono::seconds>(
+      zone->to_sys(end, date::choose::earliest));
 }
 
 double StableShare(std::string_view salt, std::string_view customer) {

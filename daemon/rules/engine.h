@@ -145,6 +145,11 @@ const Arm& AssignArm(const Rule& rule, std::string_view customer_external_id);
 // The rule's values with the arm's laid over them, as a JSON object text.
 std::string ArmValues(const Rule& rule, const Arm& arm);
 
+// The end of the policy's quiet hours if `now` falls inside them in `zone` (nullptr: UTC), else
+// nothing.
+std::optional<Instant> QuietUntil(const ContactPolicy& policy, Instant now,
+                                  const date::time_zone* zone);
+
 // The stable share in [0, 1) that holdout and arm assignment use for (salt, customer).
 double StableShare(std::string_view salt, std::string_view customer_external_id);
 

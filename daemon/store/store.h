@@ -166,6 +166,35 @@ struct Decision {
   Instant send_after;  // decided_at, or the end of the recipient's quiet hours
 };
 
+// One step of a sequence behind a customer: taken, skipped or dropped (docs/rules.md, "Sequences").
+struct StepDone {
+  std::string step;     // its name
+  Instant at;           // when it was decided (a dropped step: when it was due)
+  std::string outcome;  // "send", "holdout", "control", "skipped: ...", "dropped: ..."
+
+  bool operator==(const StepDone&) const = default;
+};
+
+// A customer's place in a sequence (a rule with steps): one per entry, (rule, customer,
+// occurrence) unique. Written in the same store transaction as the step decisions it leads to.
+struct SequencePlace {
+  std::string rule;
+  int64_t customer_id = 0;
+  std::string occurrence;                   // of the entry, as in decisions' dedupe keys
+  DecisionKind kind = DecisionKind::kSend;  // holdout and control: recorded, never contacted
+  std::string arm;                          // experiment arm, if any
+  Instant entered_at;
+  std::vector<StepDone> done;         // in order
+  Instant last_at;                    // the last step's time (entered_at before the first)
+  std::optional<Instant> held_since;  // the next step fell due and waits (the cap) since then
+  std::string next_step;              // "" once ended
+  std::optional<Instant> next_due;
+  std::optional<Instant> ended_at;
+  std::string end_reason;  // "completed", or why they left: "purchase", "unsubscribed" ...
+
+  bool operator==(const SequencePlace&) const = default;
+};
+
 // A transaction that may trigger event rules.
 struct RecentTransaction {
   int64_t id = 0;

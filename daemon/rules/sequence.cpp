@@ -1,0 +1,232 @@
+#include "rules/sequence.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+namespace followup::rules {
+namespace {
+
+using What = AdvanceOutcome::What;
+
+// `over` laid over `base` (JSON objects of text); either may be empty.
+std::string Merge(const std::string& base, const std::string& over) {
+  if (over.empty() || over == "{}") return base.empty() ? "{}" : base;
+  if (base.empty() || base == "{}") return over;
+  auto merged = nlohmann::json::parse(base);
+  merged.update(nlohmann::json::parse(over));
+  return merged.dump();
+}
+
+// Facts of one customer, read through the customer base.
+class BaseFacts final : public FactSource {
+ public:
+  BaseFacts(const worth::CustomerBase& base, const worth::CustomerSummary& s)
+      : base_(base), s_(s) {}
+  std::optional<double> Get(worth::Fact fact) const override { return base_.Value(s_, fact); }
+
+ private:
+  const worth::CustomerBase& base_;
+  const worth::CustomerSummary& s_;
+};
+
+// "7d", "36h", "90m", "45s": the largest unit that divides it.
+std::string Compact(std::chrono::seconds d) {
+  int64_t s = d.count();
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+const Step::ForArm* ForArm(const Step& step, const std::string& arm) {
+  for (const auto& a : step.arms)
+    if (a.arm == arm) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+std::chrono::seconds MissedWindow(const Step& step) {
+  return std::max<std::chrono::seconds>(step.wait, std::chrono::hours{24});
+}
+
+std::optional<NextStep> NextOf(const Rule& rule, const SequencePlace& place) {
+  std::unordered_set<std::string> done;
+  for (const auto& d : place.done) done.insert(d.step);
+  size_t from = 0;
+  for (size_t i = 0; i < rule.steps.size(); ++i)
+    if (done.count(rule.steps[i].name)) from = i + 1;
+  for (size_t i = from; i < rule.steps.size(); ++i)
+    if (!done.count(rule.steps[i].name))
+      return NextStep{&rule.steps[i], place.last_at + rule.steps[i].wait};
+  return std::nullopt;
+}
+
+SequencePlace Enter(const Rule& rule, int64_t customer_id, std::string occurrence,
+                    DecisionKind kind, std::string arm, Instant now) {
+  SequencePlace p;
+  p.rule = rule.name;
+  p.customer_id = customer_id;
+  p.occurrence = std::move(occurrence);
+  p.kind = kind;
+  p.arm = std::move(arm);
+  p.entered_at = p.last_at = now;
+  if (auto next = NextOf(rule, p)) {
+    p.next_step = next->step->name;
+    p.next_due = next->due;
+  }
+  return p;
+}
+
+std::string StepKey(const Rule& rule, std::string_view customer_external_id,
+                    const SequencePlace& place, const Step& step) {
+  return rule.name + ":" + std::string(customer_external_id) + ":" + place.occurrence + ":" +
+         step.name;
+}
+
+AdvanceOutcome Advance(const AdvanceInput& in) {
+  AdvanceOutcome out;
+  out.place = *in.place;
+  SequencePlace& p = out.place;
+  if (p.ended_at) return out;
+  auto end = [&](What what, std::string reason) {
+    p.ended_at = in.now;
+    p.end_reason = std::move(reason);
+    p.next_step.clear();
+    p.next_due.reset();
+    p.held_since.reset();
+    out.what = what;
+    out.changed = true;
+    return out;
+  };
+  const Rule& rule = *in.rule;
+  const Contact* c = in.customer;
+  // Exits, whatever the next step's time: what the customer did ends the sequence at once.
+  if (!rule.enabled) return end(What::kExit, "disabled");
+  if (rule.exit.purchase && in.last_purchase && *in.last_purchase > p.entered_at)
+    return end(What::kExit, "purchase");
+  if (!c || !c->has_email) return end(What::kExit, "no email");
+  if (c->unsubscribed) return end(What::kExit, "unsubscribed");
+  if (c->suppressed) return end(What::kExit, "suppressed");
+  if (rule.exit.where && in.facts && rule.exit.where->Matches(*in.facts))
+    return end(What::kExit, "exit where");
+
+  // Each pass over a step not taken records it in `done`: the loop ends within steps.size().
+  for (;;) {
+    auto next = NextOf(rule, p);
+    if (!next) return end(What::kCompleted, "completed");
+    const Step& step = *next->step;
+    if (p.next_step != step.name || p.next_due != next->due) {
+      // Moved on, or the rule was edited (a step removed, a wait changed).
+      p.next_step = step.name;
+      p.next_due = next->due;
+      out.changed = true;
+    }
+    if (next->due > in.now) {
+      out.what = What::kWait;
+      return out;
+    }
+    auto pass_over = [&](Instant at, std::string why) {
+      p.done.push_back({step.name, at, std::move(why)});
+      p.last_at = at;
+      p.held_since.reset();
+      out.changed = true;
+    };
+    if (!p.held_since && in.now > next->due + MissedWindow(step)) {
+      pass_over(next->due, "dropped: missed (due " + FormatInstant(next->due) +
+                               "; a step goes out at most " + Compact(MissedWindow(step)) +
+                               " late)");
+      continue;
+    }
+    if (step.where && !(in.facts && step.where->Matches(*in.facts))) {
+      pass_over(in.now, "skipped: where");
+      continue;
+    }
+    const Step::ForArm* for_arm = ForArm(step, p.arm);
+    if (!step.arms.empty() && !for_arm) {
+      pass_over(in.now, "skipped: not for arm " + (p.arm.empty() ? "(none)" : p.arm));
+      continue;
+    }
+
+    Decision d;
+    d.rule = rule.name;
+    d.customer_id = p.customer_id;
+    d.recipient_id = c->id;
+    d.dedupe_key = StepKey(rule, c->external_id, p, step);
+    d.kind = p.kind;
+    d.arm = p.arm;
+    d.template_name = for_arm && !for_arm->send.empty() ? for_arm->send : step.send;
+    d.values_json = Merge(step.values_json, for_arm ? for_arm->values_json : "");
+    d.decided_at = d.send_after = in.now;
+    if (d.kind == DecisionKind::kSend) {
+      if (in.policy.max_contacts > 0 && in.sends_in_period >= in.policy.max_contacts) {
+        if (!p.held_since) {
+          p.held_since = in.now;
+          out.changed = true;
+        }
+        out.what = What::kHeld;
+        return out;
+      }
+      if (auto until = QuietUntil(in.policy, in.now, c->zone ? c->zone : in.zone))
+        d.send_after = *until;
+    }
+    p.done.push_back({step.name, in.now, std::string(DecisionKindName(d.kind))});
+    p.last_at = in.now;
+    p.held_since.reset();
+    out.decision = std::move(d);
+    out.what = What::kStep;
+    out.changed = true;
+    if (auto after = NextOf(rule, p)) {
+      p.next_step = after->step->name;
+      p.next_due = after->due;
+    } else {
+      p.ended_at = in.now;
+      p.end_reason = "completed";
+      p.next_step.clear();
+      p.next_due.reset();
+    }
+    return out;
+  }
+}
+
+Advanced AdvanceAll(const RuleSet& rules, const worth::CustomerBase& facts,
+                    const Contacts& contacts, const ContactHistory& past, ContactHistory& made,
+                    std::span<const SequencePlace> places, const ContactPolicy& policy, Instant now,
+                    const date::time_zone* zone, bool new_places) {
+  Advanced out;
+  for (const auto& place : places) {
+    auto rule = std::find_if(rules.rules.begin(), rules.rules.end(),
+                             [&](const Rule& r) { return r.name == place.rule; });
+    if (rule == rules.rules.end() || !rule->is_sequence()) continue;
+    AdvanceInput in;
+    in.rule = &*rule;
+    in.place = &place;
+    in.customer = contacts.Find(place.customer_id);
+    std::optional<BaseFacts> source;
+    if (const auto* s = facts.Find(place.customer_id)) {
+      source.emplace(facts, *s);
+      in.facts = &*source;
+      if (s->has_purchases()) in.last_purchase = Instant{std::chrono::seconds{s->last_purchase_at}};
+    }
+    if (in.customer) {
+      Instant since = now - policy.per;
+      in.sends_in_period =
+          past.SendsSince(in.customer->id, since) + made.SendsSince(in.customer->id, since);
+    }
+    in.policy = policy;
+    in.now = now;
+    in.zone = zone;
+    auto moved = Advance(in);
+    if (moved.decision) {
+      const Decision& d = *moved.decision;
+      made.Add({d.rule, d.customer_id, d.recipient_id, d.kind, d.decided_at, d.dedupe_key});
+      out.decisions.push_back(std::move(*moved.decision));
+    }
+    if (moved.what == AdvanceOutcome::What::kExit) ++out.exits;
+    if (moved.changed || new_places) out.places.push_back(std::move(moved.place));
+  }
+  return out;
+}
+
+}  // namespace followup::rules
