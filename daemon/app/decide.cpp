@@ -1,6 +1,44 @@
 #include "app/decide.h"
 
+#include "rules/sequence.h"
+
 namespace followup::app {
+namespace {
+
+// One pass at `now`: the sequence places `in_flight` advanced first (a conversation under way
+// keeps its slot under the cap), then the rules evaluated against `events` (customers entering
+// sequences among the decisions), then the new entries advanced (a first step without a wait is
+// decided at once). The steps' decisions join the evaluation's, the places moved go in its
+// `places`. Pure: writes nothing.
+rules::Evaluation RunPass(const rules::RuleSet& rules, const worth::CustomerBase& base,
+                          const Settings& settings, Instant now, const rules::Snapshot& snapshot,
+                          std::span<const rules::Event> events,
+                          std::span<const store::SequencePlace> in_flight,
+                          int64_t explain_customer) {
+  rules::ContactHistory made;
+  auto steps = rules::AdvanceAll(rules, base, snapshot.contacts, snapshot.history, made, in_flight,
+                                 settings.policy, now, settings.zone);
+  auto in = rules::MakeInput(rules, base, snapshot, events, settings.policy, now, settings.zone,
+                             explain_customer);
+  in.also = &made;
+  rules::Evaluation evaluation = rules::Evaluate(in);
+  rules::Remember(made, evaluation.decisions);
+  auto entered = rules::AdvanceAll(rules, base, snapshot.contacts, snapshot.history, made,
+                                   evaluation.entries, settings.policy, now, settings.zone,
+                                   /*new_places=*/true);
+  auto& decisions = evaluation.decisions;
+  for (auto* advanced : {&steps, &entered}) {
+    decisions.insert(decisions.end(), std::make_move_iterator(advanced->decisions.begin()),
+                     std::make_move_iterator(advanced->decisions.end()));
+    evaluation.places.insert(evaluation.places.end(),
+                             std::make_move_iterator(advanced->places.begin()),
+                             std::make_move_iterator(advanced->places.end()));
+  }
+  return evaluation;
+}
+
+}  // namespace
+
 Result<worth::CustomerBase> LoadFacts(store::Store& store, const Settings& settings, Instant now,
                                       const std::function<void(int64_t rows)>& progress) {
   return worth::CustomerBase::Load(store, settings.FactsAt(now), progress);
@@ -13,19 +51,22 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
   auto snap = rules::LoadSnapshot(store, rules, settings.policy, now);
   if (!snap) return tl::unexpected(snap.error());
   snapshot = std::move(*snap);
-  return rules::Evaluate(rules::MakeInput(rules, base, snapshot, snapshot.events, settings.policy,
-                                          now, settings.zone, explain_customer));
+  return RunPass(rules, base, settings, now, snapshot, snapshot.events, snapshot.places,
+                 explain_customer);
 }
 
 Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
                        rules::Snapshot& snapshot) {
   Decided decided;
-  if (!evaluation.decisions.empty()) {
-    auto recorded = store.RecordDecisions(evaluation.decisions);
+  const auto& decisions = evaluation.decisions;
+  if (!decisions.empty() || !evaluation.places.empty()) {
+    auto recorded = store.RecordSequenceSteps(decisions, evaluation.places);
     if (!recorded) return tl::unexpected(recorded.error());
     decided.recorded = *recorded;
-    rules::Remember(snapshot.history, evaluation.decisions);
+    rules::Remember(snapshot.history, decisions);
+    rules::RememberPlaces(snapshot, evaluation.places);
   }
+  decided.places = static_cast<int64_t>(evaluation.places.size());
   decided.evaluation = std::move(evaluation);
   return decided;
 }
@@ -45,9 +86,7 @@ Result<Decided> DecideNew(store::Store& store, const rules::RuleSet& rules,
     return tl::unexpected(r.error());
   rules::RuleSet immediate = rules::ImmediateRules(rules);
   if (immediate.rules.empty() || rows.events.empty()) return Decided{};
-  return Record(store,
-                rules::Evaluate(rules::MakeInput(immediate, base, snapshot, rows.events,
-                                                 settings.policy, now, settings.zone)),
+  return Record(store, RunPass(immediate, base, settings, now, snapshot, rows.events, {}, 0),
                 snapshot);
 }
 

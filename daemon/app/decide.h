@@ -1,5 +1,8 @@
 // The decide pass, as `run --once`, `simulate`, `explain` and the daemon's decision thread do it:
 // the snapshot read from the store, the engine run over the customer base, the decisions recorded.
+// Sequences (rules with steps, rules/sequence.h) go with it: the full pass advances every customer
+// in flight, and both passes advance those who just entered; each step's decision and the place it
+// moves the customer to are recorded in one store transaction.
 // The full pass (every rule over every customer) and the incremental one (event rules without a
 // wait over rows other programs just committed) differ only in what they evaluate.
 //
@@ -24,6 +27,7 @@ Result<worth::CustomerBase> LoadFacts(store::Store& store, const Settings& setti
 struct Decided {
   rules::Evaluation evaluation;  // every decision made, and why the others were not
   int64_t recorded = 0;          // how many of them were new to the store
+  int64_t places = 0;            // sequence places written (entered, moved on, left)
 };
 
 // Reads a fresh snapshot into `snapshot` and evaluates every rule over every customer at `now`.
@@ -34,7 +38,8 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
                                       Instant now, rules::Snapshot& snapshot,
                                       int64_t explain_customer = 0);
 
-// Records the evaluation's decisions (one store transaction) and remembers them in `snapshot`.
+// Records the evaluation's decisions and sequence places (one store transaction) and remembers
+// them in `snapshot`.
 // kRuntime when the store fails (nothing is recorded then).
 Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
                        rules::Snapshot& snapshot);

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "rules/sequence.h"
+
 namespace followup::rules {
 namespace {
 
@@ -20,6 +22,13 @@ class SummaryFacts final : public FactSource {
   const worth::CustomerBase& base_;
   const worth::CustomerSummary& s_;
 };
+
+// Where a chosen customer falls: the holdout, or an experiment arm (a control arm is kControl).
+struct Group {
+  DecisionKind kind = DecisionKind::kSend;
+  const Arm* arm = nullptr;
+};
+Group GroupOf(const Rule& rule, std::string_view external_id);
 
 // One candidate of a rule: a customer, and what occurrence of the rule it is for.
 struct Candidate {
@@ -54,6 +63,14 @@ void ContactHistory::Add(const PastDecision& d) {
   auto& last = last_[d.rule][d.customer_id];
   last = std::max(last, d.decided_at);
   if (d.kind == DecisionKind::kSend) sends_[d.recipient_id].push_back(d.decided_at);
+}
+
+void ContactHistory::AddEntry(const std::string& rule, int64_t customer, Instant entered_at,
+                              const std::string& key, bool in_flight) {
+  keys_.insert(key);
+  auto& last = last_[rule][customer];
+  last = std::max(last, entered_at);
+  if (in_flight) in_flight_.insert({rule, customer});
 }
 
 std::optional<Instant> ContactHistory::LastDecision(const std::string& rule,
@@ -98,6 +115,8 @@ std::string_view ReasonName(Reason reason) {
       return "control";
     case Reason::kQuietHours:
       return "quiet hours";
+    case Reason::kInSequence:
+      return "in sequence";
   }
   return "";
 }
@@ -159,19 +178,46 @@ std::string ArmValues(const Rule& rule, const Arm& arm) {
   return merged.dump();
 }
 
+namespace {
+
+Group GroupOf(const Rule& rule, std::string_view external_id) {
+  Group g;
+  if (rule.holdout > 0 && StableShare(rule.name, external_id) < rule.holdout) {
+    g.kind = DecisionKind::kHoldout;
+  } else if (rule.experiment) {
+    g.arm = &AssignArm(rule, external_id);
+    if (g.arm->control) g.kind = DecisionKind::kControl;
+  }
+  return g;
+}
+
+}  // namespace
+
 Evaluation Evaluate(const EvaluateInput& in) {
   Evaluation out;
   // The past, and this pass's own decisions on top of it (the past is not copied: it can be big).
   const ContactHistory& past = *in.history;
+  static const ContactHistory kNone;
+  const ContactHistory& also = in.also ? *in.also : kNone;
   ContactHistory made;
-  auto decided = [&](const std::string& key) { return past.Decided(key) || made.Decided(key); };
+  const ContactHistory* all[] = {&past, &also, &made};
+  auto decided = [&](const std::string& key) {
+    return std::any_of(std::begin(all), std::end(all), [&](auto* h) { return h->Decided(key); });
+  };
+  auto in_sequence = [&](const std::string& rule, int64_t customer) {
+    return std::any_of(std::begin(all), std::end(all),
+                       [&](auto* h) { return h->InSequence(rule, customer); });
+  };
   auto last_decision = [&](const std::string& rule, int64_t customer) {
-    auto a = past.LastDecision(rule, customer), b = made.LastDecision(rule, customer);
-    if (a && b) return std::optional<Instant>(std::max(*a, *b));
-    return a ? a : b;
+    std::optional<Instant> last;
+    for (auto* h : all)
+      if (auto t = h->LastDecision(rule, customer); t && (!last || *t > *last)) last = t;
+    return last;
   };
   auto sends_since = [&](int64_t recipient, Instant since) {
-    return past.SendsSince(recipient, since) + made.SendsSince(recipient, since);
+    int n = 0;
+    for (auto* h : all) n += h->SendsSince(recipient, since);
+    return n;
   };
   const auto& base = *in.facts;
   auto skip = [&](RuleOutcome& outcome, const Rule& rule, int64_t customer, Reason reason,
@@ -182,8 +228,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
   };
 
   for (const auto& rule : in.rules->rules) {
-    // Rules with steps are checked by the loader but not run yet.
-    if (!rule.enabled || rule.is_sequence()) continue;
+    if (!rule.enabled) continue;
     auto& outcome = out.rules[rule.name];
     // Who is a candidate, for which occurrence of the rule.
     std::vector<Candidate> candidates;
@@ -265,6 +310,10 @@ Evaluation Evaluate(const EvaluateInput& in) {
         skip(outcome, rule, id, Reason::kAlreadyDecided, key);
         continue;
       }
+      if (rule.is_sequence() && in_sequence(rule.name, id)) {
+        skip(outcome, rule, id, Reason::kInSequence);
+        continue;
+      }
       const Contact* recipient = customer;
       if (rule.to_referrer) {
         recipient = customer->referred_by ? in.contacts->Find(customer->referred_by) : nullptr;
@@ -292,6 +341,17 @@ Evaluation Evaluate(const EvaluateInput& in) {
           continue;
         }
       }
+      if (rule.is_sequence()) {  // enters; the contact policy applies to each step
+        auto group = GroupOf(rule, customer->external_id);
+        if (group.kind == DecisionKind::kHoldout) skip(outcome, rule, id, Reason::kHoldout);
+        if (group.kind == DecisionKind::kControl)
+          skip(outcome, rule, id, Reason::kControl, group.arm->name);
+        out.entries.push_back(
+            Enter(rule, id, *c.occurrence, group.kind, group.arm ? group.arm->name : "", in.now));
+        made.AddEntry(rule.name, id, in.now, key, /*in_flight=*/true);
+        ++outcome.entered;
+        continue;
+      }
       if (in.policy.max_contacts > 0 &&
           sends_since(recipient->id, in.now - in.policy.per) >= in.policy.max_contacts) {
         skip(outcome, rule, id, Reason::kCapped);
@@ -305,18 +365,14 @@ Evaluation Evaluate(const EvaluateInput& in) {
       d.template_name = rule.send;
       d.values_json = rule.values_json;
       d.decided_at = d.send_after = in.now;
-      if (rule.holdout > 0 && StableShare(rule.name, customer->external_id) < rule.holdout) {
-        d.kind = DecisionKind::kHoldout;
-        skip(outcome, rule, id, Reason::kHoldout);
-      } else if (rule.experiment) {
-        const Arm* arm = &AssignArm(rule, customer->external_id);
+      auto group = GroupOf(rule, customer->external_id);
+      d.kind = group.kind;
+      if (group.kind == DecisionKind::kHoldout) skip(outcome, rule, id, Reason::kHoldout);
+      if (const Arm* arm = group.arm) {
         d.arm = arm->name;
         if (!arm->send.empty()) d.template_name = arm->send;
         d.values_json = ArmValues(rule, *arm);
-        if (arm->control) {
-          d.kind = DecisionKind::kControl;
-          skip(outcome, rule, id, Reason::kControl, arm->name);
-        }
+        if (arm->control) skip(outcome, rule, id, Reason::kControl, arm->name);
       }
       if (d.kind == DecisionKind::kSend) {
         if (auto until =

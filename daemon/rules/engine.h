@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -70,11 +71,20 @@ class ContactHistory {
   std::optional<Instant> LastDecision(const std::string& rule, int64_t customer) const;
   // Emails to `recipient` decided after `since`.
   int SendsSince(int64_t recipient, Instant since) const;
+  // A customer's entry into a sequence (its key is rule:customer:occurrence): counts for
+  // Decided and LastDecision (once_per counts entries); `in_flight` while they are in it.
+  void AddEntry(const std::string& rule, int64_t customer, Instant entered_at,
+                const std::string& key, bool in_flight);
+  // The customer is in `rule`'s sequence now.
+  bool InSequence(const std::string& rule, int64_t customer) const {
+    return in_flight_.count({rule, customer}) > 0;
+  }
 
  private:
   std::unordered_set<std::string> keys_;
   std::unordered_map<std::string, std::unordered_map<int64_t, Instant>> last_;
   std::unordered_map<int64_t, std::vector<Instant>> sends_;
+  std::set<std::pair<std::string, int64_t>> in_flight_;
 };
 
 // A transaction that may trigger event rules.
@@ -100,6 +110,7 @@ enum class Reason {
   kHoldout,
   kControl,
   kQuietHours,
+  kInSequence,
 };
 std::string_view ReasonName(Reason reason);
 
@@ -115,11 +126,18 @@ struct RuleOutcome {
   std::string occurrence;  // schedules: the period ("2026-06-30"); events: ""
   int64_t candidates = 0;  // customers (or events) considered
   int64_t decided = 0;     // emails decided (kind send)
+  int64_t entered = 0;     // sequences: customers who entered (holdout and control included)
   std::map<Reason, int64_t> reasons;
 };
 
 struct Evaluation {
   std::vector<Decision> decisions;  // in the order made (rule priority, then audience order)
+  // Sequences: the customers who entered, each with their first step still to come
+  // (rules/sequence.h advances them).
+  std::vector<store::SequencePlace> entries;
+  // The sequence places the pass moved (entered, a step taken or passed over, held, left): what
+  // the decide pass (app/decide.h) writes with the decisions. Evaluate leaves it empty.
+  std::vector<store::SequencePlace> places;
   std::map<std::string, RuleOutcome> rules;
   std::vector<Skip> skips;  // only for EvaluateOptions::explain_customer
 };
@@ -129,6 +147,7 @@ struct EvaluateInput {
   const worth::CustomerBase* facts = nullptr;
   const Contacts* contacts = nullptr;
   const ContactHistory* history = nullptr;
+  const ContactHistory* also = nullptr;  // decisions made earlier in this pass; nullptr: none
   std::span<const Event> events;
   ContactPolicy policy;
   Instant now;

@@ -51,6 +51,14 @@ void Remember(ContactHistory& history, const std::vector<Decision>& decisions) {
   for (const auto& d : decisions) history.Add(Past(d));
 }
 
+void RememberPlaces(Snapshot& snapshot, std::span<const store::SequencePlace> places) {
+  for (const auto& p : places) {
+    const Contact* c = snapshot.contacts.Find(p.customer_id);
+    std::string key = p.rule + ":" + (c ? c->external_id : "") + ":" + p.occurrence;
+    snapshot.history.AddEntry(p.rule, p.customer_id, p.entered_at, key, !p.ended_at);
+  }
+}
+
 Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
                               const ContactPolicy& policy, Instant now) {
   Snapshot snap;
@@ -71,9 +79,17 @@ Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
     max_wait = std::max(max_wait, r.trigger.wait);
   }
   window = std::max(window, policy.event_lookback + max_wait);
-  auto past = store.ForEachDecisionSince(now - window - std::chrono::hours{24},
-                                         [&](const Decision& d) { snap.history.Add(Past(d)); });
+  Instant since = now - window - std::chrono::hours{24};
+  auto past =
+      store.ForEachDecisionSince(since, [&](const Decision& d) { snap.history.Add(Past(d)); });
   if (!past) return tl::unexpected(past.error());
+  std::vector<store::SequencePlace> places;
+  auto read = store.ForEachSequencePlace(
+      since, [&](const store::SequencePlace& p) { places.push_back(p); });
+  if (!read) return tl::unexpected(read.error());
+  RememberPlaces(snap, places);
+  for (auto& p : places)
+    if (!p.ended_at) snap.places.push_back(std::move(p));
 
   auto recent = store.ForEachRecentTransaction(
       now - policy.event_lookback - max_wait, now,

@@ -22,11 +22,13 @@ struct Snapshot {
   Contacts contacts{{}};
   ContactHistory history;
   std::vector<Event> events;
+  std::vector<store::SequencePlace> places;  // sequence places in flight (rules/sequence.h)
 };
 
-// Customers' contactability, the decisions of the last `history window` (long enough for the
-// policy period, every rule's once_per and the event lookback) and the transactions that may
-// trigger event rules at `now`. kRuntime when the store fails.
+// Customers' contactability, the decisions and sequence entries of the last `history window`
+// (long enough for the policy period, every rule's once_per and the event lookback), the sequence
+// places in flight, and the transactions that may trigger event rules at `now`. kRuntime when the
+// store fails.
 Result<Snapshot> LoadSnapshot(store::Store& store, const RuleSet& rules,
                               const ContactPolicy& policy, Instant now);
 
@@ -64,5 +66,7 @@ EvaluateInput MakeInput(const RuleSet& rules, const worth::CustomerBase& facts,
 
 // Adds decisions just made to a history (so that the next evaluation sees them).
 void Remember(ContactHistory& history, const std::vector<Decision>& decisions);
+// Adds sequence places to the snapshot's history: their entries, and who is in flight.
+void RememberPlaces(Snapshot& snapshot, std::span<const store::SequencePlace> places);
 
 }  // namespace followup::rules

@@ -79,7 +79,30 @@ CREATE INDEX outbox_by_customer ON outbox(customer_id, decided_at);
 CREATE INDEX outbox_by_decided ON outbox(decided_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// Sequences: each customer's place in each rule with steps, one row per entry (docs/rules.md,
+// "Sequences"). steps_done is a JSON list of {"step", "at", "outcome"}.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE sequence_places (
+  rule        TEXT NOT NULL,
+  customer_id INTEGER NOT NULL REFERENCES customers(id),
+  occurrence  TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind = 'send' OR kind = 'holdout' OR kind = 'control'),
+  arm         TEXT,
+  entered_at  INTEGER NOT NULL,
+  steps_done  TEXT NOT NULL DEFAULT '[]',
+  last_at     INTEGER NOT NULL,
+  held_since  INTEGER,
+  next_step   TEXT NOT NULL DEFAULT '',
+  next_due    INTEGER,
+  ended_at    INTEGER,
+  end_reason  TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (rule, customer_id, occurrence)
+) WITHOUT ROWID;
+CREATE INDEX sequence_places_by_customer ON sequence_places(customer_id);
+CREATE INDEX sequence_places_ended ON sequence_places(ended_at);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

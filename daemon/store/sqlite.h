@@ -10,8 +10,19 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/time.h"
 
 namespace followup::store::sqlite {
+
+// Times are stored as INTEGER seconds since 1970-01-01 UTC; NULL for none.
+inline std::optional<int64_t> Seconds(const std::optional<Instant>& t) {
+  if (!t) return std::nullopt;
+  return t->time_since_epoch().count();
+}
+inline std::optional<Instant> FromSeconds(const std::optional<int64_t>& s) {
+  if (!s) return std::nullopt;
+  return Instant{std::chrono::seconds{*s}};
+}
 
 class Statement {
  public:

@@ -10,6 +10,7 @@
 #include "store/migrations.h"
 #include "store/record_compare.h"
 #include "store/sqlite.h"
+#include "store/sqlite_places.h"
 #include "store/sqlite_rows.h"
 
 namespace followup::store {
@@ -18,14 +19,8 @@ namespace {
 using sqlite::Database;
 using sqlite::Statement;
 
-std::optional<int64_t> Seconds(const std::optional<Instant>& t) {
-  if (!t) return std::nullopt;
-  return t->time_since_epoch().count();
-}
-std::optional<Instant> FromSeconds(const std::optional<int64_t>& s) {
-  if (!s) return std::nullopt;
-  return Instant{std::chrono::seconds{*s}};
-}
+using sqlite::FromSeconds;
+using sqlite::Seconds;
 
 // A kind or status the outbox holds that this program has no name for (a newer program wrote it).
 tl::unexpected<Error> UnknownName(std::string_view what, std::string_view name) {
@@ -551,17 +546,41 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> RecordDecisions(std::span<const Decision> decisions) override {
+    return RecordSequenceSteps(decisions, {});
+  }
+
+  Result<int64_t> RecordSequenceSteps(std::span<const Decision> decisions,
+                                      std::span<const SequencePlace> places) override {
     if (auto r = db_.Exec("BEGIN IMMEDIATE", "store record decisions"); !r)
       return tl::unexpected(r.error());
     auto fail = [&](const Error& e) {
       return tl::unexpected(db_.RollBack(e, "store record decisions rollback"));
     };
+    auto inserted = InsertDecisions(decisions);
+    if (!inserted) return fail(inserted.error());
+    if (auto r = UpsertPlaces(db_, places); !r) return fail(r.error());
+    if (auto r = db_.Exec("COMMIT", "store record decisions"); !r) return fail(r.error());
+    return *inserted;
+  }
+
+  Result<void> ForEachSequencePlace(Instant ended_since,
+                                    const std::function<void(const SequencePlace&)>& fn) override {
+    return EachPlace(db_, ended_since, fn);
+  }
+
+  Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) override {
+    return PlacesOf(db_, customer_id);
+  }
+
+  // Inserts decisions (a dedupe key already there is left alone) inside the caller's transaction;
+  // how many were new.
+  Result<int64_t> InsertDecisions(std::span<const Decision> decisions) {
     auto s = db_.Prepare(
         "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
         "template_values, decided_at, send_after, status, updated_at) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9) "
         "ON CONFLICT(dedupe_key) DO NOTHING");
-    if (!s) return fail(s.error());
+    if (!s) return tl::unexpected(s.error());
     int64_t inserted = 0;
     for (const auto& d : decisions) {
       s->Bind(1, std::string_view(d.dedupe_key))
@@ -576,10 +595,9 @@ class SqliteStore final : public Store {
           .Bind(10, static_cast<int64_t>(d.send_after.time_since_epoch().count()))
           .Bind(11, DeliveryStatusName(d.kind == DecisionKind::kSend ? DeliveryStatus::kQueued
                                                                      : DeliveryStatus::kHeldOut));
-      if (auto r = s->Run(); !r) return fail(r.error());
+      if (auto r = s->Run(); !r) return tl::unexpected(r.error());
       inserted += db_.Changes();
     }
-    if (auto r = db_.Exec("COMMIT", "store record decisions"); !r) return fail(r.error());
     return inserted;
   }
 

@@ -377,6 +377,19 @@ class Store {
   // Sends are kQueued, holdouts and controls kHeldOut. Returns how many were new.
   virtual Result<int64_t> RecordDecisions(std::span<const Decision> decisions) = 0;
 
+  // Records decisions and sequence places in one store transaction: decisions as RecordDecisions
+  // does, each place inserted or replaced by its (rule, customer, occurrence). Returns how many
+  // decisions were new.
+  virtual Result<int64_t> RecordSequenceSteps(std::span<const Decision> decisions,
+                                              std::span<const SequencePlace> places) = 0;
+
+  // Every sequence place still in flight, and those that ended after `ended_since`; by rule,
+  // customer, occurrence.
+  virtual Result<void> ForEachSequencePlace(
+      Instant ended_since, const std::function<void(const SequencePlace&)>& fn) = 0;
+  // One customer's places (explain), by rule and entry time.
+  virtual Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) = 0;
+
   // Decisions made after `since`, oldest first.
   virtual Result<void> ForEachDecisionSince(Instant since,
                                             const std::function<void(const Decision&)>& fn) = 0;

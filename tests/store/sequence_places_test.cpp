@@ -1,0 +1,101 @@
+// Sequence places in the SQLite store: written with the step decisions in one transaction, read
+// back whole, replaced by their key, and the ended ones left out once old.
+#include <gtest/gtest.h>
+
+#include "store/sqlite_store.h"
+#include "support/test_util.h"
+
+namespace followup::store {
+namespace {
+
+Instant Day(const char* text) { return *ParseInstant(text, nullptr); }
+
+class SequencePlacesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*Store::Open(dir_ / "f.db"));
+    auto batch = std::move(*store_->BeginImport());
+    CustomerRecord c;
+    c.external_id = "a";
+    ASSERT_TRUE(batch->PutCustomer(c));
+    ASSERT_TRUE(batch->Commit());
+    a_ = (*store_->FindCustomer("a"))->id;
+    place_.rule = "r";
+    place_.customer_id = a_;
+    place_.occurrence = "2026-01-01";
+    place_.kind = DecisionKind::kControl;
+    place_.arm = "control";
+    place_.entered_at = Day("2026-01-01");
+    place_.done = {{"first", Day("2026-01-01"), "control"},
+                   {"second", Day("2026-01-08"), "skipped: where"}};
+    place_.last_at = Day("2026-01-08");
+    place_.held_since = Day("2026-01-09");
+    place_.next_step = "third";
+    place_.next_due = Day("2026-01-15");
+  }
+
+  std::vector<SequencePlace> All(Instant ended_since) {
+    std::vector<SequencePlace> out;
+    auto r = store_->ForEachSequencePlace(ended_since,
+                                          [&](const SequencePlace& p) { out.push_back(p); });
+    EXPECT_TRUE(r) << r.error().ToString();
+    return out;
+  }
+
+  Decision Step(const std::string& key) const {
+    Decision d;
+    d.dedupe_key = key;
+    d.rule = "r";
+    d.customer_id = d.recipient_id = a_;
+    d.template_name = "t";
+    d.decided_at = d.send_after = Day("2026-01-08");
+    return d;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  int64_t a_ = 0;
+  SequencePlace place_;
+};
+
+TEST_F(SequencePlacesTest, WrittenWithTheStepAndReadBackWhole) {
+  std::vector<Decision> steps = {Step("r:a:2026-01-01:second")};
+  ASSERT_EQ(*store_->RecordSequenceSteps(steps, std::span(&place_, 1)), 1);
+  auto all = All(Day("2026-01-01"));
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0], place_);
+  auto of = store_->SequencePlacesOf(a_);
+  ASSERT_TRUE(of);
+  ASSERT_EQ(of->size(), 1u);
+  EXPECT_EQ((*of)[0], place_);
+  EXPECT_TRUE(store_->SequencePlacesOf(a_ + 1)->empty());
+}
+
+TEST_F(SequencePlacesTest, ReplacedByItsKeyAndEndedOnesAgeOut) {
+  ASSERT_TRUE(store_->RecordSequenceSteps({}, std::span(&place_, 1)));
+  place_.ended_at = Day("2026-01-10");
+  place_.end_reason = "purchase";
+  place_.next_step.clear();
+  place_.next_due.reset();
+  place_.held_since.reset();
+  ASSERT_TRUE(store_->RecordSequenceSteps({}, std::span(&place_, 1)));
+  auto all = All(Day("2026-01-09"));
+  ASSERT_EQ(all.size(), 1u) << "one place, replaced";
+  EXPECT_EQ(all[0], place_);
+  EXPECT_TRUE(All(Day("2026-01-10")).empty()) << "ended at or before the cut: left out";
+}
+
+TEST_F(SequencePlacesTest, NothingIsWrittenWhenAnyPartFails) {
+  auto broken = place_;
+  broken.customer_id = a_ + 100;  // no such customer: the foreign key refuses it
+  std::vector<SequencePlace> places = {place_, broken};
+  std::vector<Decision> steps = {Step("r:a:2026-01-01:second")};
+  EXPECT_FALSE(store_->RecordSequenceSteps(steps, places));
+  EXPECT_TRUE(All(Day("2026-01-01")).empty());
+  std::vector<LogEntry> log;
+  ASSERT_TRUE(store_->ForEachLogEntry({}, [&](const LogEntry& e) { log.push_back(e); }));
+  EXPECT_TRUE(log.empty()) << "the step's decision went with the place";
+}
+
+}  // namespace
+}  // namespace followup::store
