@@ -109,6 +109,37 @@ int RunSimulate(Env& env, bool json) {
   return 0;
 }
 
+// Where a place stands: the next step and when it is due, or how it ended.
+std::string PlaceText(const store::SequencePlace& p) {
+  std::string text = p.ended_at ? "left " + FormatInstant(*p.ended_at) + ": " + p.end_reason
+                                : "next " + p.next_step + " due " +
+                                      (p.next_due ? FormatInstant(*p.next_due) : "-") +
+                                      (p.held_since ? " (held by the contact cap since " +
+                                                          FormatInstant(*p.held_since) + ")"
+                                                    : "");
+  if (p.kind != store::DecisionKind::kSend)
+    text += " [" + std::string(store::DecisionKindName(p.kind)) + "]";
+  return text;
+}
+
+Json PlaceJson(const store::SequencePlace& p) {
+  auto at = [](const std::optional<Instant>& t) { return t ? Json(FormatInstant(*t)) : Json(); };
+  Json done = Json::array();
+  for (const auto& d : p.done)
+    done.push_back({{"step", d.step}, {"at", FormatInstant(d.at)}, {"outcome", d.outcome}});
+  return {{"rule", p.rule},
+          {"occurrence", p.occurrence},
+          {"kind", store::DecisionKindName(p.kind)},
+          {"arm", p.arm},
+          {"entered_at", FormatInstant(p.entered_at)},
+          {"steps_done", done},
+          {"next_step", p.next_step},
+          {"next_due", at(p.next_due)},
+          {"held_since", at(p.held_since)},
+          {"ended_at", at(p.ended_at)},
+          {"end_reason", p.end_reason}};
+}
+
 int RunExplain(Env& env, const std::string& customer, bool json) {
   auto row = env.Customer(customer);
   if (!row) return Report(row.error());
@@ -127,6 +158,8 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
   if (!s)
     return Report(Error{ErrorCode::kNotFound, "no facts for customer '" + customer + "'", {}});
   rules::Evaluation& eval = *evaluated;
+  auto places = (*store)->SequencePlacesOf(row->id);
+  if (!places) return Report(places.error());
   // Per rule: the decision about this customer, or the reasons it was not made.
   std::map<std::string, std::vector<std::string>> why;
   std::map<std::string, const rules::Decision*> decided;
@@ -156,6 +189,9 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
           {{"rule", r.name}, {"decision", decision}, {"why", TextOrNull(reasons)}});
     }
     doc["rules"] = rules_json;
+    Json sequences = Json::array();
+    for (const auto& p : *places) sequences.push_back(PlaceJson(p));
+    doc["sequences"] = sequences;
     doc["rules_error"] = set ? Json(nullptr) : Json(set.error().front().ToString());
     std::printf("%s\n", doc.dump().c_str());
     return 0;
@@ -178,6 +214,14 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
   for (const auto& r : rules.rules) {
     auto [decision, reasons] = verdict(r);
     std::printf("  %-24s %-12s %s\n", r.name.c_str(), decision.c_str(), reasons.c_str());
+  }
+  if (!places->empty()) std::printf("\nsequences:\n");
+  for (const auto& p : *places) {
+    std::printf("  %-24s entered %s: %s\n", p.rule.c_str(), FormatInstant(p.entered_at).c_str(),
+                PlaceText(p).c_str());
+    for (const auto& d : p.done)
+      std::printf("    %-22s %s %s\n", d.step.c_str(), FormatInstant(d.at).c_str(),
+                  d.outcome.c_str());
   }
   return 0;
 }

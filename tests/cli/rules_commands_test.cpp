@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "support/sqlite_util.h"
 #include "support/test_util.h"
 
 namespace followup {
@@ -87,6 +88,30 @@ TEST_F(RulesCommandsTest, ExplainSaysForEachRuleWhy) {
   }
   auto text = Run("explain c000295");
   EXPECT_NE(text.out.find("rules:"), std::string::npos);
+}
+
+// explain shows where the customer stands in each sequence, as the store has it.
+TEST_F(RulesCommandsTest, ExplainShowsTheCustomersSequencePlaces) {
+  testing::Exec(*dir_ / "var/followup.db",
+                "INSERT INTO sequence_places(rule, customer_id, occurrence, kind, entered_at, "
+                "steps_done, last_at, next_step, next_due) SELECT 'remind', id, '2026-06-20', "
+                "'send', 1781949600, '[{\"step\":\"first\",\"at\":1781949600,"
+                "\"outcome\":\"send\"}]', 1781949600, 'second', 1782554400 FROM customers WHERE "
+                "external_id = 'c000295'");
+  auto r = Run("explain c000295 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["sequences"].size(), 1u);
+  const auto& place = doc["sequences"][0];
+  EXPECT_EQ(place["rule"], "remind");
+  EXPECT_EQ(place["next_step"], "second");
+  EXPECT_EQ(place["next_due"], "2026-06-27T10:00:00Z");
+  EXPECT_EQ(place["ended_at"], nullptr);
+  ASSERT_EQ(place["steps_done"].size(), 1u);
+  EXPECT_EQ(place["steps_done"][0]["outcome"], "send");
+  auto text = Run("explain c000295");
+  EXPECT_NE(text.out.find("next second due 2026-06-27T10:00:00Z"), std::string::npos) << text.out;
+  testing::Exec(*dir_ / "var/followup.db", "DELETE FROM sequence_places");
 }
 
 }  // namespace
