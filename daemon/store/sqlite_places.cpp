@@ -1,6 +1,6 @@
 #include "store/sqlite_places.h"
 
-#include <nlohmann/json.hpp>
+#include "store/steps_done.h"
 
 namespace followup::store {
 namespace {
@@ -10,29 +10,6 @@ using sqlite::Statement;
 using sqlite::FromSeconds;
 using sqlite::Seconds;
 int64_t Seconds(Instant t) { return t.time_since_epoch().count(); }
-
-std::string DoneJson(const std::vector<StepDone>& done) {
-  auto list = nlohmann::json::array();
-  for (const auto& d : done)
-    list.push_back({{"step", d.step}, {"at", Seconds(d.at)}, {"outcome", d.outcome}});
-  return list.dump();
-}
-
-Result<std::vector<StepDone>> ParseDone(std::string_view text) {
-  auto list = nlohmann::json::parse(text, nullptr, false);
-  if (!list.is_array())
-    return RuntimeFailure("store read sequence_places: steps_done is not a JSON list");
-  std::vector<StepDone> done;
-  for (const auto& d : list) {
-    if (!d.is_object() || !d.value("step", nlohmann::json()).is_string() ||
-        !d.value("at", nlohmann::json()).is_number_integer())
-      return RuntimeFailure("store read sequence_places: a step in steps_done lacks step or at");
-    done.push_back({d["step"].get<std::string>(),
-                    Instant{std::chrono::seconds{d["at"].get<int64_t>()}},
-                    d.value("outcome", std::string())});
-  }
-  return done;
-}
 
 constexpr std::string_view kColumns =
     "rule, customer_id, occurrence, kind, coalesce(arm, ''), entered_at, steps_done, last_at, "
@@ -54,7 +31,7 @@ Result<void> Each(Statement& s, const std::function<void(const SequencePlace&)>&
     p.kind = *kind;
     p.arm = std::string(s.Text(4));
     p.entered_at = Instant{std::chrono::seconds{s.Int(5)}};
-    auto done = ParseDone(s.Text(6));
+    auto done = ParseStepsDone(s.Text(6));
     if (!done) return tl::unexpected(done.error());
     p.done = std::move(*done);
     p.last_at = Instant{std::chrono::seconds{s.Int(7)}};
@@ -88,7 +65,7 @@ Result<void> UpsertPlaces(sqlite::Database& db, std::span<const SequencePlace> p
         .Bind(4, DecisionKindName(p.kind))
         .Bind(5, p.arm.empty() ? std::optional<std::string>() : p.arm)
         .Bind(6, Seconds(p.entered_at))
-        .Bind(7, std::string_view(DoneJson(p.done)))
+        .Bind(7, std::string_view(StepsDoneJson(p.done)))
         .Bind(8, Seconds(p.last_at))
         .Bind(9, Seconds(p.held_since))
         .Bind(10, std::string_view(p.next_step))
@@ -108,6 +85,27 @@ Result<void> EachPlace(sqlite::Database& db, Instant ended_since,
   if (!s) return tl::unexpected(s.error());
   s->Bind(1, Seconds(ended_since));
   return Each(*s, fn);
+}
+
+Result<void> EachSequencePurchase(sqlite::Database& db, const std::string& rule,
+                                  std::chrono::seconds window, const std::string& offer_code,
+                                  const std::function<void(const SequencePurchase&)>& fn) {
+  auto s = db.Prepare(
+      "SELECT p.customer_id, p.occurrence, t.occurred_at, t.amount "
+      "FROM sequence_places p JOIN transactions t ON t.customer_id = p.customer_id "
+      "  AND t.kind = 'purchase' AND t.occurred_at > p.entered_at "
+      "  AND t.occurred_at <= p.last_at + ?2 AND (?3 = '' OR t.offer_code = ?3) "
+      "WHERE p.rule = ?1 ORDER BY p.customer_id, p.occurrence, t.occurred_at, t.id");
+  if (!s) return tl::unexpected(s.error());
+  s->Bind(1, std::string_view(rule))
+      .Bind(2, static_cast<int64_t>(window.count()))
+      .Bind(3, std::string_view(offer_code));
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return {};
+    fn({s->Int(0), std::string(s->Text(1)), Instant{std::chrono::seconds{s->Int(2)}}, s->Int(3)});
+  }
 }
 
 Result<std::vector<SequencePlace>> PlacesOf(sqlite::Database& db, int64_t customer_id) {

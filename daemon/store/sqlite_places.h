@@ -19,6 +19,11 @@ Result<void> UpsertPlaces(sqlite::Database& db, std::span<const SequencePlace> p
 Result<void> EachPlace(sqlite::Database& db, Instant ended_since,
                        const std::function<void(const SequencePlace&)>& fn);
 
+// The purchases of the customers in a rule's sequence (Store::ForEachSequencePurchase).
+Result<void> EachSequencePurchase(sqlite::Database& db, const std::string& rule,
+                                  std::chrono::seconds window, const std::string& offer_code,
+                                  const std::function<void(const SequencePurchase&)>& fn);
+
 // One customer's places, by rule and entry.
 Result<std::vector<SequencePlace>> PlacesOf(sqlite::Database& db, int64_t customer_id);
 

@@ -572,6 +572,12 @@ class SqliteStore final : public Store {
     return PlacesOf(db_, customer_id);
   }
 
+  Result<void> ForEachSequencePurchase(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const SequencePurchase&)>& fn) override {
+    return EachSequencePurchase(db_, rule, window, offer_code, fn);
+  }
+
   // Inserts decisions (a dedupe key already there is left alone) inside the caller's transaction;
   // how many were new.
   Result<int64_t> InsertDecisions(std::span<const Decision> decisions) {

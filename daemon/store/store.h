@@ -195,6 +195,15 @@ struct SequencePlace {
   bool operator==(const SequencePlace&) const = default;
 };
 
+// A purchase by a customer in a sequence: after they entered, and within the report's window
+// after their place's last step (see Store::ForEachSequencePurchase).
+struct SequencePurchase {
+  int64_t customer_id = 0;
+  std::string occurrence;
+  Instant occurred_at;
+  int64_t amount = 0;  // minor units
+};
+
 // A transaction that may trigger event rules.
 struct RecentTransaction {
   int64_t id = 0;
@@ -389,6 +398,12 @@ class Store {
       Instant ended_since, const std::function<void(const SequencePlace&)>& fn) = 0;
   // One customer's places (explain), by rule and entry time.
   virtual Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) = 0;
+  // The purchases of the customers in `rule`'s sequence made after their entry and at most
+  // `window` after their place's last step, with `offer_code` if it is not empty; by customer,
+  // occurrence, then time. One row per place and purchase.
+  virtual Result<void> ForEachSequencePurchase(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const SequencePurchase&)>& fn) = 0;
 
   // Decisions made after `since`, oldest first.
   virtual Result<void> ForEachDecisionSince(Instant since,

@@ -81,6 +81,29 @@ void Fill(Store& store) {
   ASSERT_TRUE(
       store.RecordDeliveries(std::vector<DeliveryUpdate>{sent, bounced}, Day("2026-02-02")));
   ASSERT_TRUE(store.SetMeta("watch.high_water", "25000"));
+  // Two places in a sequence: one in flight, waiting on the cap; one left after a purchase.
+  SequencePlace waiting;
+  waiting.rule = "winback";
+  waiting.customer_id = ida;
+  waiting.occurrence = "2026-02-01";
+  waiting.arm = "offer";
+  waiting.entered_at = Day("2026-02-01");
+  waiting.done = {{"first", Day("2026-02-01"), "send"}};
+  waiting.last_at = Day("2026-02-01");
+  waiting.held_since = Day("2026-02-08");
+  waiting.next_step = "second";
+  waiting.next_due = Day("2026-02-08");
+  SequencePlace left = waiting;
+  left.customer_id = (*store.FindCustomer("b"))->id;
+  left.kind = DecisionKind::kHoldout;
+  left.arm.clear();
+  left.done = {{"first", Day("2026-02-01"), "holdout"}};
+  left.held_since.reset();
+  left.next_step.clear();
+  left.next_due.reset();
+  left.ended_at = Day("2026-02-03");
+  left.end_reason = "purchase";
+  ASSERT_TRUE(store.RecordSequenceSteps({}, std::vector<SequencePlace>{waiting, left}));
 }
 
 std::vector<LogEntry> Log(Store& store) {
@@ -109,6 +132,7 @@ TEST(CopyStoreTest, SqliteToPostgresAndBackKeepsEveryRow) {
                                                   {"transactions", 25000},
                                                   {"suppressions", 1},
                                                   {"outbox", 3},
+                                                  {"sequence_places", 2},
                                                   {"meta", 1}}));
   EXPECT_EQ(progress["transactions"], 25000);
 
@@ -133,6 +157,12 @@ TEST(CopyStoreTest, SqliteToPostgresAndBackKeepsEveryRow) {
   }
   EXPECT_EQ(*p.Suppressions(), std::vector<std::string>{"gone@example.com"});
   EXPECT_EQ(*p.GetMeta("watch.high_water"), "25000");
+  for (const auto& id : {a->id, (*p.FindCustomer("b"))->id}) {
+    auto places = p.SequencePlacesOf(id);
+    ASSERT_TRUE(places) << places.error().ToString();
+    ASSERT_EQ(places->size(), 1u);
+    EXPECT_EQ(*places, *sqlite->SequencePlacesOf(id));
+  }
 
   // New rows get ids after the copied ones.
   auto batch = std::move(*p.BeginImport());

@@ -1,19 +1,23 @@
-// Sequence places in the SQLite store: written with the step decisions in one transaction, read
+// Sequence places on every backend: written with the step decisions in one transaction, read
 // back whole, replaced by their key, and the ended ones left out once old.
 #include <gtest/gtest.h>
 
-#include "store/sqlite_store.h"
-#include "support/test_util.h"
+#include <tuple>
+
+#include "store/backends.h"
 
 namespace followup::store {
 namespace {
 
 Instant Day(const char* text) { return *ParseInstant(text, nullptr); }
 
-class SequencePlacesTest : public ::testing::Test {
+class SequencePlacesTest : public BackendTest {
  protected:
   void SetUp() override {
-    store_ = std::move(*Store::Open(dir_ / "f.db"));
+    BackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = OpenStore();
+    ASSERT_TRUE(store_);
     auto batch = std::move(*store_->BeginImport());
     CustomerRecord c;
     c.external_id = "a";
@@ -52,13 +56,12 @@ class SequencePlacesTest : public ::testing::Test {
     return d;
   }
 
-  testing::TempDir dir_;
   std::unique_ptr<Store> store_;
   int64_t a_ = 0;
   SequencePlace place_;
 };
 
-TEST_F(SequencePlacesTest, WrittenWithTheStepAndReadBackWhole) {
+TEST_P(SequencePlacesTest, WrittenWithTheStepAndReadBackWhole) {
   std::vector<Decision> steps = {Step("r:a:2026-01-01:second")};
   ASSERT_EQ(*store_->RecordSequenceSteps(steps, std::span(&place_, 1)), 1);
   auto all = All(Day("2026-01-01"));
@@ -71,7 +74,7 @@ TEST_F(SequencePlacesTest, WrittenWithTheStepAndReadBackWhole) {
   EXPECT_TRUE(store_->SequencePlacesOf(a_ + 1)->empty());
 }
 
-TEST_F(SequencePlacesTest, ReplacedByItsKeyAndEndedOnesAgeOut) {
+TEST_P(SequencePlacesTest, ReplacedByItsKeyAndEndedOnesAgeOut) {
   ASSERT_TRUE(store_->RecordSequenceSteps({}, std::span(&place_, 1)));
   place_.ended_at = Day("2026-01-10");
   place_.end_reason = "purchase";
@@ -85,7 +88,7 @@ TEST_F(SequencePlacesTest, ReplacedByItsKeyAndEndedOnesAgeOut) {
   EXPECT_TRUE(All(Day("2026-01-10")).empty()) << "ended at or before the cut: left out";
 }
 
-TEST_F(SequencePlacesTest, NothingIsWrittenWhenAnyPartFails) {
+TEST_P(SequencePlacesTest, NothingIsWrittenWhenAnyPartFails) {
   auto broken = place_;
   broken.customer_id = a_ + 100;  // no such customer: the foreign key refuses it
   std::vector<SequencePlace> places = {place_, broken};
@@ -96,6 +99,51 @@ TEST_F(SequencePlacesTest, NothingIsWrittenWhenAnyPartFails) {
   ASSERT_TRUE(store_->ForEachLogEntry({}, [&](const LogEntry& e) { log.push_back(e); }));
   EXPECT_TRUE(log.empty()) << "the step's decision went with the place";
 }
+
+TEST_P(SequencePlacesTest, PurchasesAfterEntryUpToTheWindowAfterTheLastStep) {
+  // Entered 2026-01-01, last step 2026-01-08: with a 7-day window, purchases in
+  // (2026-01-01, 2026-01-15] count.
+  ASSERT_TRUE(store_->RecordSequenceSteps({}, std::span(&place_, 1)));
+  auto batch = std::move(*store_->BeginImport());
+  std::vector<TransactionRecord> txns;
+  for (auto [id, at, code] :
+       {std::tuple{"before", "2026-01-01", ""}, std::tuple{"first", "2026-01-03", "SPRING"},
+        std::tuple{"refund", "2026-01-04", ""}, std::tuple{"second", "2026-01-15", ""},
+        std::tuple{"late", "2026-01-16", "SPRING"}}) {
+    TransactionRecord t;
+    t.external_id = id;
+    t.customer_external_id = "a";
+    t.occurred_at = Day(at);
+    t.kind = std::string_view(id) == "refund" ? Kind::kRefund : Kind::kPurchase;
+    t.amount = static_cast<int64_t>(std::string_view(id).size()) * 100;
+    t.currency = "EUR";
+    if (*code) t.offer_code = code;
+    txns.push_back(t);
+  }
+  ASSERT_TRUE(batch->PutTransactions(txns));
+  ASSERT_TRUE(batch->Commit());
+  auto read = [&](const std::string& code) {
+    std::vector<std::pair<std::string, int64_t>> out;  // occurred_at, amount
+    auto r = store_->ForEachSequencePurchase(
+        "r", std::chrono::days{7}, code, [&](const SequencePurchase& p) {
+          EXPECT_EQ(p.customer_id, a_);
+          EXPECT_EQ(p.occurrence, "2026-01-01");
+          out.emplace_back(FormatInstant(p.occurred_at), p.amount);
+        });
+    EXPECT_TRUE(r) << r.error().ToString();
+    return out;
+  };
+  EXPECT_EQ(read(""), (std::vector<std::pair<std::string, int64_t>>{
+                          {"2026-01-03T00:00:00Z", 500}, {"2026-01-15T00:00:00Z", 600}}));
+  EXPECT_EQ(read("SPRING"),
+            (std::vector<std::pair<std::string, int64_t>>{{"2026-01-03T00:00:00Z", 500}}));
+  std::vector<SequencePurchase> none;
+  ASSERT_TRUE(store_->ForEachSequencePurchase(
+      "other", std::chrono::days{7}, "", [&](const SequencePurchase& p) { none.push_back(p); }));
+  EXPECT_TRUE(none.empty());
+}
+
+FOLLOWUP_ON_EVERY_BACKEND(SequencePlacesTest);
 
 }  // namespace
 }  // namespace followup::store

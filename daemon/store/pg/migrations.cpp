@@ -94,7 +94,30 @@ CREATE INDEX outbox_by_recipient ON outbox(recipient_id, decided_at);
 CREATE INDEX outbox_by_decided ON outbox(decided_at);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// Sequences: each customer's place in each rule with steps, one row per entry, as SQLite's
+// version 3 (docs/rules.md, "Sequences"). steps_done is a JSON list of {"step", "at", "outcome"}.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE sequence_places (
+  rule        text NOT NULL,
+  customer_id bigint NOT NULL REFERENCES customers(id),
+  occurrence  text NOT NULL,
+  kind        text NOT NULL CHECK (kind IN ('send', 'holdout', 'control')),
+  arm         text,
+  entered_at  timestamptz NOT NULL,
+  steps_done  json NOT NULL DEFAULT '[]',
+  last_at     timestamptz NOT NULL,
+  held_since  timestamptz,
+  next_step   text NOT NULL DEFAULT '',
+  next_due    timestamptz,
+  ended_at    timestamptz,
+  end_reason  text NOT NULL DEFAULT '',
+  PRIMARY KEY (rule, customer_id, occurrence)
+);
+CREATE INDEX sequence_places_by_customer ON sequence_places(customer_id);
+CREATE INDEX sequence_places_ended ON sequence_places(ended_at);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

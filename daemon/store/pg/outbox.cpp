@@ -23,7 +23,7 @@ Result<std::map<DeliveryStatus, int64_t>> PostgresStore::OutboxStatusCounts() {
 }
 
 // One statement for the whole batch (arrays unnested), so one round trip.
-Result<int64_t> PostgresStore::RecordDecisions(std::span<const Decision> decisions) {
+Result<int64_t> InsertDecisions(Connection& conn, std::span<const Decision> decisions) {
   if (decisions.empty()) return 0;
   std::vector<std::string> keys, rules, kinds, arms, templates, values;
   std::vector<int64_t> customers, recipients, decided, send_after;
@@ -50,22 +50,24 @@ Result<int64_t> PostgresStore::RecordDecisions(std::span<const Decision> decisio
       .Add(TextArray(values))
       .Add(IntArray(decided))
       .Add(IntArray(send_after));
-  auto rows = Retrying([&] {
-    return conn_.Exec(
-        "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
-        "template_values, decided_at, send_after, status, updated_at) "
-        "SELECT d.key, d.rule, d.customer, d.recipient, d.kind, nullif(d.arm, ''), d.template, "
-        "d.vals::json, to_timestamp(d.decided), to_timestamp(d.send_after), "
-        "CASE WHEN d.kind = 'send' THEN 'queued' ELSE 'held_out' END, to_timestamp(d.decided) "
-        "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], "
-        "$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[]) "
-        "  WITH ORDINALITY AS d(key, rule, customer, recipient, kind, arm, template, vals, "
-        "                       decided, send_after, n) "
-        "ORDER BY d.n ON CONFLICT(dedupe_key) DO NOTHING",
-        params, "store record decisions");
-  });
+  auto rows = conn.Exec(
+      "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, arm, template, "
+      "template_values, decided_at, send_after, status, updated_at) "
+      "SELECT d.key, d.rule, d.customer, d.recipient, d.kind, nullif(d.arm, ''), d.template, "
+      "d.vals::json, to_timestamp(d.decided), to_timestamp(d.send_after), "
+      "CASE WHEN d.kind = 'send' THEN 'queued' ELSE 'held_out' END, to_timestamp(d.decided) "
+      "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], "
+      "$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[]) "
+      "  WITH ORDINALITY AS d(key, rule, customer, recipient, kind, arm, template, vals, "
+      "                       decided, send_after, n) "
+      "ORDER BY d.n ON CONFLICT(dedupe_key) DO NOTHING",
+      params, "store record decisions");
   if (!rows) return tl::unexpected(rows.error());
   return rows->Affected();
+}
+
+Result<int64_t> PostgresStore::RecordDecisions(std::span<const Decision> decisions) {
+  return Retrying([&] { return InsertDecisions(conn_, decisions); });
 }
 
 Result<void> PostgresStore::ForEachDecisionSince(Instant since,

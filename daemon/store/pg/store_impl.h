@@ -1,6 +1,6 @@
 // The PostgreSQL Store (postgres_store.h) as a class, for the files that implement it:
-// postgres_store.cpp (customers, transactions, meta, opening) and pg/outbox.cpp (decisions,
-// claims, deliveries, the send log).
+// postgres_store.cpp (customers, transactions, meta, opening), pg/outbox.cpp (decisions,
+// claims, deliveries, the send log) and pg/sequence_places.cpp.
 #pragma once
 
 #include <map>
@@ -15,6 +15,10 @@
 namespace followup::store::pg {
 
 using ConnectionParams = std::vector<std::pair<std::string, std::string>>;
+
+// Inserts decisions into the outbox in one statement (a dedupe key already there is left alone);
+// how many were new. Inside the caller's transaction, if any (pg/outbox.cpp).
+Result<int64_t> InsertDecisions(Connection& conn, std::span<const Decision> decisions);
 
 class PostgresStore final : public Store {
  public:
@@ -55,6 +59,16 @@ class PostgresStore final : public Store {
   Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() override;
 
   Result<int64_t> RecordDecisions(std::span<const Decision> decisions) override;
+
+  // pg/sequence_places.cpp
+  Result<int64_t> RecordSequenceSteps(std::span<const Decision> decisions,
+                                      std::span<const SequencePlace> places) override;
+  Result<void> ForEachSequencePlace(Instant ended_since,
+                                    const std::function<void(const SequencePlace&)>& fn) override;
+  Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) override;
+  Result<void> ForEachSequencePurchase(
+      const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
+      const std::function<void(const SequencePurchase&)>& fn) override;
 
   Result<void> ForEachDecisionSince(Instant since,
                                     const std::function<void(const Decision&)>& fn) override;

@@ -68,4 +68,15 @@ inline std::string IntArray(std::span<const int64_t> values) {
   return out;
 }
 
+// The same with NULL where a value is missing (times that are not set).
+inline std::string OptIntArray(std::span<const std::optional<int64_t>> values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += v ? std::to_string(*v) : "NULL";
+  }
+  out += '}';
+  return out;
+}
+
 }  // namespace followup::store::pg
