@@ -81,8 +81,20 @@ SequencePlace Enter(const Rule& rule, int64_t customer_id, std::string occurrenc
 
 std::string StepKey(const Rule& rule, std::string_view customer_external_id,
                     const SequencePlace& place, const Step& step) {
-  return rule.name + ":" + std::string(customer_external_id) + ":" + place.occurrence + ":" +
-         step.name;
+  return StepKey(rule.name, customer_external_id, place.occurrence, step.name);
+}
+
+std::string StepKey(std::string_view rule, std::string_view customer_external_id,
+                    std::string_view occurrence, std::string_view step) {
+  std::string key;
+  key.reserve(rule.size() + customer_external_id.size() + occurrence.size() + step.size() + 3);
+  return key.append(rule)
+      .append(":")
+      .append(customer_external_id)
+      .append(":")
+      .append(occurrence)
+      .append(":")
+      .append(step);
 }
 
 AdvanceOutcome Advance(const AdvanceInput& in) {

@@ -77,6 +77,8 @@ AdvanceOutcome Advance(const AdvanceInput& in);
 // The dedupe key of a step's decision: rule:customer:occurrence:step.
 std::string StepKey(const Rule& rule, std::string_view customer_external_id,
                     const SequencePlace& place, const Step& step);
+std::string StepKey(std::string_view rule, std::string_view customer_external_id,
+                    std::string_view occurrence, std::string_view step);
 
 // Advances every place in `places` whose rule is in `rules` (a place of a rule no longer loaded
 // stays as it is). `past` holds the decisions in the store, `made` those of this pass so far:
