@@ -1,9 +1,14 @@
 // followupd check | simulate | explain: the rules part, for operators.
+#include <stdlib.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "app/decide.h"
 #include "app/rule_set.h"
+#include "app/simulate.h"
 #include "cli/command.h"
 #include "cli/output.h"
 #include "cli/worth_view.h"
@@ -106,6 +111,75 @@ int RunSimulate(Env& env, bool json) {
   for (const auto& d : eval.decisions)
     decisions.Add({d.rule, ids[d.customer_id], ids[d.recipient_id],
                    std::string(rules::DecisionKindName(d.kind)), d.template_name, d.arm});
+  return 0;
+}
+
+// simulate --until: the passes from --at to `until_text` on a scratch copy of the store, in a
+// temporary folder removed afterwards.
+int RunSimulateUntil(Env& env, const std::string& until_text, bool json) {
+  auto until = ParseInstant(until_text, env.zone());
+  if (!until) return Report(Error{ErrorCode::kUsage, "--until: " + until.error().message, {}});
+  const Instant from = env.clock().Now();
+  if (*until < from)
+    return Report(
+        Error{ErrorCode::kUsage,
+              "--until: " + FormatInstant(*until) + " is before --at (" + FormatInstant(from) + ")",
+              {}});
+  auto set = app::LoadCheckedRules(env.settings(), from);
+  if (!set) return ReportAll(set.error());
+  auto store = env.store();
+  if (!store) return Report(store.error());
+  std::string folder = (std::filesystem::temp_directory_path() / "followupd-simulate-XXXXXX");
+  if (!mkdtemp(folder.data()))
+    return Report(RuntimeFailure("simulate: cannot make a temporary folder in " +
+                                 std::filesystem::temp_directory_path().string()));
+  struct Remove {
+    std::string path;
+    ~Remove() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } remove{folder};
+  auto scratch = app::MakeScratchCopy(**store, folder + "/scratch.db");
+  if (!scratch) return Report(scratch.error());
+  auto passes = app::WalkForward(**scratch, *set, env.settings(), from, *until);
+  if (!passes) return Report(passes.error());
+  if (json) {
+    Json doc = {{"from", FormatInstant(from)}, {"until", FormatInstant(*until)}};
+    Json days = Json::array();
+    for (const auto& pass : *passes) {
+      Json decisions = Json::array();
+      for (const auto& s : pass.decisions)
+        decisions.push_back({{"rule", s.decision.rule},
+                             {"step", s.step},
+                             {"customer", s.customer},
+                             {"kind", store::DecisionKindName(s.decision.kind)},
+                             {"arm", s.decision.arm},
+                             {"template", s.decision.template_name},
+                             {"send_after", FormatInstant(s.decision.send_after)}});
+      days.push_back({{"at", FormatInstant(pass.at)}, {"decisions", decisions}});
+    }
+    doc["passes"] = days;
+    std::printf("%s\n", doc.dump().c_str());
+    return 0;
+  }
+  std::printf(
+      "simulation from %s until %s, a pass a day, no purchases assumed (nothing is "
+      "written)\n",
+      FormatInstant(from).c_str(), FormatInstant(*until).c_str());
+  for (const auto& pass : *passes) {
+    // Per rule, step and kind: how many.
+    std::map<std::tuple<std::string, std::string, std::string>, int64_t> counts;
+    for (const auto& s : pass.decisions)
+      ++counts[{s.decision.rule, s.step, std::string(store::DecisionKindName(s.decision.kind))}];
+    std::printf("\n%s\n", FormatInstant(pass.at).c_str());
+    for (const auto& [key, n] : counts) {
+      const auto& [rule, step, kind] = key;
+      std::string what = step.empty() ? rule : rule + " / " + step;
+      std::printf("  %-40s %-8s %lld\n", what.c_str(), kind.c_str(), static_cast<long long>(n));
+    }
+  }
+  if (passes->empty()) std::printf("\nno decisions\n");
   return 0;
 }
 
@@ -237,13 +311,23 @@ Command AddCheckCommand(CLI::App& root) {
 }
 
 Command AddSimulateCommand(CLI::App& root) {
-  auto json = std::make_shared<bool>(false);
+  struct Args {
+    std::string until;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
   auto* app = root.add_subcommand(
       "simulate",
       "The decisions the rules would make at --at (default now), with counts per rule and per "
-      "reason. Writes nothing.");
-  app->add_flag("--json", *json, "one JSON document");
-  return {app, [json](Env& env) { return RunSimulate(env, *json); }};
+      "reason; with --until, a pass a day from --at to then (sequence steps included, no "
+      "purchases assumed). Writes nothing.");
+  app->add_option("--until", args->until,
+                  "walk forward a day at a time until this time (business time zone)");
+  app->add_flag("--json", args->json, "one JSON document");
+  return {app, [args](Env& env) {
+            return args->until.empty() ? RunSimulate(env, args->json)
+                                       : RunSimulateUntil(env, args->until, args->json);
+          }};
 }
 
 Command AddExplainCommand(CLI::App& root) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
@@ -70,6 +71,29 @@ TEST_F(RulesCommandsTest, SimulateCountsPerRuleAndWritesNothing) {
   EXPECT_EQ(again.out, r.out) << "simulate writes nothing, so a second run decides the same";
   auto text = Run("simulate");
   EXPECT_NE(text.out.find("nothing is written"), std::string::npos);
+}
+
+TEST_F(RulesCommandsTest, SimulateUntilWalksForwardAndWritesNothing) {
+  auto r = Run("simulate --until 2026-07-14 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["from"], "2026-06-30T12:00:00Z");
+  EXPECT_EQ(doc["until"], "2026-07-14T00:00:00Z");
+  ASSERT_FALSE(doc["passes"].empty());
+  EXPECT_EQ(doc["passes"][0]["at"], "2026-06-30T12:00:00Z");
+  std::set<std::string> days;
+  for (const auto& pass : doc["passes"]) days.insert(pass["at"]);
+  EXPECT_EQ(days.size(), doc["passes"].size()) << "one pass a day";
+  EXPECT_EQ(testing::Sql(*dir_ / "var/followup.db", "SELECT count(*) FROM outbox"), "0");
+  auto again = Run("simulate --until 2026-07-14 --json");
+  EXPECT_EQ(again.out, r.out);
+  auto text = Run("simulate --until 2026-07-14");
+  EXPECT_NE(text.out.find("a pass a day, no purchases assumed (nothing is written)"),
+            std::string::npos)
+      << text.out;
+  auto before = Run("simulate --until 2026-06-01");
+  EXPECT_EQ(before.status, 2);
+  EXPECT_NE(before.err.find("is before --at"), std::string::npos) << before.err;
 }
 
 TEST_F(RulesCommandsTest, ExplainSaysForEachRuleWhy) {
