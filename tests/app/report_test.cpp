@@ -17,38 +17,10 @@ using std::chrono::days;
 
 const Instant kStart = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
 
-// Three notes a week apart to everyone who bought; buying does not end it.
-constexpr const char* kRemind = R"(name: remind
-trigger:
-  schedule: daily at 10:00
-audience:
-  where: purchases >= 1
-steps:
-  - name: first
-    send: winback
-    values:
-      offer: 10% off
-      offer_code: TEN
-  - name: second
-    wait: 7d
-    send: winback
-    values:
-      offer: 20% off
-      offer_code: TWENTY
-  - name: last
-    wait: 7d
-    send: winback
-    values:
-      offer: 20% off, last call
-      offer_code: TWENTY
-exit:
-  purchase: false
-)";
-
 class SequenceReportPassTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    f_.WriteRule("remind", kRemind);
+    f_.WriteRule("remind", std::string(testing::kThreeNotesRule) + "exit:\n  purchase: false\n");
     f_.Customers("id,email,name\nann,ann@example.com,Ann\n");
     Buy("t1", "2026-05-01T00:00:00Z");
   }
@@ -117,7 +89,7 @@ TEST_F(SequenceReportPassTest, ThreeStepsSentAndOnePurchaseIsOneConversion) {
 }
 
 TEST_F(SequenceReportPassTest, AnExitIsCountedAfterTheStepBeforeIt) {
-  f_.WriteRule("remind", std::string(kRemind).substr(0, std::string(kRemind).find("exit:")));
+  f_.WriteRule("remind", testing::kThreeNotesRule);  // a purchase ends it
   DecideAndDeliver();
   Buy("t2", "2026-07-02T09:00:00Z");
   clock_.Set(kStart + days{7});

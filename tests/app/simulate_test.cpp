@@ -16,37 +16,10 @@ using std::chrono::days;
 
 const Instant kStart = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
 
-constexpr const char* kRemind = R"(name: remind
-trigger:
-  schedule: daily at 10:00
-audience:
-  where: purchases >= 1
-steps:
-  - name: first
-    send: winback
-    values:
-      offer: 10% off
-      offer_code: TEN
-  - name: second
-    wait: 7d
-    send: winback
-    values:
-      offer: 20% off
-      offer_code: TWENTY
-  - name: last
-    wait: 10d
-    send: winback
-    values:
-      offer: 20% off, last call
-      offer_code: TWENTY
-limits:
-  once_per: 90d
-)";
-
 class SimulateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    f_.WriteRule("remind", kRemind);
+    f_.WriteRule("remind", testing::kThreeNotesRule);
     f_.Customers("id,email,name\nann,ann@example.com,Ann\nbob,bob@example.com,Bob\n");
     f_.Transactions(
         "id,customer_id,occurred_at,kind,amount,currency\n"
@@ -79,7 +52,7 @@ TEST_F(SimulateTest, EachStepOnItsDayAndTheStoreUntouched) {
   }
   EXPECT_EQ(steps,
             (std::vector<std::pair<Instant, std::string>>{
-                {kStart, "first"}, {kStart + days{7}, "second"}, {kStart + days{17}, "last"}}));
+                {kStart, "first"}, {kStart + days{7}, "second"}, {kStart + days{14}, "last"}}));
   EXPECT_EQ(testing::Sql(f_.db(), "SELECT count(*) FROM outbox"), "0");
   EXPECT_EQ(testing::Sql(f_.db(), "SELECT count(*) FROM sequence_places"), "0");
 }

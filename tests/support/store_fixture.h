@@ -22,6 +22,35 @@ inline constexpr const char* kWelcomeRule =
     "name: welcome\ntrigger:\n  event: first_purchase\naction:\n  send: winback\n"
     "  values:\n    offer: a welcome gift\n    offer_code: HELLO\n";
 
+// A sequence for the tests of reports and previews: three notes a week apart to everyone who
+// bought; a purchase ends it (append "exit:\n  purchase: false\n" to keep it going).
+inline constexpr const char* kThreeNotesRule = R"(name: remind
+trigger:
+  schedule: daily at 10:00
+audience:
+  where: purchases >= 1
+steps:
+  - name: first
+    send: winback
+    values:
+      offer: 10% off
+      offer_code: TEN
+  - name: second
+    wait: 7d
+    send: winback
+    values:
+      offer: 20% off
+      offer_code: TWENTY
+  - name: last
+    wait: 7d
+    send: winback
+    values:
+      offer: 20% off, last call
+      offer_code: TWENTY
+limits:
+  once_per: 90d
+)";
+
 class StoreFixture {
  public:
   // The folder: templates/ (the shipped ones), rules/ (empty), the store f.db (created and
