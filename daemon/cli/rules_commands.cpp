@@ -72,6 +72,7 @@ int RunSimulate(Env& env, bool json) {
                             {"occurrence", TextOrNull(o.occurrence)},
                             {"candidates", o.candidates},
                             {"decided", o.decided},
+                            {"entered", o.entered},
                             {"reasons", reasons}});
     }
     doc["rules"] = rules_json;
@@ -97,9 +98,12 @@ int RunSimulate(Env& env, bool json) {
       std::printf("\n%s: not due\n", r.name.c_str());
       continue;
     }
-    std::printf("\n%s%s%s: %lld candidates, %lld emails decided\n", r.name.c_str(),
+    std::string entered =
+        r.is_sequence() ? ", " + std::to_string(o.entered) + " entered its sequence" : "";
+    std::printf("\n%s%s%s: %lld candidates, %lld emails decided%s\n", r.name.c_str(),
                 o.occurrence.empty() ? "" : " for ", o.occurrence.c_str(),
-                static_cast<long long>(o.candidates), static_cast<long long>(o.decided));
+                static_cast<long long>(o.candidates), static_cast<long long>(o.decided),
+                entered.c_str());
     if (o.reasons.empty()) continue;
     Table reasons({{"reason"}, {"customers", true}}, "  ");
     for (const auto& [reason, n] : o.reasons)

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/time.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
@@ -63,7 +65,13 @@ TEST_F(RulesCommandsTest, SimulateCountsPerRuleAndWritesNothing) {
   auto doc = nlohmann::json::parse(r.out);
   std::map<std::string, nlohmann::json> rules;
   for (const auto& rule : doc["rules"]) rules[rule["rule"]] = rule;
-  EXPECT_GT(rules["lapsed-winback"]["decided"].get<int>(), 0);
+  // The shipped win-back is a sequence: customers enter it, and its first step is decided.
+  EXPECT_GT(rules["lapsed-winback"]["entered"].get<int>(), 0);
+  int reminders = 0;
+  for (const auto& d : doc["decisions"])
+    reminders += d["rule"] == "lapsed-winback" &&
+                 d["dedupe_key"].get<std::string>().ends_with(":2026-06-30:reminder");
+  EXPECT_GT(reminders, 0);
   EXPECT_GT(rules["lapsed-winback"]["reasons"]["out_of_audience"].get<int>(), 0);
   EXPECT_EQ(rules["vip-offer-test"]["occurrence"], "2026-W27");
   EXPECT_FALSE(doc["decisions"].empty());
@@ -84,6 +92,22 @@ TEST_F(RulesCommandsTest, SimulateUntilWalksForwardAndWritesNothing) {
   std::set<std::string> days;
   for (const auto& pass : doc["passes"]) days.insert(pass["at"]);
   EXPECT_EQ(days.size(), doc["passes"].size()) << "one pass a day";
+  // The win-back's better offer a week after the reminder (later if the contact cap holds it),
+  // to those still away.
+  std::map<std::string, Instant> reminded;
+  int a_week_later = 0;
+  for (const auto& pass : doc["passes"]) {
+    Instant at = *ParseInstant(pass["at"].get<std::string>(), nullptr);
+    for (const auto& d : pass["decisions"]) {
+      if (d["rule"] != "lapsed-winback") continue;
+      if (d["step"] == "reminder") reminded[d["customer"]] = at;
+      if (d["step"] != "better-offer") continue;
+      ASSERT_TRUE(reminded.count(d["customer"])) << d;
+      EXPECT_GE(at, reminded[d["customer"]] + std::chrono::days{7}) << d;
+      a_week_later += at == reminded[d["customer"]] + std::chrono::days{7};
+    }
+  }
+  EXPECT_GT(a_week_later, 0);
   EXPECT_EQ(testing::Sql(*dir_ / "var/followup.db", "SELECT count(*) FROM outbox"), "0");
   auto again = Run("simulate --until 2026-07-14 --json");
   EXPECT_EQ(again.out, r.out);

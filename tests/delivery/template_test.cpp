@@ -22,17 +22,30 @@ const std::string kTemplates = FOLLOWUP_SOURCE_DIR "/templates";
 const std::string kRules = FOLLOWUP_SOURCE_DIR "/rules";
 const std::string kKey(32, 'k');
 
+// What a rule sends: its action, or each of a sequence's steps (send: and values:).
+std::vector<YAML::Node> Sends(const YAML::Node& rule) {
+  if (rule["action"]) return {rule["action"]};
+  return {rule["steps"].begin(), rule["steps"].end()};
+}
+
 // What each shipped rule hands its templates: template name -> the values keys (the rule's, and
 // an arm's own where it has them).
+
 std::map<std::string, std::vector<std::string>> ShippedValues() {
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& entry : fs::directory_iterator(kRules)) {
     if (entry.path().extension() != ".yaml") continue;
     YAML::Node rule = YAML::LoadFile(entry.path().string());
     std::vector<std::string> values;
-    for (const auto& kv : rule["action"]["values"]) values.push_back(kv.first.as<std::string>());
-    std::string send = rule["action"]["send"].as<std::string>();
-    out[send] = values;
+    std::string send;
+    for (const auto& action : Sends(rule)) {
+      values.clear();
+      for (const auto& kv : action["values"]) values.push_back(kv.first.as<std::string>());
+      send = action["send"].as<std::string>();
+      EXPECT_TRUE(!out.count(send) || out[send] == values)
+          << send << ": every step that sends it gives it the same values";
+      out[send] = values;
+    }
     if (rule["experiment"]) {
       for (const auto& arm : rule["experiment"]["arms"]) {
         if (arm["control"] && arm["control"].as<bool>()) continue;
@@ -51,9 +64,11 @@ json ShippedValueObject(const std::string& send) {
   for (const auto& entry : fs::directory_iterator(kRules)) {
     if (entry.path().extension() != ".yaml") continue;
     YAML::Node rule = YAML::LoadFile(entry.path().string());
-    if (rule["action"]["send"].as<std::string>() != send) continue;
+    // A one-email rule's action, or a sequence's first step.
+    YAML::Node action = Sends(rule).front();
+    if (action["send"].as<std::string>() != send) continue;
     json values = json::object();
-    for (const auto& kv : rule["action"]["values"])
+    for (const auto& kv : action["values"])
       values[kv.first.as<std::string>()] = kv.second.as<std::string>();
     return values;
   }

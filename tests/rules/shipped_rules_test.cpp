@@ -127,6 +127,11 @@ class ShippedRulesTest : public ::testing::Test {
       auto* who = snap->contacts.Find(d.customer_id);
       chosen[d.rule].insert(who->external_id);
     }
+    // A sequence chooses by entering customers (its steps are decided by the decide pass).
+    for (const auto& p : eval.entries) {
+      auto* who = snap->contacts.Find(p.customer_id);
+      chosen[p.rule].insert(who->external_id);
+    }
     // Recording them twice writes them once.
     EXPECT_EQ(*store->RecordDecisions(eval.decisions), static_cast<int64_t>(eval.decisions.size()));
     EXPECT_EQ(*store->RecordDecisions(eval.decisions), 0);
