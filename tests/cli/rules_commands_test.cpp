@@ -1,4 +1,4 @@
-// End to end: check, simulate and explain through the real binary, on the shipped sample.
+// End to end: check, simulate, explain and report through the real binary, on the shipped sample.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -160,6 +160,58 @@ TEST_F(RulesCommandsTest, ExplainShowsTheCustomersSequencePlaces) {
   auto text = Run("explain c000295");
   EXPECT_NE(text.out.find("next second due 2026-06-27T10:00:00Z"), std::string::npos) << text.out;
   testing::Exec(*dir_ / "var/followup.db", "DELETE FROM sequence_places");
+}
+
+// report counts the shipped win-back per entry: a customer sent both steps who bought once after
+// the second is one contacted customer, one conversion, credited to the second step.
+TEST_F(RulesCommandsTest, ReportCountsASequencePerEntryAndStep) {
+  const std::string db = *dir_ / "var/followup.db";
+  struct CleanUp {
+    std::string db;
+    ~CleanUp() {
+      testing::Exec(db,
+                    "DELETE FROM sequence_places; DELETE FROM outbox; "
+                    "DELETE FROM transactions WHERE external_id = 'report-test'");
+    }
+  } clean_up{db};
+  // Entered 2026-07-01T10:00Z, the better offer a week later, a purchase two days after that.
+  testing::Exec(
+      db,
+      "INSERT INTO sequence_places(rule, customer_id, occurrence, kind, entered_at, steps_done, "
+      "last_at, ended_at, end_reason) SELECT 'lapsed-winback', id, '2026-07-01', 'send', "
+      "1782900000, '[{\"step\":\"reminder\",\"at\":1782900000,\"outcome\":\"send\"},"
+      "{\"step\":\"better-offer\",\"at\":1783504800,\"outcome\":\"send\"}]', 1783504800, "
+      "1783504800, 'completed' FROM customers WHERE external_id = 'c000295';"
+      "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+      "decided_at, send_after, status, updated_at) SELECT 'lapsed-winback:c000295:2026-07-01:' "
+      "|| s.step, 'lapsed-winback', c.id, c.id, 'send', 'winback', s.at, s.at, 'sent', s.at "
+      "FROM customers c, (SELECT 'reminder' AS step, 1782900000 AS at UNION ALL "
+      "SELECT 'better-offer', 1783504800) s WHERE c.external_id = 'c000295';"
+      "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, currency) "
+      "SELECT 'report-test', id, 1783677600, 'purchase', 5000, 'EUR' FROM customers "
+      "WHERE external_id = 'c000295'");
+  auto r = Run("report --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json winback;
+  for (const auto& rule : nlohmann::json::parse(r.out))
+    if (rule["rule"] == "lapsed-winback") winback = rule;
+  ASSERT_FALSE(winback.is_null()) << r.out;
+  EXPECT_EQ(winback["sent"], 2) << "two step decisions delivered";
+  EXPECT_EQ(winback["contacted"]["customers"], 1) << "but one entry";
+  EXPECT_EQ(winback["contacted"]["converted"], 1);
+  EXPECT_EQ(winback["contacted"]["revenue"], 50.0);
+  const auto& sequence = winback["sequence"];
+  EXPECT_EQ(sequence["entered"], 1);
+  EXPECT_EQ(sequence["completed"], 1);
+  ASSERT_EQ(sequence["steps"].size(), 2u);
+  EXPECT_EQ(sequence["steps"][0]["step"], "reminder");
+  EXPECT_EQ(sequence["steps"][0]["sent"], 1);
+  EXPECT_EQ(sequence["steps"][0]["converted"], 0);
+  EXPECT_EQ(sequence["steps"][1]["step"], "better-offer");
+  EXPECT_EQ(sequence["steps"][1]["converted"], 1);
+  auto text = Run("report");
+  EXPECT_NE(text.out.find("sequence: entered 1, in flight 0, completed 1"), std::string::npos)
+      << text.out;
 }
 
 }  // namespace
