@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "base/time.h"
 #include "support/sqlite_util.h"
@@ -92,22 +93,29 @@ TEST_F(RulesCommandsTest, SimulateUntilWalksForwardAndWritesNothing) {
   std::set<std::string> days;
   for (const auto& pass : doc["passes"]) days.insert(pass["at"]);
   EXPECT_EQ(days.size(), doc["passes"].size()) << "one pass a day";
-  // The win-back's better offer a week after the reminder (later if the contact cap holds it),
-  // to those still away.
-  std::map<std::string, Instant> reminded;
-  int a_week_later = 0;
-  for (const auto& pass : doc["passes"]) {
-    Instant at = *ParseInstant(pass["at"].get<std::string>(), nullptr);
-    for (const auto& d : pass["decisions"]) {
-      if (d["rule"] != "lapsed-winback") continue;
-      if (d["step"] == "reminder") reminded[d["customer"]] = at;
-      if (d["step"] != "better-offer") continue;
-      ASSERT_TRUE(reminded.count(d["customer"])) << d;
-      EXPECT_GE(at, reminded[d["customer"]] + std::chrono::days{7}) << d;
-      a_week_later += at == reminded[d["customer"]] + std::chrono::days{7};
+  // Each shipped sequence's second step a week after its first (later if the contact cap holds
+  // it), to those who got the first: the win-back's better offer to those still away, the offer
+  // test's reminder to its offer arm only.
+  for (auto [rule, first, second] : {std::tuple{"lapsed-winback", "reminder", "better-offer"},
+                                     std::tuple{"vip-offer-test", "offer", "reminder"}}) {
+    SCOPED_TRACE(rule);
+    std::map<std::string, std::pair<Instant, std::string>> got_first;  // when, and as what kind
+    int a_week_later = 0;
+    for (const auto& pass : doc["passes"]) {
+      Instant at = *ParseInstant(pass["at"].get<std::string>(), nullptr);
+      for (const auto& d : pass["decisions"]) {
+        if (d["rule"] != rule) continue;
+        if (d["step"] == first) got_first[d["customer"]] = {at, d["kind"]};
+        if (d["step"] != second) continue;
+        ASSERT_TRUE(got_first.count(d["customer"])) << d;
+        const auto& [first_at, first_kind] = got_first[d["customer"]];
+        EXPECT_NE(first_kind, "control") << d;
+        EXPECT_GE(at, first_at + std::chrono::days{7}) << d;
+        a_week_later += at == first_at + std::chrono::days{7};
+      }
     }
+    EXPECT_GT(a_week_later, 0);
   }
-  EXPECT_GT(a_week_later, 0);
   EXPECT_EQ(testing::Sql(*dir_ / "var/followup.db", "SELECT count(*) FROM outbox"), "0");
   auto again = Run("simulate --until 2026-07-14 --json");
   EXPECT_EQ(again.out, r.out);
