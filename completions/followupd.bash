@@ -69,7 +69,8 @@ _followupd() {
       ;;
     demo-data) options="--out --sample --customers --seed --transactions-per-customer --start --end" ;;
     customers) options="--top --by --json" ;;
-    model | explain | simulate | report) options="--json" ;;
+    model | explain | report) options="--json" ;;
+    simulate) options="--until --json" ;;
     check) options="" ;;
     log) options="--since --rule --customer --status --limit --json" ;;
     run) options="--once" ;;
