@@ -161,6 +161,10 @@ WebhookResult ParsePostmark(const WebhookRequest& request, const PostmarkOptions
     } else if (record_type == "Delivery" || record_type == "Open" || record_type == "Click") {
       event.type = record_type == "Delivery" ? EventType::kDelivered : EventType::kOpened;
       event.recipient = NormalizeAddress(detail::String(record, "Recipient"));
+      if (event.recipient.empty()) {
+        return Reject(WebhookFailure::kMalformed,
+                      "postmark webhook: a " + record_type + " without Recipient");
+      }
       std::string at =
           detail::String(record, record_type == "Delivery" ? "DeliveredAt" : "ReceivedAt");
       event.occurred_at = detail::TimeOr(at, now);

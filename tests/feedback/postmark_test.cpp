@@ -107,6 +107,17 @@ TEST(PostmarkTest, DeliveryIsAnIgnoredKind) {
   EXPECT_EQ(result->events[0].type, EventType::kDelivered);
 }
 
+// Found by fuzz_webhook: a Delivery whose Recipient was misspelt became an event naming nobody,
+// which only a complaint may be.
+TEST(PostmarkTest, ADeliveryWithoutItsRecipientIsMalformed) {
+  std::string body = ReadFixture("postmark/delivery.json");
+  body.replace(body.find("\"Recipient\""), 11, "\"Recipient_\"");
+  auto result = ParsePostmark(Request(body), Options(), kNow);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().failure, WebhookFailure::kMalformed);
+  EXPECT_EQ(result.error().message, "postmark webhook: a Delivery without Recipient");
+}
+
 TEST(PostmarkTest, TypeCodesAreMappedWhenTheNameIsMissing) {
   std::string body = ReadFixture("postmark/bounce_hard.json");
   body.replace(body.find("\"Type\": \"HardBounce\","), 21, "");
