@@ -25,15 +25,31 @@
 namespace followup::cli {
 namespace {
 
+// Delivery for a pass (docs/delivery.md, one deliverer per store): taken when free; while another
+// pass holds it, waited for (that pass lets go when it ends, maybe before it saw this pass's
+// decisions); a daemon's is left to it (its drain sends what is due within seconds).
+Result<store::DeliveryOwner> TakeDelivery(store::Store& store) {
+  bool said = false;
+  for (;;) {
+    auto owner = store.OwnDelivery(true);
+    if (!owner || owner->ours || (owner->pid != 0 && !owner->one_pass)) return owner;
+    if (!said && owner->pid != 0) {
+      std::fprintf(stderr,
+                   "followupd: waiting for followupd (pid %lld), which delivers for this store, "
+                   "to finish its pass\n",
+                   static_cast<long long>(owner->pid));
+      said = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // One pass: what the daemon does at start, in its first full pass and in its drain, once.
 int RunOnce(Env& env) {
   const app::Settings& settings = env.settings();
   const Instant now = env.clock().Now();
   auto store = env.store();
   if (!store) return Report(store.error());
-  // Sends a crash left half-done go out again (at-least-once).
-  auto requeued = (*store)->RequeueInFlight();
-  if (!requeued) return Report(requeued.error());
   auto set = app::LoadCheckedRules(settings, now);
   if (!set) return ReportAll(set.error());
   auto base = LoadBase(env);
@@ -41,6 +57,19 @@ int RunOnce(Env& env) {
   rules::Snapshot snapshot;
   auto decided = app::DecideAll(**store, *set, *base, settings, now, snapshot);
   if (!decided) return Report(decided.error());
+  auto owner = TakeDelivery(**store);
+  if (!owner) return Report(owner.error());
+  if (!owner->ours) {
+    std::printf(
+        "decided %lld new (of %zu); another followupd (pid %lld) delivers for this store; its "
+        "outbox will send these\n",
+        static_cast<long long>(decided->recorded), decided->evaluation.decisions.size(),
+        static_cast<long long>(owner->pid));
+    return 0;
+  }
+  // Sends a crash left half-done go out again (at-least-once).
+  auto requeued = (*store)->RequeueInFlight();
+  if (!requeued) return Report(requeued.error());
   auto delivery = app::OpenDelivery(settings, delivery::FactsIn(*base), env.clock());
   if (!delivery) return Report(delivery.error());
   auto drained = app::Deliver(**store, *delivery, env.clock());

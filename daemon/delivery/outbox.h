@@ -1,8 +1,8 @@
 // The outbox worker: turns queued decisions into sent email, composing each message (composer.h)
 // and handing rounds of them to a transport, and records every outcome. Delivery is at-least-once:
 // a crash between "sending" and "sent" leaves the message "sending", and RequeueInFlight() at the
-// next start sends it again (with the same Message-ID and, for HTTP APIs that honour it, the same
-// idempotency key).
+// next start of the store's one deliverer (Store::OwnDelivery) sends it again (with the same
+// Message-ID and, for HTTP APIs that honour it, the same idempotency key).
 #pragma once
 
 #include <atomic>

@@ -52,13 +52,43 @@ Deliverer::Deliverer(const app::Settings& settings, const Clock& clock, Metrics&
                      delivery::FactsLookup facts)
     : settings_(settings), clock_(clock), metrics_(metrics), facts_(std::move(facts)) {}
 
+// Takes delivery when it is free (docs/delivery.md, one deliverer per store) and then requeues
+// what a crash left "sending". False while another process holds it, or on a store failure.
+bool Deliverer::Own() {
+  if (owned_) return true;
+  auto owner = store_->OwnDelivery(false);
+  if (!owner) {
+    spdlog::error("outbox: {} (retrying)", owner.error().ToString());
+    return false;
+  }
+  if (!owner->ours) {
+    if (waiting_for_ != owner->pid)
+      spdlog::warn(
+          "outbox: another followupd (pid {}) delivers for this store; this one decides, and "
+          "delivers once that one stops",
+          owner->pid);
+    waiting_for_ = owner->pid;
+    metrics_.delivery_owned = false;
+    return false;
+  }
+  if (waiting_for_ >= 0) spdlog::info("outbox: delivery for this store is this process's now");
+  owned_ = true;
+  metrics_.delivery_owned = true;
+  requeue_ = true;  // the first drain puts back what a crash left "sending"
+  return true;
+}
+
 std::optional<int> Deliverer::Start() {
   if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
-  if (auto n = store_->RequeueInFlight(); !n) {
-    spdlog::error("store requeue: {}", n.error().ToString());
-    return 3;
-  } else if (*n > 0) {
-    spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
+  if (Own()) {
+    auto n = store_->RequeueInFlight();
+    if (!n) {
+      spdlog::error("store requeue: {}", n.error().ToString());
+      return 3;
+    }
+    if (*n > 0)
+      spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
+    requeue_ = false;
   }
   auto delivery = app::OpenDelivery(settings_, facts_, clock_);
   if (!delivery) {
@@ -70,6 +100,7 @@ std::optional<int> Deliverer::Start() {
 }
 
 void Deliverer::Drain() {
+  if (!Own()) return;
   // A drain that failed on the store may have left its round `sending` (putting it back can fail
   // for the same reason): this thread is the only one that claims, so put it back now.
   if (requeue_) {

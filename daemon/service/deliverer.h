@@ -3,7 +3,8 @@
 // strand, when decisions were recorded and every few seconds (deferred sends falling due), so
 // deciding never waits for a delivery round; tests call it directly.
 //
-//   Start   store opened, sends a crash left `sending` requeued, transport and composer set up
+//   Start   store opened, delivery taken when no other process holds it (else at a later drain),
+//           sends a crash left `sending` requeued, transport and composer set up
 //   Drain   every send due at the clock's now, every outcome recorded and counted
 //   Stop    (any thread) bounds the drain in flight: no further round is claimed, the transport
 //           starts no further message (those go back to `queued`), and the transfers on the wire
@@ -39,7 +40,11 @@ class Deliverer {
   Metrics& metrics_;
   delivery::FactsLookup facts_;
   std::atomic<bool> stopping_{false};
-  bool requeue_ = false;  // the last drain failed on the store
+  bool Own();
+
+  bool owned_ = false;        // delivery for the store is this process's (Store::OwnDelivery)
+  int64_t waiting_for_ = -1;  // the other owner last reported, -1 when none was
+  bool requeue_ = false;      // the last drain failed on the store, or delivery was just taken
   std::unique_ptr<store::Store> store_;
   std::optional<app::Delivery> delivery_;
 };

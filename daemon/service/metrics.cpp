@@ -35,6 +35,9 @@ std::string MetricsText(const Metrics& m,
   out += PrometheusMetric("followup_evaluation_seconds", "gauge",
                           "Duration of the last evaluation of new rows.",
                           {{{}, m.last_evaluation_seconds.load()}});
+  out += PrometheusMetric("followup_delivery_owner", "gauge",
+                          "1 if this process delivers for the store; 0 while another one does.",
+                          {{{}, m.delivery_owned ? 1.0 : 0.0}});
   return out;
 }
 

@@ -25,6 +25,8 @@ struct Metrics {
   // recorded outcome. Idle (not draining), it is not expected to beat.
   std::atomic<int64_t> delivery_heartbeat{0};
   std::atomic<bool> delivering{false};
+  // This process holds delivery for the store (docs/delivery.md, one deliverer per store).
+  std::atomic<bool> delivery_owned{false};
 };
 
 // The /metrics body: the counters, and the outbox rows by status when the store gave them.

@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/delivery_lock.h"
 #include "store/migrations.h"
 #include "store/record_compare.h"
 #include "store/sqlite.h"
@@ -636,6 +637,10 @@ class SqliteStore final : public Store {
     }
   }
 
+  Result<DeliveryOwner> OwnDelivery(bool one_pass) override {
+    return delivery_lock_.Take(one_pass);
+  }
+
   Result<int64_t> RequeueInFlight() override {
     auto r = db_.Exec("UPDATE outbox SET status = 'queued' WHERE status = 'sending'",
                       "store requeue in-flight sends");
@@ -966,6 +971,7 @@ class SqliteStore final : public Store {
   Database db_;
   int version_;
   std::string path_;
+  DeliveryLockFile delivery_lock_{path_};
   std::unique_ptr<Statement> find_by_id_;  // destroyed before db_ (declared after it)
   std::unique_ptr<Statement> find_by_ids_;
   std::unique_ptr<Statement> claim_;

@@ -333,6 +333,13 @@ enum class OpenMode {
 // the error OpenMode::kExisting describes.
 Result<int> RequireSchemaVersion(int version, int known, const std::string& store);
 
+// Who delivers for a store (Store::OwnDelivery).
+struct DeliveryOwner {
+  bool ours = false;      // this connection holds delivery
+  int64_t pid = 0;        // the holder's process id; 0 when it has not said yet
+  bool one_pass = false;  // the holder is a run --once, which lets go when its pass ends
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -409,8 +416,17 @@ class Store {
   virtual Result<void> ForEachDecisionSince(Instant since,
                                             const std::function<void(const Decision&)>& fn) = 0;
 
+  // Delivery has one owner per store at a time (docs/delivery.md, one deliverer per store): the
+  // process that holds it claims, sends and requeues; others only decide. Takes it for this
+  // connection when it is free, until the store is closed or the process ends, however it ends
+  // (SQLite: an flock on the file STORE.delivery.lock beside the database; PostgreSQL: a session
+  // advisory lock). `one_pass` tells others that this holder lets go when its pass ends (run
+  // --once). Calling it again while it is ours answers ours.
+  virtual Result<DeliveryOwner> OwnDelivery(bool one_pass) = 0;
+
   // Puts every send left in "sending" (a crash between sending and sent) back to "queued": delivery
-  // is at-least-once. Returns how many. Call once at start, before any ClaimDue.
+  // is at-least-once. Returns how many. Call once at start, with delivery ours (OwnDelivery),
+  // before any ClaimDue: another owner's "sending" are on its wire.
   virtual Result<int64_t> RequeueInFlight() = 0;
 
   // Claims up to `limit` sends that are due at `now` (queued or deferred, send_after and

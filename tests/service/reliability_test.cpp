@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "delivery/test_servers.h"
+#include "service/smtp_sink.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
@@ -31,6 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Exec;
+using testing::Sink;
 using testing::Sql;
 using testing::SqlColumn;
 using testing::WaitFor;
@@ -54,100 +55,6 @@ double CpuSeconds(pid_t pid) {
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
-
-// Postfix's smtp-sink on 127.0.0.1:PORT (a port chosen by the test, so that it can come up on the
-// port the daemon was already configured with), appending every accepted message to one dump file
-// (-D: one file, so no two messages can ever share a name, unlike -d's random suffix). The dump is
-// written before the sink's 250 to the final ".", so a message the daemon was killed waiting for
-// is still counted as received.
-class Sink {
- public:
-  Sink(std::string dump, std::string log) : dump_(std::move(dump)), log_(std::move(log)) {}
-  ~Sink() { Stop(); }
-
-  // Starts the sink on `port`; false if it did not come up (the port is taken, for one).
-  bool Start(int port) {
-    Stop();
-    port_ = port;
-    std::vector<std::string> argv = {testing::kSmtpSink};
-    if (geteuid() == 0) argv.insert(argv.end(), {"-u", "root"});  // required when root
-    argv.insert(argv.end(), {"-v", "-D", dump_, "127.0.0.1:" + std::to_string(port), "100"});
-    std::fflush(nullptr);  // or the child would write the test's buffered output again
-    pid_t pid = fork();
-    if (pid == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(testing::kSmtpSink, args.data());
-      _exit(127);
-    }
-    pid_ = pid;
-    // Ready when it accepts a connection and logs it (-v): the listener is this sink.
-    size_t connects_before = Connects();
-    bool connected = false;
-    auto deadline = Clock::now() + 5s;
-    while (Clock::now() < deadline) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      if (!connected) {
-        int fd = testing::ConnectLoopback(port);
-        if (fd >= 0) {
-          testing::WriteAll(fd, "QUIT\r\n");
-          close(fd);
-          connected = true;
-        }
-      }
-      if (connected && Connects() > connects_before) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    Stop();
-    return false;
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    if (!WaitFor([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, 2s, 5ms)) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    pid_ = -1;
-  }
-
-  bool running() const { return pid_ > 0; }
-
-  // How many times each Message-ID arrived.
-  std::map<std::string, int> MessageIds() const {
-    std::map<std::string, int> out;
-    std::ifstream in(dump_, std::ios::binary);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("Message-ID: ", 0) != 0) continue;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      ++out[line.substr(12)];
-    }
-    return out;
-  }
-
- private:
-  size_t Connects() const {
-    std::string log = testing::ReadFile(log_);
-    size_t n = 0;
-    for (size_t at = log.find("connect ("); at != std::string::npos;
-         at = log.find("connect (", at + 1))
-      ++n;
-    return n;
-  }
-
-  std::string dump_, log_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
 
 class ReliabilityTest : public ::testing::Test {
  protected:

@@ -2,10 +2,13 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -522,6 +525,33 @@ TEST_P(StoreTest, DeliveriesRecordOutcomesMessageIdsAndSuppressions) {
   EXPECT_EQ(counts[DeliveryStatus::kSent], 1);
   EXPECT_EQ(counts[DeliveryStatus::kFailed], 1);
   EXPECT_EQ(counts[DeliveryStatus::kSending], 1);
+}
+
+// One owner of delivery per store: a second connection (as another process would) is told who
+// holds it, and takes it once the holder is closed.
+TEST_P(StoreTest, DeliveryHasOneOwnerUntilItIsClosed) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto first = store->OwnDelivery(true);
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_TRUE(first->ours);
+  EXPECT_TRUE(store->OwnDelivery(true)->ours);  // asked again: still ours
+  auto other = store->OpenAnother();
+  ASSERT_TRUE(other) << other.error().ToString();
+  auto second = (*other)->OwnDelivery(false);
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_FALSE(second->ours);
+  EXPECT_EQ(second->pid, static_cast<int64_t>(getpid()));
+  EXPECT_TRUE(second->one_pass);
+  store.reset();
+  // PostgreSQL lets go when the server has ended the closed session: a moment later at most.
+  auto third = (*other)->OwnDelivery(false);
+  for (int i = 0; i < 100 && third && !third->ours; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    third = (*other)->OwnDelivery(false);
+  }
+  ASSERT_TRUE(third) << third.error().ToString();
+  EXPECT_TRUE(third->ours);
 }
 
 FOLLOWUP_ON_EVERY_BACKEND(StoreTest);

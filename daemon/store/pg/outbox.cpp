@@ -1,5 +1,8 @@
 // The PostgreSQL Store's outbox: decisions, delivery claims and outcomes, the send log and the
 // report's outcomes (docs/store.md).
+#include <unistd.h>
+
+#include <cstdlib>
 #include <unordered_map>
 
 #include "store/pg/store_impl.h"
@@ -96,6 +99,38 @@ Result<void> PostgresStore::ForEachDecisionSince(Instant since,
       });
 }
 
+namespace {
+// The advisory lock of delivery, one per database: "followup" in ASCII.
+constexpr int64_t kDeliveryLock = 0x666f6c6c6f777570;
+constexpr std::string_view kDeliveryOwnerKey = "delivery_owner";
+}  // namespace
+
+// A session advisory lock: the server lets go when the session ends (the process died, the
+// connection dropped). A reconnection is a new session, so the lock is taken again then.
+Result<DeliveryOwner> PostgresStore::OwnDelivery(bool one_pass) {
+  const auto pid = static_cast<int64_t>(::getpid());
+  if (delivery_session_ == conn_.session() && !conn_.Lost())
+    return DeliveryOwner{true, pid, delivery_one_pass_};
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT pg_try_advisory_lock($1)", Params().Add(kDeliveryLock),
+                      "store take delivery");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  if (!rows->Bool(0, 0)) {
+    auto who = GetMeta(kDeliveryOwnerKey);
+    if (!who) return tl::unexpected(who.error());
+    DeliveryOwner other;
+    other.pid = std::atoll(who->c_str());
+    other.one_pass = who->find(" once") != std::string::npos;
+    return other;
+  }
+  delivery_session_ = conn_.session();
+  delivery_one_pass_ = one_pass;
+  if (auto r = SetMeta(kDeliveryOwnerKey, std::to_string(pid) + (one_pass ? " once" : " run")); !r)
+    return tl::unexpected(r.error());
+  return DeliveryOwner{true, pid, one_pass};
+}
+
 Result<int64_t> PostgresStore::RequeueInFlight() {
   auto rows = Retrying([&] {
     return conn_.Exec(
@@ -109,6 +144,16 @@ Result<int64_t> PostgresStore::RequeueInFlight() {
 
 // SKIP LOCKED: a claim never waits for, nor takes, a row another connection is claiming.
 Result<std::vector<OutboxItem>> PostgresStore::ClaimDue(Instant now, int limit) {
+  // A reconnection since delivery was taken lost the lock: take it again, or claim nothing.
+  if (delivery_session_ >= 0 && delivery_session_ != conn_.session()) {
+    auto owner = OwnDelivery(delivery_one_pass_);
+    if (!owner) return tl::unexpected(owner.error());
+    if (!owner->ours)
+      return RuntimeFailure(
+          "store claim due sends: the connection to PostgreSQL was lost, and "
+          "another followupd (pid " +
+          std::to_string(owner->pid) + ") delivers for this store now");
+  }
   auto rows = conn_.Exec(
       "UPDATE outbox SET status = 'sending', updated_at = to_timestamp($1::bigint), "
       "claim_epoch = claim_epoch + 1 WHERE id IN (SELECT id FROM outbox WHERE " +

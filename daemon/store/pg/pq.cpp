@@ -102,6 +102,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     prepared_ = std::move(other.prepared_);
     copying_ = other.copying_;
     in_transaction_ = other.in_transaction_;
+    sessions_ = other.sessions_;
   }
   return *this;
 }
@@ -120,6 +121,7 @@ Result<void> Connection::SetUpSession() {
 }
 
 Result<void> Connection::Reconnect() {
+  ++sessions_;
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK)
     return RuntimeFailure("store reconnect to PostgreSQL: " + Trimmed(PQerrorMessage(conn_)));

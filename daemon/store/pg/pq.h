@@ -100,8 +100,11 @@ class Connection {
   bool InTransaction() const;
   // The server has gone (restarted, cut off): the next call must Reconnect first.
   bool Lost() const { return PQstatus(conn_) == CONNECTION_BAD; }
-  // Connects again with the same parameters; prepared statements are forgotten.
+  // Connects again with the same parameters; prepared statements are forgotten, and so is what
+  // the server kept for the session (advisory locks).
   Result<void> Reconnect();
+  // Counts the reconnections: a session's locks are held while it is unchanged.
+  int64_t session() const { return sessions_; }
 
  private:
   explicit Connection(PGconn* conn, std::vector<std::pair<std::string, std::string>> params)
@@ -120,6 +123,7 @@ class Connection {
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   bool copying_ = false;
   bool in_transaction_ = false;  // a Transaction is open on this connection
+  int64_t sessions_ = 0;
 };
 
 // BEGIN on construction; ROLLBACK on destruction unless Commit() succeeded.

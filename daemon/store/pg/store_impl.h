@@ -73,6 +73,8 @@ class PostgresStore final : public Store {
   Result<void> ForEachDecisionSince(Instant since,
                                     const std::function<void(const Decision&)>& fn) override;
 
+  Result<DeliveryOwner> OwnDelivery(bool one_pass) override;
+
   Result<int64_t> RequeueInFlight() override;
 
   Result<std::vector<OutboxItem>> ClaimDue(Instant now, int limit) override;
@@ -126,6 +128,9 @@ class PostgresStore final : public Store {
   Connection conn_;
   ConnectionParams params_;
   int version_;
+  // Delivery's advisory lock, taken in the session conn_.session() names (-1: not taken).
+  int64_t delivery_session_ = -1;
+  bool delivery_one_pass_ = false;
 };
 
 }  // namespace followup::store::pg

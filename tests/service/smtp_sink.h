@@ -1,0 +1,121 @@
+// Postfix's smtp-sink as a real process for the tests that run followupd against it.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "delivery/test_servers.h"
+#include "support/sqlite_util.h"
+#include "support/test_util.h"
+
+namespace followup::testing {
+
+// Postfix's smtp-sink on 127.0.0.1:PORT (a port chosen by the test, so that it can come up on the
+// port the daemon was already configured with), appending every accepted message to one dump file
+// (-D: one file, so no two messages can ever share a name, unlike -d's random suffix). The dump is
+// written before the sink's 250 to the final ".", so a message the daemon was killed waiting for
+// is still counted as received.
+class Sink {
+ public:
+  Sink(std::string dump, std::string log) : dump_(std::move(dump)), log_(std::move(log)) {}
+  ~Sink() { Stop(); }
+
+  // Starts the sink on `port` with smtp-sink's fault flags (e.g. {"-f", "mail"}: 5xx at MAIL
+  // FROM); false if it did not come up (the port is taken, for one).
+  bool Start(int port, const std::vector<std::string>& flags = {}) {
+    Stop();
+    port_ = port;
+    std::vector<std::string> argv = {kSmtpSink};
+    if (geteuid() == 0) argv.insert(argv.end(), {"-u", "root"});  // required when root
+    argv.insert(argv.end(), {"-v", "-D", dump_});
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"127.0.0.1:" + std::to_string(port), "100"});
+    std::fflush(nullptr);  // or the child would write the test's buffered output again
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(kSmtpSink, args.data());
+      _exit(127);
+    }
+    pid_ = pid;
+    // Ready when it accepts a connection and logs it (-v): the listener is this sink.
+    size_t connects_before = Connects();
+    bool connected = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      if (!connected) {
+        int fd = ConnectLoopback(port);
+        if (fd >= 0) {
+          WriteAll(fd, "QUIT\r\n");
+          close(fd);
+          connected = true;
+        }
+      }
+      if (connected && Connects() > connects_before) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    Stop();
+    return false;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    if (!WaitFor([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(2),
+                 std::chrono::milliseconds(5))) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    pid_ = -1;
+  }
+
+  bool running() const { return pid_ > 0; }
+
+  // How many times each Message-ID arrived.
+  std::map<std::string, int> MessageIds() const {
+    std::map<std::string, int> out;
+    std::ifstream in(dump_, std::ios::binary);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Message-ID: ", 0) != 0) continue;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      ++out[line.substr(12)];
+    }
+    return out;
+  }
+
+ private:
+  size_t Connects() const {
+    std::string log = ReadFile(log_);
+    size_t n = 0;
+    for (size_t at = log.find("connect ("); at != std::string::npos;
+         at = log.find("connect (", at + 1))
+      ++n;
+    return n;
+  }
+
+  std::string dump_, log_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace followup::testing
