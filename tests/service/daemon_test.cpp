@@ -16,6 +16,7 @@
 #include <functional>
 #include <thread>
 
+#include "service/smtp_sink.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
@@ -48,18 +49,7 @@ class DaemonTest : public ::testing::Test {
   }
 
   // Starts `followupd run` in the background with extra environment variables.
-  void Start(const std::vector<std::string>& env = {}) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-      std::string log = dir_ / "daemon.log";
-      freopen(log.c_str(), "a", stderr);
-      freopen("/dev/null", "w", stdout);
-      execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir_ / "followup.yaml").c_str(), "run",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
+  void Start(const std::vector<std::string>& env = {}) { pid_ = testing::StartDaemon(dir_, env); }
 
   // The daemon's exit status once it exits (bounded wait), or -1.
   int WaitExit(std::chrono::milliseconds limit = 20s) {

@@ -22,7 +22,6 @@ namespace followup {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Exec;
 using testing::Sql;
 using testing::WaitFor;
 using namespace std::chrono_literals;
@@ -68,17 +67,7 @@ class DeliveryOwnerTest : public ::testing::Test {
   // `n` queued sends, one of the winback template to each of `n` customers (round robin), with
   // dedupe keys KEY:0 ...
   void QueueSends(int n, const std::string& key) {
-    Exec(db(),
-         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-             std::to_string(n - 1) +
-             ") INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
-             "template_values, decided_at, send_after, status, updated_at) "
-             "SELECT '" +
-             key +
-             ":' || i, 'owner', c.id, c.id, 'send', 'winback', "
-             "'{\"offer\":\"x\",\"offer_code\":\"Y\"}', strftime('%s', 'now'), 0, 'queued', "
-             "strftime('%s', 'now') FROM n JOIN customers c ON c.external_id = 'c' || (i % " +
-             std::to_string(kCustomers) + ")");
+    testing::QueueSends(db(), key, 0, n, kCustomers);
   }
 
   // How many messages the sink received, and how many Message-IDs more than once.
@@ -96,20 +85,7 @@ class DeliveryOwnerTest : public ::testing::Test {
     return std::atoi(Sql(db(), "SELECT count(*) FROM outbox WHERE " + where).c_str());
   }
 
-  void StartDaemon() {
-    std::fflush(nullptr);  // or the child would write the test's buffered output again
-    daemon_ = fork();
-    if (daemon_ == 0) {
-      unsetenv("FOLLOWUP_CONFIG");
-      unsetenv("NOTIFY_SOCKET");
-      std::string log = dir_ / "daemon.log";
-      freopen(log.c_str(), "a", stderr);
-      freopen("/dev/null", "w", stdout);
-      execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir_ / "followup.yaml").c_str(), "run",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
+  void StartDaemon() { daemon_ = testing::StartDaemon(dir_); }
 
   std::string LockFile() { return testing::ReadFile(dir_ / "f.db.delivery.lock"); }
   std::string db() { return dir_ / "f.db"; }

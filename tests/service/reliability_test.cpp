@@ -102,34 +102,10 @@ class ReliabilityTest : public ::testing::Test {
   }
 
   // `n` queued sends of the winback template, spread over the customers, dedupe keys rel:FIRST..
-  void QueueSends(int n, int first = 0) {
-    Exec(db(),
-         "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(first) +
-             " UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(first + n - 1) +
-             ") INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
-             "template_values, decided_at, send_after, status, updated_at) "
-             "SELECT 'rel:' || i, 'reliability', c.id, c.id, 'send', 'winback', "
-             "'{\"offer\":\"x\",\"offer_code\":\"Y\"}', strftime('%s', 'now'), 0, 'queued', "
-             "strftime('%s', 'now') FROM n JOIN customers c ON c.external_id = 'c' || (i % " +
-             std::to_string(kCustomers) + ")");
-  }
+  void QueueSends(int n, int first = 0) { testing::QueueSends(db(), "rel", first, n, kCustomers); }
 
   // Starts `followupd run` in the background, its stderr appended to daemon.log.
-  void Start() {
-    std::fflush(nullptr);  // or the child would write the test's buffered output again
-    pid_ = fork();
-    if (pid_ == 0) {
-      unsetenv("FOLLOWUP_CONFIG");
-      unsetenv("NOTIFY_SOCKET");
-      unsetenv("WATCHDOG_USEC");
-      std::string log = dir_ / "daemon.log";
-      freopen(log.c_str(), "a", stderr);
-      freopen("/dev/null", "w", stdout);
-      execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir_ / "followup.yaml").c_str(), "run",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
+  void Start() { pid_ = testing::StartDaemon(dir_); }
 
   bool Running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
 

@@ -1,4 +1,5 @@
-// Postfix's smtp-sink as a real process for the tests that run followupd against it.
+// Postfix's smtp-sink as a real process, and followupd's daemon and outbox, for the tests that run
+// followupd against it.
 #pragma once
 
 #include <fcntl.h>
@@ -117,5 +118,43 @@ class Sink {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// Starts `followupd --config DIR/followup.yaml run` in the background, its stderr appended to
+// DIR/daemon.log, without the environment's config, systemd socket or watchdog; `env`
+// ("NAME=value") is set on top. Returns its pid.
+inline pid_t StartDaemon(const TempDir& dir, const std::vector<std::string>& env = {}) {
+  std::fflush(nullptr);  // or the child would write the test's buffered output again
+  pid_t pid = fork();
+  if (pid == 0) {
+    unsetenv("FOLLOWUP_CONFIG");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::string log = dir / "daemon.log";
+    freopen(log.c_str(), "a", stderr);
+    freopen("/dev/null", "w", stdout);
+    execl(FOLLOWUPD_BINARY, "followupd", "--config", (dir / "followup.yaml").c_str(), "run",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Queues `n` sends of the winback template straight into the outbox of the SQLite store `db`, with
+// dedupe keys KEY:FIRST ... KEY:FIRST+n-1, to the customers with external ids c0 ... c(customers-1)
+// in turn.
+inline void QueueSends(const std::string& db, const std::string& key, int first, int n,
+                       int customers) {
+  Exec(db, "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(first) +
+               " UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(first + n - 1) +
+               ") INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+               "template_values, decided_at, send_after, status, updated_at) "
+               "SELECT '" +
+               key +
+               ":' || i, 'test', c.id, c.id, 'send', 'winback', "
+               "'{\"offer\":\"x\",\"offer_code\":\"Y\"}', strftime('%s', 'now'), 0, 'queued', "
+               "strftime('%s', 'now') FROM n JOIN customers c ON c.external_id = 'c' || (i % " +
+               std::to_string(customers) + ")");
+}
 
 }  // namespace followup::testing
