@@ -49,7 +49,7 @@ const Case kCases[] = {
     {"delivery:\n  transport: maildir://\n", "7:14", "maildir:// needs a folder"},
     {"delivery:\n  from: a@example.com\ndelivery:\n  from: b@example.com\n", "8:1",
      "duplicate key"},
-    {"---\nstore: other.db\n", "7:1", "a second YAML document"},
+    {"---\nstore: other.db\n", "6:1", "a second YAML document"},  // at its '---'
 };
 
 TEST_F(CheckCommandTest, CatchesWhatRunRejectsAtItsPlace) {
@@ -89,7 +89,7 @@ TEST_F(CheckCommandTest, SaysEveryProblemOfConfigRulesAndTemplatesInOneRun) {
   EXPECT_EQ(r.status, 1);
   for (std::string problem : {config + ":7:9: from: ", config + ":8:21: ", config + ":10:11: ",
                               dir_ / "rules/twice.yaml" + ":3:1: duplicate key",
-                              dir_ / "rules/two-documents.yaml" + ":7:1: a second YAML document",
+                              dir_ / "rules/two-documents.yaml" + ":6:1: a second YAML document",
                               dir_ / "rules/no-template.yaml" + ":5:9: unknown template 'nope'"})
     EXPECT_NE(r.err.find(problem), std::string::npos) << problem << "\n" << r.err;
   // The config's problems first, in the file's order.

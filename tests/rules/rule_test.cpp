@@ -150,7 +150,15 @@ TEST_F(RuleTest, ASecondDocumentIsAnError) {
   auto problems =
       Problems("name: one\ntrigger:\n  event: purchase\naction:\n  send: hello\n---\nname: two\n");
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].rfind("7:1: a second YAML document", 0), 0u) << problems[0];
+  EXPECT_EQ(problems[0].rfind("6:1: a second YAML document", 0), 0u) << problems[0];  // the '---'
+}
+
+TEST_F(RuleTest, AStrayCommaAfterTheRuleIsASyntaxError) {
+  // Found by fuzz_rule: yaml-cpp reads empty documents forever there; the rule run out of memory.
+  auto problems =
+      Problems("name: one\ntrigger:\n  event: purchase\naction:\n  send: hello\n---\n, \n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("7:1: unexpected ','", 0), 0u) << problems[0];
 }
 
 TEST_F(RuleTest, AnchorsThatPointBackAtThemselvesAreWalkedOnce) {
