@@ -5,7 +5,7 @@ _followupd() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store"
+  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store unsubscribe resubscribe suppress"
   local global="--config --store --at --help --version"
 
   # The values of options.
@@ -27,7 +27,7 @@ _followupd() {
       return
       ;;
     --store | --at | --top | --by | --since | --rule | --customer | --limit | --customers | --seed | \
-      --transactions-per-customer | --start | --end | --from | --to)
+      --transactions-per-customer | --start | --end | --from | --to | --reason)
       return
       ;;
   esac
@@ -77,6 +77,14 @@ _followupd() {
     preview) options="--customer" ;;
     reload) options="--pid" ;;
     copy-store) options="--from --to" ;;
+    unsubscribe | resubscribe) options="" ;;
+    suppress)
+      if [[ $prev == suppress ]]; then
+        COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
+        return
+      fi
+      options="--reason --json"
+      ;;
   esac
   COMPREPLY=($(compgen -W "$options $global" -- "$cur"))
 }

@@ -128,10 +128,29 @@ class SqliteImportBatch final : public ImportBatch {
       customer_ids_.emplace(c.external_id, sqlite3_last_insert_rowid(db_.raw()));
       return PutResult{PutOutcome::kInserted, {}};
     }
-    // Already there: unchanged, or a conflict naming the fields that differ.
+    // Already there: unchanged, updated, or a conflict saying why.
     auto existing = ReadCustomer(c.external_id);
     if (!existing) return tl::unexpected(existing.error());
-    return CompareCustomer(*existing, c);
+    auto merge = MergeCustomer(*existing, c);
+    if (merge.result.outcome != PutOutcome::kUpdated) return merge.result;
+    const CustomerRecord& m = merge.merged;
+    auto update =
+        Cached(update_customer_,
+               "UPDATE customers SET email = ?2, name = ?3, created_at = ?4, "
+               "referred_by = (SELECT id FROM customers WHERE external_id = ?5), timezone = ?6, "
+               "attributes = ?7, unsubscribed_at = ?8 WHERE external_id = ?1");
+    if (!update) return tl::unexpected(update.error());
+    auto& u = **update;
+    u.Bind(1, std::string_view(m.external_id))
+        .Bind(2, m.email)
+        .Bind(3, std::string_view(m.name))
+        .Bind(4, Seconds(m.created_at))
+        .Bind(5, m.referred_by)
+        .Bind(6, m.timezone)
+        .Bind(7, std::string_view(m.attributes_json))
+        .Bind(8, Seconds(m.unsubscribed_at));
+    if (auto r = u.Run(); !r) return tl::unexpected(r.error());
+    return merge.result;
   }
 
   Result<std::vector<PutResult>> PutTransactions(
@@ -265,6 +284,7 @@ class SqliteImportBatch final : public ImportBatch {
 
   void Finalize() {
     insert_customer_ = Lazy();
+    update_customer_ = Lazy();
     insert_txns_.clear();
     find_customer_ = Lazy();
     read_customer_ = Lazy();
@@ -342,7 +362,7 @@ class SqliteImportBatch final : public ImportBatch {
 
   Database& db_;
   bool open_ = false;
-  Lazy insert_customer_, find_customer_, read_customer_, read_txn_;
+  Lazy insert_customer_, update_customer_, find_customer_, read_customer_, read_txn_;
   std::unordered_map<size_t, Lazy> insert_txns_;  // by number of rows
   std::unordered_map<std::string, int64_t> customer_ids_;
 };
@@ -837,6 +857,49 @@ class SqliteStore final : public Store {
       if (!row) return tl::unexpected(row.error());
       if (!*row) return out;
       out.emplace_back(s->Text(0));
+    }
+  }
+
+  Result<bool> Resubscribe(std::string_view external_id) override {
+    auto s = db_.Prepare("UPDATE customers SET unsubscribed_at = NULL WHERE external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, external_id).Run(); !r) return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<bool> AddSuppression(std::string_view email, std::string_view reason,
+                              Instant at) override {
+    auto s = db_.Prepare(
+        "INSERT INTO suppressions(email, reason, created_at) VALUES(lower(?1), ?2, ?3) "
+        "ON CONFLICT(email) DO NOTHING");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, email)
+                     .Bind(2, reason)
+                     .Bind(3, static_cast<int64_t>(at.time_since_epoch().count()))
+                     .Run();
+        !r)
+      return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<bool> RemoveSuppression(std::string_view email) override {
+    auto s = db_.Prepare("DELETE FROM suppressions WHERE lower(email) = lower(?1)");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, email).Run(); !r) return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<std::vector<Suppression>> ListSuppressions() override {
+    auto s = db_.Prepare(
+        "SELECT lower(email), reason, created_at FROM suppressions ORDER BY lower(email)");
+    if (!s) return tl::unexpected(s.error());
+    std::vector<Suppression> out;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return out;
+      out.push_back({std::string(s->Text(0)), std::string(s->Text(1)),
+                     Instant{std::chrono::seconds{s->Int(2)}}});
     }
   }
 

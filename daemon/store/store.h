@@ -60,14 +60,15 @@ struct TransactionRecord {
 enum class PutOutcome {
   kInserted,
   kUnchanged,        // the same id with the same content was already there
-  kConflict,         // the same id with different content: nothing changed
+  kConflict,         // the same id with content that cannot be taken: nothing changed
+  kUpdated,          // a known customer whose changed fields were taken (MergeCustomer)
   kUnknownCustomer,  // a transaction for a customer the store does not know
   kUnknownReferrer,  // referred_by names a customer the store does not know
 };
 
 struct PutResult {
   PutOutcome outcome = PutOutcome::kInserted;
-  std::string detail;  // for kConflict: which fields differ
+  std::string detail;  // for kConflict: why; for kUpdated: the fields that changed
 };
 
 // One import as a unit of work: everything put is visible to later puts in the same batch, and
@@ -333,6 +334,13 @@ enum class OpenMode {
 // the error OpenMode::kExisting describes.
 Result<int> RequireSchemaVersion(int version, int known, const std::string& store);
 
+// An address followupd never writes to, and why (store table `suppressions`).
+struct Suppression {
+  std::string email;   // lower-cased
+  std::string reason;  // "hard bounce: 5.1.1 ...", "complaint", or the operator's words
+  Instant created_at;
+};
+
 // Who delivers for a store (Store::OwnDelivery).
 struct DeliveryOwner {
   bool ours = false;      // this connection holds delivery
@@ -473,8 +481,20 @@ class Store {
   // How many outbox rows there are in each status.
   virtual Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() = 0;
 
-  // Every suppressed address (hard bounces, complaints), lower-cased.
+  // Every suppressed address (hard bounces, complaints, the operator's), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;
+
+  // Lifts a customer's unsubscribe (they asked to hear from the business again). Returns false
+  // when there is no such customer. Idempotent.
+  virtual Result<bool> Resubscribe(std::string_view external_id) = 0;
+  // Suppresses `email` (lower-cased) for `reason` from `at`. Returns false when it already was
+  // (its first reason and time are kept).
+  virtual Result<bool> AddSuppression(std::string_view email, std::string_view reason,
+                                      Instant at) = 0;
+  // Lifts the suppression of `email` (any case). Returns false when it was not suppressed.
+  virtual Result<bool> RemoveSuppression(std::string_view email) = 0;
+  // Every suppression with its reason and time, by address.
+  virtual Result<std::vector<Suppression>> ListSuppressions() = 0;
 
   // Every row of `table`, in its order_by order; the first error `fn` returns ends the reading and
   // is returned.

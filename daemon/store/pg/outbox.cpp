@@ -339,4 +339,48 @@ Result<std::vector<std::string>> PostgresStore::Suppressions() {
   return out;
 }
 
+Result<bool> PostgresStore::Resubscribe(std::string_view external_id) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("UPDATE customers SET unsubscribed_at = NULL WHERE external_id = $1",
+                      Params().Add(external_id), "store resubscribe");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<bool> PostgresStore::AddSuppression(std::string_view email, std::string_view reason,
+                                           Instant at) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("INSERT INTO suppressions(email, reason, created_at) VALUES(lower($1), $2, " +
+                          Timestamp("$3") + ") ON CONFLICT(email) DO NOTHING",
+                      Params().Add(email).Add(reason).Add(Secs(at)), "store add suppression");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<bool> PostgresStore::RemoveSuppression(std::string_view email) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("DELETE FROM suppressions WHERE lower(email) = lower($1)",
+                      Params().Add(email), "store remove suppression");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<std::vector<Suppression>> PostgresStore::ListSuppressions() {
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT lower(email), reason, " + Seconds("created_at") +
+                          " FROM suppressions ORDER BY lower(email)",
+                      "store list suppressions");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::vector<Suppression> out;
+  out.reserve(static_cast<size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(
+        {std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), At(rows->Int(i, 2))});
+  return out;
+}
+
 }  // namespace followup::store::pg
