@@ -5,7 +5,7 @@ _followupd() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store unsubscribe resubscribe suppress"
+  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store unsubscribe resubscribe suppress queue"
   local global="--config --store --at --help --version"
 
   # The values of options.
@@ -19,7 +19,7 @@ _followupd() {
       return
       ;;
     --status)
-      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out" -- "$cur"))
+      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out held cancelled" -- "$cur"))
       return
       ;;
     --pid)
@@ -78,6 +78,13 @@ _followupd() {
     reload) options="--pid" ;;
     copy-store) options="--from --to" ;;
     unsubscribe | resubscribe) options="" ;;
+    queue)
+      if [[ $prev == queue ]]; then
+        COMPREPLY=($(compgen -W "list requeue cancel hold release pause resume --rule --customer --status --limit --json" -- "$cur"))
+        return
+      fi
+      options="--rule --customer --status --limit --json --reason"
+      ;;
     suppress)
       if [[ $prev == suppress ]]; then
         COMPREPLY=($(compgen -W "add remove list" -- "$cur"))

@@ -30,7 +30,7 @@ class RecipientCommandsTest : public ::testing::Test {
     ASSERT_EQ(r.status, 0) << r.err;
     // Quiet hours from 22:00 to 08:00 UTC: a decision at night waits in the queue until 08:00.
     std::string config = testing::ReadFile(dir_ / "followup.yaml");
-    config.replace(config.find("quiet_hours: \"\""), 16, "quiet_hours: \"22:00-08:00\"");
+    config.replace(config.find("quiet_hours: \"\""), 15, "quiet_hours: \"22:00-08:00\"");
     dir_.Write("followup.yaml", config);
     auto t = At("2026-06-30T20:00:00Z",
                 "import transactions " + dir_.Write("t.csv",
@@ -129,6 +129,51 @@ TEST_F(RecipientCommandsTest, ASuppressedAddressGetsNothingUntilLifted) {
   auto none = At("2026-07-01T09:10:00Z", "suppress remove bob@example.com");
   EXPECT_EQ(none.out, "bob@example.com was not suppressed\n");
   EXPECT_EQ(At("2026-07-01T09:10:00Z", "suppress list").out, "email  since  reason\n");
+}
+
+// A rule file removed, or a rule disabled: its mail still queued is cancelled, with the reason in
+// the log; putting the rule back and requeueing undoes it.
+TEST_F(RecipientCommandsTest, ARemovedOrDisabledRuleStopsItsQueuedMail) {
+  QueueWelcomes();
+  std::filesystem::rename(dir_ / "rules/welcome.yaml", dir_ / "rules/welcome.yaml.off");
+  auto off = At("2026-07-01T09:00:00Z", "run --once");
+  ASSERT_EQ(off.status, 0) << off.err;
+  EXPECT_NE(off.out.find("rule welcome was removed or disabled: 2 of its queued sends cancelled"),
+            std::string::npos)
+      << off.out;
+  EXPECT_EQ(MailCount(dir_ / "mail"), 0u);
+  EXPECT_EQ(StatusOf("ann"), "cancelled");
+  auto log = At("2026-07-01T09:00:00Z", "log --json --customer bob");
+  EXPECT_NE(log.out.find("\"reply\":\"cancelled: its rule was removed or disabled\""),
+            std::string::npos)
+      << log.out;
+
+  std::filesystem::rename(dir_ / "rules/welcome.yaml.off", dir_ / "rules/welcome.yaml");
+  auto requeue = At("2026-07-01T09:10:00Z", "queue requeue --rule welcome --status cancelled");
+  EXPECT_EQ(requeue.status, 0) << requeue.err;
+  ASSERT_EQ(At("2026-07-01T09:20:00Z", "run --once").status, 0);
+  EXPECT_EQ(MailCount(dir_ / "mail"), 2u);
+
+  // enabled: false does the same.
+  ASSERT_EQ(At("2026-07-01T21:00:00Z",
+               "import customers " + dir_.Write("d.csv", "id,email,name\ndave,d@example.com,D\n"))
+                .status,
+            0);
+  ASSERT_EQ(At("2026-07-01T22:30:00Z",
+               "import transactions " + dir_.Write("t2.csv",
+                                                   "id,customer_id,occurred_at,amount\n"
+                                                   "t3,dave,2026-07-01T22:00:00Z,5.00\n"))
+                .status,
+            0);
+  ASSERT_EQ(At("2026-07-01T23:00:00Z", "run --once").status, 0);
+  EXPECT_EQ(StatusOf("dave"), "queued");
+  std::string rule = testing::ReadFile(dir_ / "rules/welcome.yaml");
+  dir_.Write("rules/welcome.yaml", rule + "enabled: false\n");
+  auto disabled = At("2026-07-02T09:00:00Z", "run --once");
+  EXPECT_NE(disabled.out.find("rule welcome was removed or disabled: 1 of its queued sends"),
+            std::string::npos)
+      << disabled.out << disabled.err;
+  EXPECT_EQ(MailCount(dir_ / "mail"), 2u);
 }
 
 TEST_F(RecipientCommandsTest, BadInputIsNamed) {

@@ -89,9 +89,11 @@ TEST_P(StoreTest, BatchCommitsOrRollsBackWhole) {
   ASSERT_EQ(b->outcome, PutOutcome::kInserted);
   EXPECT_EQ(batch->PutCustomer(Customer("c", "", "zz"))->outcome, PutOutcome::kUnknownReferrer);
   EXPECT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kUnchanged);
-  auto conflict = batch->PutCustomer(Customer("a", "Bob"));
-  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict);
-  EXPECT_EQ(conflict->detail, "name");
+  auto renamed = batch->PutCustomer(Customer("a", "Bob"));
+  EXPECT_EQ(renamed->outcome, PutOutcome::kUpdated);
+  EXPECT_EQ(renamed->detail, "name");
+  auto conflict = batch->PutCustomer(Customer("b", "", "b"));
+  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict) << "a credited referral is not moved";
   TransactionRecord t;
   t.external_id = "t1";
   t.customer_external_id = "b";
@@ -499,6 +501,58 @@ TEST_P(StoreTest, AKnownCustomerImportedAgainTakesTheChangedFieldsAndKeepsHistor
   EXPECT_EQ(row.name, "Ada") << "an empty cell never clears a stored value";
   EXPECT_EQ(row.unsubscribed_at, Day("2026-02-01")) << "an import never undoes an unsubscribe";
   EXPECT_EQ(row.referred_by, (*store->FindCustomer("r"))->id);
+}
+
+TEST_P(StoreTest, TheOperatorHoldsCancelsReleasesAndRequeuesSends) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id, b = (*store->FindCustomer("b"))->id;
+  Decision other = MakeDecision("k3", b, "2026-01-03");
+  other.rule = "gone";
+  ASSERT_EQ(*store->RecordDecisions(std::vector<Decision>{
+                MakeDecision("k1", a, "2026-01-01"), MakeDecision("k2", b, "2026-01-02"), other}),
+            3);
+  const Instant now = Day("2026-01-10");
+  auto status_of = [&](const std::string& key) {
+    std::string out;
+    EXPECT_TRUE(store->ForEachLogEntry({}, [&](const LogEntry& e) {
+      if (e.dedupe_key == key) out = std::string(DeliveryStatusName(e.status)) + " " + e.last_reply;
+    }));
+    return out;
+  };
+  LogFilter of_a;
+  of_a.customer = "a";
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kHold, of_a, "", now), 1);
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kHold, of_a, "", now), 0) << "held already";
+  auto due = store->PeekDue(now, 10);
+  ASSERT_EQ(due->size(), 2u) << "a held send is not due";
+  LogFilter in_queue;
+  in_queue.in_queue = true;
+  in_queue.rule = "r";
+  int listed = 0;
+  ASSERT_TRUE(store->ForEachLogEntry(in_queue, [&](const LogEntry&) { ++listed; }));
+  EXPECT_EQ(listed, 2);
+
+  LogFilter by_id;
+  by_id.ids = {due->front().id};
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kCancel, by_id, "cancelled: wrong", now), 1);
+  EXPECT_EQ(status_of(due->front().dedupe_key), "cancelled cancelled: wrong");
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kRelease, of_a, "", now), 1);
+  EXPECT_EQ(status_of("k1"), "queued ");
+
+  auto cancelled = store->CancelSendsOfRules(std::vector<std::string>{"gone"}, "rule gone", now);
+  ASSERT_TRUE(cancelled) << cancelled.error().ToString();
+  EXPECT_EQ(*cancelled, (std::map<std::string, int64_t>{{"gone", 1}}));
+  EXPECT_EQ(status_of("k3"), "cancelled rule gone");
+
+  LogFilter cancelled_ones;
+  cancelled_ones.status = DeliveryStatus::kCancelled;
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kRequeue, cancelled_ones, "", now), 2);
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 3u);
 }
 
 TEST_P(StoreTest, TheOperatorSuppressesLiftsAndResubscribes) {
