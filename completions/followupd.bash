@@ -5,7 +5,7 @@ _followupd() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store"
+  local commands="import demo-data customers model explain check simulate log report run preview reload copy-store unsubscribe resubscribe suppress queue"
   local global="--config --store --at --help --version"
 
   # The values of options.
@@ -19,7 +19,7 @@ _followupd() {
       return
       ;;
     --status)
-      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out" -- "$cur"))
+      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out held cancelled" -- "$cur"))
       return
       ;;
     --pid)
@@ -27,7 +27,7 @@ _followupd() {
       return
       ;;
     --store | --at | --top | --by | --since | --rule | --customer | --limit | --customers | --seed | \
-      --transactions-per-customer | --start | --end | --from | --to)
+      --transactions-per-customer | --start | --end | --from | --to | --reason)
       return
       ;;
   esac
@@ -77,6 +77,21 @@ _followupd() {
     preview) options="--customer" ;;
     reload) options="--pid" ;;
     copy-store) options="--from --to" ;;
+    unsubscribe | resubscribe) options="" ;;
+    queue)
+      if [[ $prev == queue ]]; then
+        COMPREPLY=($(compgen -W "list requeue cancel hold release pause resume --rule --customer --status --limit --json" -- "$cur"))
+        return
+      fi
+      options="--rule --customer --status --limit --json --reason"
+      ;;
+    suppress)
+      if [[ $prev == suppress ]]; then
+        COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
+        return
+      fi
+      options="--reason --json"
+      ;;
   esac
   COMPREPLY=($(compgen -W "$options $global" -- "$cur"))
 }

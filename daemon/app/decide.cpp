@@ -1,5 +1,8 @@
 #include "app/decide.h"
 
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "rules/sequence.h"
 
 namespace followup::app {
@@ -71,12 +74,43 @@ Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
   return decided;
 }
 
+Result<std::map<std::string, int64_t>> CancelSendsOfGoneRules(store::Store& store,
+                                                              const rules::RuleSet& rules,
+                                                              Instant now) {
+  constexpr std::string_view kInForce = "rules_in_force";  // a JSON list of names
+  std::set<std::string> live, gone;
+  for (const auto& rule : rules.rules) (rule.enabled ? live : gone).insert(rule.name);
+  auto before = store.GetMeta(kInForce);
+  if (!before) return tl::unexpected(before.error());
+  auto was = nlohmann::json::parse(*before, nullptr, /*allow_exceptions=*/false);
+  if (was.is_array())
+    for (const auto& name : was)
+      if (name.is_string() && !live.count(name.get<std::string>()))
+        gone.insert(name.get<std::string>());
+  std::map<std::string, int64_t> cancelled;
+  if (!gone.empty()) {
+    std::vector<std::string> names(gone.begin(), gone.end());
+    auto n = store.CancelSendsOfRules(names, kRuleGoneReason, now);
+    if (!n) return tl::unexpected(n.error());
+    cancelled = std::move(*n);
+  }
+  std::string now_in_force =
+      nlohmann::json(live).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (now_in_force != *before)
+    if (auto r = store.SetMeta(kInForce, now_in_force); !r) return tl::unexpected(r.error());
+  return cancelled;
+}
+
 Result<Decided> DecideAll(store::Store& store, const rules::RuleSet& rules,
                           const worth::CustomerBase& base, const Settings& settings, Instant now,
                           rules::Snapshot& snapshot) {
+  auto cancelled = CancelSendsOfGoneRules(store, rules, now);
+  if (!cancelled) return tl::unexpected(cancelled.error());
   auto evaluation = EvaluateAll(store, rules, base, settings, now, snapshot);
   if (!evaluation) return tl::unexpected(evaluation.error());
-  return Record(store, std::move(*evaluation), snapshot);
+  auto decided = Record(store, std::move(*evaluation), snapshot);
+  if (decided) decided->cancelled = std::move(*cancelled);
+  return decided;
 }
 
 Result<Decided> DecideNew(store::Store& store, const rules::RuleSet& rules,

@@ -11,6 +11,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <string>
+#include <string_view>
 
 #include "app/settings.h"
 #include "base/error.h"
@@ -28,7 +31,12 @@ struct Decided {
   rules::Evaluation evaluation;  // every decision made, and why the others were not
   int64_t recorded = 0;          // how many of them were new to the store
   int64_t places = 0;            // sequence places written (entered, moved on, left)
+  // Sends still queued of rules that are gone or disabled, cancelled by the full pass: by rule.
+  std::map<std::string, int64_t> cancelled;
 };
+
+// The reply a send cancelled because its rule is gone or disabled keeps.
+inline constexpr std::string_view kRuleGoneReason = "cancelled: its rule was removed or disabled";
 
 // Reads a fresh snapshot into `snapshot` and evaluates every rule over every customer at `now`.
 // Writes nothing (simulate, explain). `explain_customer` as EvaluateInput's. kRuntime when the
@@ -44,8 +52,17 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
 Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
                        rules::Snapshot& snapshot);
 
-// The full pass: EvaluateAll, then the decisions recorded (one store transaction) and remembered in
-// the snapshot. kRuntime when the store fails (nothing is recorded then).
+// Cancels the sends still queued (queued, deferred, held) of the rules disabled in `rules` and of
+// those in force at the last call that `rules` no longer has (the store remembers them: meta
+// rules_in_force), with kRuleGoneReason as their reply: by rule, how many. Sends of a rule that
+// was never in force are left alone. Part of every full pass and reload.
+Result<std::map<std::string, int64_t>> CancelSendsOfGoneRules(store::Store& store,
+                                                              const rules::RuleSet& rules,
+                                                              Instant now);
+
+// The full pass: the queued sends of rules no longer in `rules` (removed, or enabled: false)
+// cancelled (kRuleGoneReason), EvaluateAll, then the decisions recorded (one store transaction)
+// and remembered in the snapshot. kRuntime when the store fails (nothing is recorded then).
 Result<Decided> DecideAll(store::Store& store, const rules::RuleSet& rules,
                           const worth::CustomerBase& base, const Settings& settings, Instant now,
                           rules::Snapshot& snapshot);

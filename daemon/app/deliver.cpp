@@ -1,5 +1,8 @@
 #include "app/deliver.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "rules/engine.h"
 
 namespace followup::app {
@@ -34,6 +37,33 @@ Result<delivery::DrainSummary> Deliver(store::Store& store, Delivery& delivery, 
                                        const DeliverHooks& hooks) {
   return Deliver(store, *delivery.transport, *delivery.composer, delivery.options, clock, hooks);
 }
+
+namespace {
+constexpr std::string_view kPauseKey = "delivery_paused";  // "SECONDS REASON"
+}  // namespace
+
+Result<std::optional<Pause>> DeliveryPause(store::Store& store) {
+  auto value = store.GetMeta(kPauseKey);
+  if (!value) return tl::unexpected(value.error());
+  if (value->empty()) return std::optional<Pause>();
+  Pause pause;
+  size_t space = value->find(' ');
+  int64_t seconds = 0;
+  std::from_chars(value->data(), value->data() + std::min(space, value->size()), seconds);
+  pause.since = Instant{std::chrono::seconds{seconds}};
+  if (space != std::string::npos) pause.reason = value->substr(space + 1);
+  return std::optional<Pause>(std::move(pause));
+}
+
+Result<void> PauseDelivery(store::Store& store, Instant at, std::string_view reason) {
+  auto paused = DeliveryPause(store);
+  if (!paused) return tl::unexpected(paused.error());
+  if (*paused) return {};
+  return store.SetMeta(kPauseKey,
+                       std::to_string(at.time_since_epoch().count()) + " " + std::string(reason));
+}
+
+Result<void> ResumeDelivery(store::Store& store) { return store.SetMeta(kPauseKey, ""); }
 
 store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& customer) {
   store::OutboxItem item;

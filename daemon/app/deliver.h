@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/settings.h"
@@ -51,6 +52,19 @@ Result<delivery::DrainSummary> Deliver(store::Store& store, delivery::Transport&
                                        const DeliverHooks& hooks = {});
 Result<delivery::DrainSummary> Deliver(store::Store& store, Delivery& delivery, const Clock& clock,
                                        const DeliverHooks& hooks = {});
+
+// Delivery paused by the operator (followupd queue pause): nothing is sent, by any process, until
+// it is resumed. Kept in the store, so it holds across restarts and for every process.
+struct Pause {
+  Instant since;
+  std::string reason;
+  bool operator==(const Pause&) const = default;
+};
+// The pause, or nullopt when delivery runs. kRuntime when the store fails.
+Result<std::optional<Pause>> DeliveryPause(store::Store& store);
+// Pauses delivery from `at` for `reason` (an earlier pause is kept as it was); resumes it.
+Result<void> PauseDelivery(store::Store& store, Instant at, std::string_view reason);
+Result<void> ResumeDelivery(store::Store& store);
 
 // The outbox item `rule` would queue for the customer with external id `customer` (its template
 // and values, with the arm the customer falls in; for a sequence, its first step's).

@@ -82,6 +82,10 @@ Command AddRunCommand(CLI::App& root);
 Command AddPreviewCommand(CLI::App& root);
 Command AddReloadCommand(CLI::App& root);
 Command AddCopyStoreCommand(CLI::App& root);
+// unsubscribe, resubscribe, and suppress add|remove|list.
+std::vector<Command> AddRecipientCommands(CLI::App& root);
+// queue [list], requeue, cancel, hold, release, pause, resume.
+std::vector<Command> AddQueueCommands(CLI::App& root);
 
 // Prints an error to stderr as "followupd: ..." and returns its exit status.
 int Report(const Error& error);

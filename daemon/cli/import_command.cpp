@@ -59,17 +59,22 @@ int RunImport(Env& env, const ImportArgs& args) {
     progress.Clear();
     std::fprintf(stderr, "%s\n", e.ToString().c_str());
   };
+  callbacks.on_updated = [&](int line, const std::string& what) {
+    progress.Clear();
+    std::printf("%s:%d: updated %s\n", args.file.c_str(), line, what.c_str());
+  };
   callbacks.on_progress = [&](uint64_t done, uint64_t total, int64_t rows) {
     progress.Update(done, total, rows);
   };
   auto summary = store::Import(**store, args.file, options, callbacks);
   progress.Clear();
   if (!summary) return Report(summary.error());
-  std::printf("%s%s: read %lld, imported %lld, unchanged %lld, rejected %lld\n",
+  // "updated" last: scripts read the counts before it by their place.
+  std::printf("%s%s: read %lld, imported %lld, unchanged %lld, rejected %lld, updated %lld\n",
               args.dry_run ? "dry run: " : "", args.file.c_str(),
               static_cast<long long>(summary->read), static_cast<long long>(summary->imported),
-              static_cast<long long>(summary->unchanged),
-              static_cast<long long>(summary->rejected));
+              static_cast<long long>(summary->unchanged), static_cast<long long>(summary->rejected),
+              static_cast<long long>(summary->updated));
   return summary->rejected > 0 ? 1 : 0;
 }
 
@@ -80,8 +85,9 @@ Command AddImportCommand(CLI::App& root) {
   auto* app = root.add_subcommand(
       "import",
       "Import customers or transactions from CSV (header row) or JSON Lines. Bad rows are reported "
-      "as FILE:LINE: reason and skipped; the good rows are written together. Exit 1 if any row was "
-      "rejected.");
+      "as FILE:LINE: reason and skipped; the good rows are written together. Known customers take "
+      "the changed fields a row gives (FILE:LINE: updated ...); an import never undoes an "
+      "unsubscribe. Exit 1 if any row was rejected.");
   app->add_option("what", args->what, "customers or transactions")
       ->required()
       ->check(CLI::IsMember({"customers", "transactions"}));

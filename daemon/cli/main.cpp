@@ -129,6 +129,8 @@ int Main(int argc, char** argv) {
   commands.push_back(AddPreviewCommand(app));
   commands.push_back(AddReloadCommand(app));
   commands.push_back(AddCopyStoreCommand(app));
+  for (auto& command : AddRecipientCommands(app)) commands.push_back(std::move(command));
+  for (auto& command : AddQueueCommands(app)) commands.push_back(std::move(command));
 
   if (auto unknown = UnknownCommand(argc, argv, app)) {
     std::fprintf(stderr,

@@ -57,6 +57,9 @@ int RunOnce(Env& env) {
   rules::Snapshot snapshot;
   auto decided = app::DecideAll(**store, *set, *base, settings, now, snapshot);
   if (!decided) return Report(decided.error());
+  for (const auto& [rule, n] : decided->cancelled)
+    std::printf("rule %s was removed or disabled: %lld of its queued sends cancelled\n",
+                rule.c_str(), static_cast<long long>(n));
   auto owner = TakeDelivery(**store);
   if (!owner) return Report(owner.error());
   if (!owner->ours) {
@@ -70,6 +73,16 @@ int RunOnce(Env& env) {
   // Sends a crash left half-done go out again (at-least-once).
   auto requeued = (*store)->RequeueInFlight();
   if (!requeued) return Report(requeued.error());
+  auto pause = app::DeliveryPause(**store);
+  if (!pause) return Report(pause.error());
+  if (*pause) {
+    std::printf(
+        "decided %lld new (of %zu); delivery is paused since %s (%s): nothing sent until "
+        "followupd queue resume\n",
+        static_cast<long long>(decided->recorded), decided->evaluation.decisions.size(),
+        FormatInstant((*pause)->since).c_str(), (*pause)->reason.c_str());
+    return 0;
+  }
   auto delivery = app::OpenDelivery(settings, delivery::FactsIn(*base), env.clock());
   if (!delivery) return Report(delivery.error());
   auto drained = app::Deliver(**store, *delivery, env.clock());

@@ -51,6 +51,7 @@ void Decider::FullPass() {
   auto started = std::chrono::steady_clock::now();
   const Instant now = clock_.Now();
   SetAt(now);
+  CancelSendsOfGoneRules(now);
   rules::Snapshot snapshot;
   auto evaluation = app::EvaluateAll(*store_, *rules_, facts_.base(), settings_, now, snapshot);
   if (!evaluation) {
@@ -70,6 +71,15 @@ void Decider::FullPass() {
     }
   metrics_.last_full_pass_seconds = SecondsSince(started);
   decided_();  // also the deferred sends that fell due
+}
+
+void Decider::CancelSendsOfGoneRules(Instant now) {
+  if (auto cancelled = app::CancelSendsOfGoneRules(*store_, *rules_, now); !cancelled)
+    spdlog::error("cancelling the sends of removed rules: store: {} (retrying)",
+                  cancelled.error().ToString());
+  else
+    for (const auto& [rule, n] : *cancelled)
+      spdlog::warn("rule {} was removed or disabled: {} of its queued sends cancelled", rule, n);
 }
 
 bool Decider::ScheduleDue() const {
@@ -130,6 +140,7 @@ bool Decider::Reload() {
     ++metrics_.reloads_ok;
     metrics_.last_reload_ok = 1;
     periods_.clear();  // new schedules get their catch-up pass
+    CancelSendsOfGoneRules(clock_.Now());
   }
   if (auto r = store_->SetMeta(kReloadMetaKey, outcome); !r)
     spdlog::error("store: recording the reload outcome: {}", r.error().ToString());

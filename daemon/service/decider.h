@@ -59,6 +59,8 @@ class Decider {
  private:
   bool LoadBase();
   void SetAt(Instant now);
+  // Cancels the queued sends of rules no longer in force (app::CancelSendsOfGoneRules), logged.
+  void CancelSendsOfGoneRules(Instant now);
   // Logs and counts what was recorded; asks for a drain when anything was.
   void Recorded(const app::Decided& decided);
 

@@ -101,6 +101,22 @@ std::optional<int> Deliverer::Start() {
 
 void Deliverer::Drain() {
   if (!Own()) return;
+  // Paused by the operator (followupd queue pause): said once, and once when it is resumed.
+  if (auto pause = app::DeliveryPause(*store_); !pause) {
+    spdlog::error("outbox: {} (retrying)", pause.error().ToString());
+    return;
+  } else if (*pause != paused_) {
+    paused_ = *pause;
+    if (paused_)
+      spdlog::warn(
+          "outbox: delivery paused by the operator since {} ({}); followupd queue resume "
+          "resumes it",
+          FormatInstant(paused_->since), paused_->reason);
+    else
+      spdlog::info("outbox: delivery resumed");
+    metrics_.delivery_paused = paused_.has_value();
+  }
+  if (paused_) return;
   // A drain that failed on the store may have left its round `sending` (putting it back can fail
   // for the same reason): this thread is the only one that claims, so put it back now.
   if (requeue_) {

@@ -45,6 +45,7 @@ class Deliverer {
   bool owned_ = false;        // delivery for the store is this process's (Store::OwnDelivery)
   int64_t waiting_for_ = -1;  // the other owner last reported, -1 when none was
   bool requeue_ = false;      // the last drain failed on the store, or delivery was just taken
+  std::optional<app::Pause> paused_;  // the operator's pause, as last read
   std::unique_ptr<store::Store> store_;
   std::optional<app::Delivery> delivery_;
 };

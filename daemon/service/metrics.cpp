@@ -20,8 +20,13 @@ std::string MetricsText(const Metrics& m,
                            {{{"status", "suppressed"}}, double(m.suppressed)}});
   if (outbox) {
     std::vector<std::pair<std::map<std::string, std::string>, double>> rows;
-    for (const auto& [status, n] : *outbox)
-      rows.push_back({{{"status", std::string(store::DeliveryStatusName(status))}}, double(n)});
+    // Every status, those with no rows at 0: a series that appears only once it is non-zero
+    // cannot be alerted on.
+    for (const auto& [status, name] : store::kDeliveryStatusNames) {
+      auto n = outbox->find(status);
+      rows.push_back(
+          {{{"status", std::string(name)}}, n == outbox->end() ? 0.0 : double(n->second)});
+    }
     out += PrometheusMetric("followup_outbox", "gauge", "Outbox rows by status.", rows);
   }
   out += PrometheusMetric("followup_last_reload_success", "gauge",
@@ -38,6 +43,9 @@ std::string MetricsText(const Metrics& m,
   out += PrometheusMetric("followup_delivery_owner", "gauge",
                           "1 if this process delivers for the store; 0 while another one does.",
                           {{{}, m.delivery_owned ? 1.0 : 0.0}});
+  out += PrometheusMetric("followup_delivery_paused", "gauge",
+                          "1 while the operator has paused delivery (followupd queue pause).",
+                          {{{}, m.delivery_paused ? 1.0 : 0.0}});
   return out;
 }
 

@@ -27,6 +27,8 @@ struct Metrics {
   std::atomic<bool> delivering{false};
   // This process holds delivery for the store (docs/delivery.md, one deliverer per store).
   std::atomic<bool> delivery_owned{false};
+  // Delivery paused by the operator (followupd queue pause).
+  std::atomic<bool> delivery_paused{false};
 };
 
 // The /metrics body: the counters, and the outbox rows by status when the store gave them.

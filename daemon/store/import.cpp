@@ -490,7 +490,7 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
     if (cb.on_problem)
       cb.on_problem(Error{ErrorCode::kInvalidInput, Printable(why), {path, line, 0}});
   };
-  // Counts one put; returns true when the row was accepted (inserted or unchanged).
+  // Counts one put.
   auto count = [&](int line, const PutResult& put, const std::string& id) {
     switch (put.outcome) {
       case PutOutcome::kInserted:
@@ -498,6 +498,10 @@ Result<ImportSummary> Import(Store& store, const std::string& path, const Import
         break;
       case PutOutcome::kUnchanged:
         ++summary.unchanged;
+        break;
+      case PutOutcome::kUpdated:
+        ++summary.updated;
+        if (cb.on_updated) cb.on_updated(line, "id " + Quote(id) + ": " + put.detail);
         break;
       case PutOutcome::kConflict:
         problem(line, "id " + Quote(id) + " is already in the store with different " + put.detail);

@@ -38,6 +38,7 @@ struct ImportSummary {
   int64_t read = 0;       // data rows read (header excluded)
   int64_t imported = 0;   // new rows written
   int64_t unchanged = 0;  // rows already in the store with the same content
+  int64_t updated = 0;    // known customers whose changed fields were taken (MergeCustomer)
   int64_t rejected = 0;   // rows reported as problems and not written
 };
 
@@ -45,6 +46,8 @@ struct ImportCallbacks {
   // Each rejected row, as FILE:LINE: reason. Called in line order for transactions; customers whose
   // referrer could only be checked at the end are reported then.
   std::function<void(const Error&)> on_problem;
+  // Each known customer whose changed fields were taken: the line and "id 'ann': email, name".
+  std::function<void(int line, const std::string& what)> on_updated;
   // Now and then: bytes of the file read so far, its size, rows read so far.
   std::function<void(uint64_t done, uint64_t total, int64_t rows)> on_progress;
 };

@@ -102,7 +102,43 @@ CREATE INDEX sequence_places_by_customer ON sequence_places(customer_id);
 CREATE INDEX sequence_places_ended ON sequence_places(ended_at);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// The operator's queue controls: sends held and cancelled (followupd queue). SQLite cannot change
+// a CHECK constraint in place, so the outbox is copied into a new table with the wider one.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE outbox_v4 (
+  id                  INTEGER PRIMARY KEY,
+  dedupe_key          TEXT NOT NULL UNIQUE,
+  rule                TEXT NOT NULL,
+  customer_id         INTEGER NOT NULL REFERENCES customers(id),
+  recipient_id        INTEGER NOT NULL REFERENCES customers(id),
+  kind                TEXT NOT NULL CHECK (kind = 'send' OR kind = 'holdout' OR kind = 'control'),
+  arm                 TEXT,
+  template            TEXT NOT NULL,
+  template_values     TEXT NOT NULL DEFAULT '{}',
+  decided_at          INTEGER NOT NULL,
+  send_after          INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'deferred',
+                                                      'failed', 'suppressed', 'held_out', 'held',
+                                                      'cancelled')),
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at     INTEGER,
+  last_reply          TEXT,
+  provider_message_id TEXT,
+  message_id          TEXT,
+  sent_at             INTEGER,
+  updated_at          INTEGER NOT NULL
+);
+INSERT INTO outbox_v4 SELECT id, dedupe_key, rule, customer_id, recipient_id, kind, arm, template,
+  template_values, decided_at, send_after, status, attempts, next_attempt_at, last_reply,
+  provider_message_id, message_id, sent_at, updated_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(status, send_after);
+CREATE INDEX outbox_by_customer ON outbox(customer_id, decided_at);
+CREATE INDEX outbox_by_decided ON outbox(decided_at);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

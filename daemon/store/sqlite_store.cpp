@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -128,10 +129,29 @@ class SqliteImportBatch final : public ImportBatch {
       customer_ids_.emplace(c.external_id, sqlite3_last_insert_rowid(db_.raw()));
       return PutResult{PutOutcome::kInserted, {}};
     }
-    // Already there: unchanged, or a conflict naming the fields that differ.
+    // Already there: unchanged, updated, or a conflict saying why.
     auto existing = ReadCustomer(c.external_id);
     if (!existing) return tl::unexpected(existing.error());
-    return CompareCustomer(*existing, c);
+    auto merge = MergeCustomer(*existing, c);
+    if (merge.result.outcome != PutOutcome::kUpdated) return merge.result;
+    const CustomerRecord& m = merge.merged;
+    auto update =
+        Cached(update_customer_,
+               "UPDATE customers SET email = ?2, name = ?3, created_at = ?4, "
+               "referred_by = (SELECT id FROM customers WHERE external_id = ?5), timezone = ?6, "
+               "attributes = ?7, unsubscribed_at = ?8 WHERE external_id = ?1");
+    if (!update) return tl::unexpected(update.error());
+    auto& u = **update;
+    u.Bind(1, std::string_view(m.external_id))
+        .Bind(2, m.email)
+        .Bind(3, std::string_view(m.name))
+        .Bind(4, Seconds(m.created_at))
+        .Bind(5, m.referred_by)
+        .Bind(6, m.timezone)
+        .Bind(7, std::string_view(m.attributes_json))
+        .Bind(8, Seconds(m.unsubscribed_at));
+    if (auto r = u.Run(); !r) return tl::unexpected(r.error());
+    return merge.result;
   }
 
   Result<std::vector<PutResult>> PutTransactions(
@@ -265,6 +285,7 @@ class SqliteImportBatch final : public ImportBatch {
 
   void Finalize() {
     insert_customer_ = Lazy();
+    update_customer_ = Lazy();
     insert_txns_.clear();
     find_customer_ = Lazy();
     read_customer_ = Lazy();
@@ -342,7 +363,7 @@ class SqliteImportBatch final : public ImportBatch {
 
   Database& db_;
   bool open_ = false;
-  Lazy insert_customer_, find_customer_, read_customer_, read_txn_;
+  Lazy insert_customer_, update_customer_, find_customer_, read_customer_, read_txn_;
   std::unordered_map<size_t, Lazy> insert_txns_;  // by number of rows
   std::unordered_map<std::string, int64_t> customer_ids_;
 };
@@ -743,6 +764,28 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  // The FROM and WHERE of a send-log selection: outbox o with its customer c and recipient r.
+  // Parameters ?1 to ?4 and ?6 (BindLogSelection).
+  static std::string LogSelection(const LogFilter& f) {
+    std::string sql =
+        "FROM outbox o JOIN customers c ON c.id = o.customer_id "
+        "JOIN customers r ON r.id = o.recipient_id WHERE 1";
+    if (f.since) sql += " AND o.decided_at > ?1";
+    if (!f.rule.empty()) sql += " AND o.rule = ?2";
+    if (!f.customer.empty()) sql += " AND (c.external_id = ?3 OR r.external_id = ?3)";
+    if (f.status) sql += " AND o.status = ?4";
+    if (f.in_queue) sql += " AND o.status IN ('queued', 'sending', 'deferred', 'held')";
+    if (!f.ids.empty()) sql += " AND o.id IN (SELECT value FROM json_each(?6))";
+    return sql;
+  }
+  static void BindLogSelection(Statement& s, const LogFilter& f) {
+    if (f.since) s.Bind(1, static_cast<int64_t>(f.since->time_since_epoch().count()));
+    if (!f.rule.empty()) s.Bind(2, std::string_view(f.rule));
+    if (!f.customer.empty()) s.Bind(3, std::string_view(f.customer));
+    if (f.status) s.Bind(4, DeliveryStatusName(*f.status));
+    if (!f.ids.empty()) s.Bind(6, std::string_view(JsonList(f.ids)));
+  }
+
   Result<void> ForEachLogEntry(const LogFilter& f,
                                const std::function<void(const LogEntry&)>& fn) override {
     std::string sql =
@@ -750,20 +793,12 @@ class SqliteStore final : public Store {
         "coalesce(o.arm, ''), o.template, o.status, o.attempts, o.decided_at, o.send_after, "
         "o.next_attempt_at, o.sent_at, coalesce(o.last_reply, ''), "
         "coalesce(o.provider_message_id, ''), coalesce(o.message_id, ''), o.dedupe_key, "
-        "o.updated_at FROM outbox o JOIN customers c ON c.id = o.customer_id "
-        "JOIN customers r ON r.id = o.recipient_id WHERE 1";
-    if (f.since) sql += " AND o.decided_at > ?1";
-    if (!f.rule.empty()) sql += " AND o.rule = ?2";
-    if (!f.customer.empty()) sql += " AND (c.external_id = ?3 OR r.external_id = ?3)";
-    if (f.status) sql += " AND o.status = ?4";
-    sql += " ORDER BY o.decided_at DESC, o.id DESC";
+        "o.updated_at " +
+        LogSelection(f) + " ORDER BY o.decided_at DESC, o.id DESC";
     if (f.limit > 0) sql += " LIMIT ?5";
     auto s = db_.Prepare(sql);
     if (!s) return tl::unexpected(s.error());
-    if (f.since) s->Bind(1, static_cast<int64_t>(f.since->time_since_epoch().count()));
-    if (!f.rule.empty()) s->Bind(2, std::string_view(f.rule));
-    if (!f.customer.empty()) s->Bind(3, std::string_view(f.customer));
-    if (f.status) s->Bind(4, DeliveryStatusName(*f.status));
+    BindLogSelection(*s, f);
     if (f.limit > 0) s->Bind(5, f.limit);
     LogEntry e;
     for (;;) {
@@ -794,6 +829,50 @@ class SqliteStore final : public Store {
       e.dedupe_key = std::string(s->Text(17));
       e.updated_at = Instant{std::chrono::seconds{s->Int(18)}};
       fn(e);
+    }
+  }
+
+  Result<int64_t> ChangeQueue(QueueAction action, const LogFilter& which, std::string_view reason,
+                              Instant now) override {
+    std::string from;
+    for (auto status : QueueActionFrom(action))
+      from += std::string(from.empty() ? "" : ", ") + "'" +
+              std::string(DeliveryStatusName(status)) + "'";
+    LogFilter f = which;
+    f.since.reset();
+    const bool requeue = action == QueueAction::kRequeue;
+    auto s = db_.Prepare(std::string("UPDATE outbox SET status = ?7, updated_at = ?8") +
+                         (requeue ? ", attempts = 0, next_attempt_at = NULL" : "") +
+                         (action == QueueAction::kRelease ? ", next_attempt_at = NULL" : "") +
+                         (action == QueueAction::kCancel ? ", last_reply = ?9" : "") +
+                         " WHERE status IN (" + from + ") AND id IN (SELECT o.id " +
+                         LogSelection(f) + ")");
+    if (!s) return tl::unexpected(s.error());
+    BindLogSelection(*s, f);
+    s->Bind(7, DeliveryStatusName(QueueActionTo(action)))
+        .Bind(8, static_cast<int64_t>(now.time_since_epoch().count()));
+    if (action == QueueAction::kCancel) s->Bind(9, reason);
+    if (auto r = s->Run(); !r) return tl::unexpected(r.error());
+    return db_.Changes();
+  }
+
+  Result<std::map<std::string, int64_t>> CancelSendsOfRules(std::span<const std::string> rules,
+                                                            std::string_view reason,
+                                                            Instant now) override {
+    auto s = db_.Prepare(
+        "UPDATE outbox SET status = 'cancelled', last_reply = ?2, updated_at = ?3 "
+        "WHERE status IN ('queued', 'deferred', 'held') AND kind = 'send' AND "
+        "rule IN (SELECT value FROM json_each(?1)) RETURNING rule");
+    if (!s) return tl::unexpected(s.error());
+    s->Bind(1, std::string_view(JsonList(rules)))
+        .Bind(2, reason)
+        .Bind(3, static_cast<int64_t>(now.time_since_epoch().count()));
+    std::map<std::string, int64_t> out;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return out;
+      ++out[std::string(s->Text(0))];
     }
   }
 
@@ -837,6 +916,49 @@ class SqliteStore final : public Store {
       if (!row) return tl::unexpected(row.error());
       if (!*row) return out;
       out.emplace_back(s->Text(0));
+    }
+  }
+
+  Result<bool> Resubscribe(std::string_view external_id) override {
+    auto s = db_.Prepare("UPDATE customers SET unsubscribed_at = NULL WHERE external_id = ?1");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, external_id).Run(); !r) return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<bool> AddSuppression(std::string_view email, std::string_view reason,
+                              Instant at) override {
+    auto s = db_.Prepare(
+        "INSERT INTO suppressions(email, reason, created_at) VALUES(lower(?1), ?2, ?3) "
+        "ON CONFLICT(email) DO NOTHING");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, email)
+                     .Bind(2, reason)
+                     .Bind(3, static_cast<int64_t>(at.time_since_epoch().count()))
+                     .Run();
+        !r)
+      return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<bool> RemoveSuppression(std::string_view email) override {
+    auto s = db_.Prepare("DELETE FROM suppressions WHERE lower(email) = lower(?1)");
+    if (!s) return tl::unexpected(s.error());
+    if (auto r = s->Bind(1, email).Run(); !r) return tl::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<std::vector<Suppression>> ListSuppressions() override {
+    auto s = db_.Prepare(
+        "SELECT lower(email), reason, created_at FROM suppressions ORDER BY lower(email)");
+    if (!s) return tl::unexpected(s.error());
+    std::vector<Suppression> out;
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return out;
+      out.push_back({std::string(s->Text(0)), std::string(s->Text(1)),
+                     Instant{std::chrono::seconds{s->Int(2)}}});
     }
   }
 
@@ -913,6 +1035,10 @@ class SqliteStore final : public Store {
     }
     list += ']';
     return list;
+  }
+  static std::string JsonList(std::span<const std::string> texts) {
+    return nlohmann::json(std::vector<std::string>(texts.begin(), texts.end()))
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
   // The oldest due sends, up to `limit`, oldest decisions first; marked "sending" when `claim`.

@@ -70,6 +70,42 @@ bool IsPending(DeliveryStatus status) {
          status == DeliveryStatus::kDeferred;
 }
 
+bool IsInQueue(DeliveryStatus status) {
+  return IsPending(status) || status == DeliveryStatus::kHeld;
+}
+
+std::span<const DeliveryStatus> QueueActionFrom(QueueAction action) {
+  using enum DeliveryStatus;
+  static constexpr DeliveryStatus kRequeue[] = {kFailed, kDeferred, kHeld, kCancelled, kSuppressed};
+  static constexpr DeliveryStatus kCancel[] = {kQueued, kDeferred, kHeld};
+  static constexpr DeliveryStatus kHold[] = {kQueued, kDeferred};
+  static constexpr DeliveryStatus kRelease[] = {kHeld};
+  switch (action) {
+    case QueueAction::kRequeue:
+      return kRequeue;
+    case QueueAction::kCancel:
+      return kCancel;
+    case QueueAction::kHold:
+      return kHold;
+    case QueueAction::kRelease:
+      return kRelease;
+  }
+  return {};
+}
+
+DeliveryStatus QueueActionTo(QueueAction action) {
+  switch (action) {
+    case QueueAction::kCancel:
+      return DeliveryStatus::kCancelled;
+    case QueueAction::kHold:
+      return DeliveryStatus::kHeld;
+    case QueueAction::kRequeue:
+    case QueueAction::kRelease:
+      break;
+  }
+  return DeliveryStatus::kQueued;
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
   auto file = StoreFilePath(url);
   if (!file) return InvalidInput("store '" + pg::Redacted(url) + "': " + file.error().message);

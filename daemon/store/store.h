@@ -60,14 +60,15 @@ struct TransactionRecord {
 enum class PutOutcome {
   kInserted,
   kUnchanged,        // the same id with the same content was already there
-  kConflict,         // the same id with different content: nothing changed
+  kConflict,         // the same id with content that cannot be taken: nothing changed
+  kUpdated,          // a known customer whose changed fields were taken (MergeCustomer)
   kUnknownCustomer,  // a transaction for a customer the store does not know
   kUnknownReferrer,  // referred_by names a customer the store does not know
 };
 
 struct PutResult {
   PutOutcome outcome = PutOutcome::kInserted;
-  std::string detail;  // for kConflict: which fields differ
+  std::string detail;  // for kConflict: why; for kUpdated: the fields that changed
 };
 
 // One import as a unit of work: everything put is visible to later puts in the same batch, and
@@ -124,6 +125,8 @@ enum class DeliveryStatus {
   kFailed,      // a permanent failure, or out of attempts
   kSuppressed,  // not sent: the recipient is gone, unsubscribed, suppressed or has no address
   kHeldOut,     // a holdout or control decision: never sent
+  kHeld,        // a send the operator holds (followupd queue hold) until released
+  kCancelled,   // a send the operator cancelled, or whose rule was removed or disabled: never sent
 };
 
 // The names kinds and statuses have in the store, in `followupd log` and in --json output: the one
@@ -135,10 +138,11 @@ inline constexpr std::pair<DecisionKind, std::string_view> kDecisionKindNames[] 
     {DecisionKind::kControl, "control"},
 };
 inline constexpr std::pair<DeliveryStatus, std::string_view> kDeliveryStatusNames[] = {
-    {DeliveryStatus::kQueued, "queued"},    {DeliveryStatus::kSending, "sending"},
-    {DeliveryStatus::kSent, "sent"},        {DeliveryStatus::kDeferred, "deferred"},
-    {DeliveryStatus::kFailed, "failed"},    {DeliveryStatus::kSuppressed, "suppressed"},
-    {DeliveryStatus::kHeldOut, "held_out"},
+    {DeliveryStatus::kQueued, "queued"},       {DeliveryStatus::kSending, "sending"},
+    {DeliveryStatus::kSent, "sent"},           {DeliveryStatus::kDeferred, "deferred"},
+    {DeliveryStatus::kFailed, "failed"},       {DeliveryStatus::kSuppressed, "suppressed"},
+    {DeliveryStatus::kHeldOut, "held_out"},    {DeliveryStatus::kHeld, "held"},
+    {DeliveryStatus::kCancelled, "cancelled"},
 };
 inline constexpr size_t kDeliveryStatusCount = std::size(kDeliveryStatusNames);
 
@@ -150,6 +154,19 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name);
 std::string DeliveryStatusNames();
 // Still on its way: queued, sending or deferred.
 bool IsPending(DeliveryStatus status);
+// In the queue as `followupd queue` lists it: pending, or held.
+bool IsInQueue(DeliveryStatus status);
+
+// What the operator does to sends in the queue (followupd queue; docs/delivery.md).
+enum class QueueAction {
+  kRequeue,  // failed, deferred, held, cancelled or suppressed -> queued, attempts from 0
+  kCancel,   // queued, deferred or held -> cancelled, with the reason as its reply
+  kHold,     // queued or deferred -> held
+  kRelease,  // held -> queued
+};
+// The statuses `action` applies to, and the one it gives.
+std::span<const DeliveryStatus> QueueActionFrom(QueueAction action);
+DeliveryStatus QueueActionTo(QueueAction action);
 
 // A rule's decision about one customer: what the engine makes (rules/engine.h) and the outbox
 // keeps, the same record on both sides. Delivery sends the kind kSend ones.
@@ -273,6 +290,8 @@ struct LogFilter {
   std::string customer;                  // external id of the customer or recipient; "" = any
   std::optional<DeliveryStatus> status;  // none = any
   int64_t limit = 0;                     // 0 = no limit
+  bool in_queue = false;                 // only sends in the queue (IsInQueue)
+  std::vector<int64_t> ids;              // only these outbox ids; empty = any
 };
 
 // What happened after one decision, for `report`.
@@ -332,6 +351,13 @@ enum class OpenMode {
 // with OpenMode::kExisting against the `known` migrations of its backend: the version itself, or
 // the error OpenMode::kExisting describes.
 Result<int> RequireSchemaVersion(int version, int known, const std::string& store);
+
+// An address followupd never writes to, and why (store table `suppressions`).
+struct Suppression {
+  std::string email;   // lower-cased
+  std::string reason;  // "hard bounce: 5.1.1 ...", "complaint", or the operator's words
+  Instant created_at;
+};
 
 // Who delivers for a store (Store::OwnDelivery).
 struct DeliveryOwner {
@@ -473,8 +499,30 @@ class Store {
   // How many outbox rows there are in each status.
   virtual Result<std::map<DeliveryStatus, int64_t>> OutboxStatusCounts() = 0;
 
-  // Every suppressed address (hard bounces, complaints), lower-cased.
+  // Every suppressed address (hard bounces, complaints, the operator's), lower-cased.
   virtual Result<std::vector<std::string>> Suppressions() = 0;
+
+  // Lifts a customer's unsubscribe (they asked to hear from the business again). Returns false
+  // when there is no such customer. Idempotent.
+  virtual Result<bool> Resubscribe(std::string_view external_id) = 0;
+  // Suppresses `email` (lower-cased) for `reason` from `at`. Returns false when it already was
+  // (its first reason and time are kept).
+  virtual Result<bool> AddSuppression(std::string_view email, std::string_view reason,
+                                      Instant at) = 0;
+  // Lifts the suppression of `email` (any case). Returns false when it was not suppressed.
+  virtual Result<bool> RemoveSuppression(std::string_view email) = 0;
+  // Every suppression with its reason and time, by address.
+  virtual Result<std::vector<Suppression>> ListSuppressions() = 0;
+
+  // Applies `action` to the sends `which` selects (its since and limit aside) whose status it
+  // applies to (QueueActionFrom), in one transaction; a cancel keeps `reason` as the reply.
+  // Sends being sent are never touched. Returns how many changed.
+  virtual Result<int64_t> ChangeQueue(QueueAction action, const LogFilter& which,
+                                      std::string_view reason, Instant now) = 0;
+  // Cancels every queued, deferred or held send of the `rules` (removed or disabled ones), with
+  // `reason` as the reply. Returns how many, by rule.
+  virtual Result<std::map<std::string, int64_t>> CancelSendsOfRules(
+      std::span<const std::string> rules, std::string_view reason, Instant now) = 0;
 
   // Every row of `table`, in its order_by order; the first error `fn` returns ends the reading and
   // is returned.

@@ -54,6 +54,33 @@ TEST_F(ImportCommandTest, ImportsCdnowAndReimportsAsUnchanged) {
   EXPECT_EQ(Query(dir_ / "f.db", "SELECT count(*) FROM transactions"), "6919");
 }
 
+TEST_F(ImportCommandTest, KnownCustomersTakeChangedFieldsAndKeepTheirUnsubscribe) {
+  auto first = dir_.Write("c1.csv",
+                          "id,email,unsubscribed_at\n"
+                          "c1,a@example.com,2026-05-01\n"
+                          "c2,b@example.com,\n");
+  ASSERT_EQ(Followupd(Store() + " import customers " + first, dir_.path()).status, 0);
+  // The shop's next export: c1 moved and has no unsubscribe column; c2 unsubscribed meanwhile.
+  auto second = dir_.Write("c2.csv",
+                           "id,email\n"
+                           "c1,a@new.example\n"
+                           "c2,b@example.com\n");
+  auto r = Followupd(Store() + " import customers " + second, dir_.path());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, second + ":2: updated id 'c1': email\n" + second +
+                       ": read 2, imported 0, unchanged 1, rejected 0, updated 1\n");
+  EXPECT_EQ(Query(dir_ / "f.db", "SELECT email FROM customers WHERE external_id = 'c1'"),
+            "a@new.example");
+  EXPECT_EQ(Query(dir_ / "f.db",
+                  "SELECT unsubscribed_at IS NOT NULL FROM customers WHERE external_id = 'c1'"),
+            "1")
+      << "an import without the column never undoes an unsubscribe";
+  auto third = dir_.Write("c3.csv", "id,unsubscribed_at\nc2,2026-06-01\n");
+  auto u = Followupd(Store() + " import customers " + third, dir_.path());
+  EXPECT_EQ(u.out, third + ":2: updated id 'c2': unsubscribed_at\n" + third +
+                       ": read 1, imported 0, unchanged 0, rejected 0, updated 1\n");
+}
+
 TEST_F(ImportCommandTest, BadRowsExitOneAndKeepTheGoodOnes) {
   auto customers = dir_.Write("c.csv", "id,email\nc1,a@example.com\nc2,nope\n");
   auto r = Followupd(Store() + " import customers " + customers, dir_.path());

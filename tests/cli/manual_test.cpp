@@ -96,9 +96,10 @@ std::string Complete(const std::string& words) {
 
 TEST(ManualTest, BashCompletesCommandsOptionsAndValues) {
   EXPECT_EQ(Complete("followupd si"), "simulate");
-  EXPECT_EQ(Complete("followupd --at 2026-06-30 r"), "report run reload");
+  EXPECT_EQ(Complete("followupd --at 2026-06-30 r"), "report run reload resubscribe");
   EXPECT_EQ(Complete("followupd log --st"), "--status --store");
-  EXPECT_EQ(Complete("followupd log --status he"), "held_out");
+  EXPECT_EQ(Complete("followupd log --status he"), "held_out held");
+  EXPECT_EQ(Complete("followupd queue re"), "requeue release resume");
   EXPECT_EQ(Complete("followupd import t"), "transactions");
   EXPECT_EQ(Complete("followupd run --"), "--once --config --store --at --help --version");
 }

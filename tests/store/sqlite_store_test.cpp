@@ -92,6 +92,41 @@ TEST(SqliteStoreTest, RefusesANewerOrOlderDatabaseWithoutMigratingIt) {
       << older.error().message;
 }
 
+// Version 4 copies the outbox into a table that also allows held and cancelled: a store of
+// version 3 keeps every send, and they can be held.
+TEST(SqliteStoreTest, MigratingToVersionFourKeepsTheOutbox) {
+  testing::TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "f.db").c_str(), &db), SQLITE_OK);
+    std::string sql;
+    for (int v = 0; v < 3; ++v) sql += std::string(SqliteMigrations()[v]);
+    sql +=
+        "INSERT INTO meta(key, value) VALUES('schema_version', '3');"
+        "INSERT INTO customers(external_id, email, name) VALUES('a', 'a@example.com', 'A');"
+        "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+        "decided_at, send_after, status, attempts, last_reply, updated_at) VALUES "
+        "('k1', 'r', 1, 1, 'send', 't', 10, 10, 'failed', 3, '550 no', 11), "
+        "('k2', 'r', 1, 1, 'send', 't', 12, 12, 'queued', 0, NULL, 12);";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    sqlite3_close(db);
+  }
+  auto store = Store::Open(dir / "f.db");
+  ASSERT_TRUE(store) << store.error().ToString();
+  EXPECT_EQ((*store)->SchemaVersion(), 4);
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*store)->ForEachLogEntry({}, [&](const LogEntry& e) {
+    seen.push_back(e.dedupe_key + " " + std::string(DeliveryStatusName(e.status)) + " " +
+                   std::to_string(e.attempts) + " " + e.last_reply);
+  }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"k2 queued 0 ", "k1 failed 3 550 no"}));
+  LogFilter k2;
+  k2.ids = {2};
+  EXPECT_EQ(*(*store)->ChangeQueue(QueueAction::kHold, k2, "", Instant{}), 1);
+  EXPECT_EQ((*(*store)->OutboxStatusCounts())[DeliveryStatus::kHeld], 1);
+}
+
 TEST(SqliteStoreTest, UnknownSchemeIsInvalidInput) {
   auto store = Store::Open("mysql://db/x");
   ASSERT_FALSE(store);

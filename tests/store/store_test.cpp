@@ -89,9 +89,11 @@ TEST_P(StoreTest, BatchCommitsOrRollsBackWhole) {
   ASSERT_EQ(b->outcome, PutOutcome::kInserted);
   EXPECT_EQ(batch->PutCustomer(Customer("c", "", "zz"))->outcome, PutOutcome::kUnknownReferrer);
   EXPECT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kUnchanged);
-  auto conflict = batch->PutCustomer(Customer("a", "Bob"));
-  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict);
-  EXPECT_EQ(conflict->detail, "name");
+  auto renamed = batch->PutCustomer(Customer("a", "Bob"));
+  EXPECT_EQ(renamed->outcome, PutOutcome::kUpdated);
+  EXPECT_EQ(renamed->detail, "name");
+  auto conflict = batch->PutCustomer(Customer("b", "", "b"));
+  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict) << "a credited referral is not moved";
   TransactionRecord t;
   t.external_id = "t1";
   t.customer_external_id = "b";
@@ -251,14 +253,16 @@ TEST_P(StoreTest, CustomersKeepEveryFieldAndUnsubscribeKeepsTheEarliest) {
   a.attributes_json = R"({"tier": "gold", "visits": "3"})";
   ASSERT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kInserted);
   ASSERT_EQ(batch->PutCustomer(Customer("b", "", "a"))->outcome, PutOutcome::kInserted);
-  // The same attributes, byte for byte, are unchanged; other ones conflict.
+  // The same attributes, byte for byte, are unchanged; other ones are taken, and a later
+  // created_at is not (the earlier is kept).
   EXPECT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kUnchanged);
   CustomerRecord changed = a;
   changed.attributes_json = R"({"tier":"gold","visits":"3"})";
   changed.created_at = Day("2025-03-04T05:06:08Z");
-  auto conflict = batch->PutCustomer(changed);
-  EXPECT_EQ(conflict->outcome, PutOutcome::kConflict);
-  EXPECT_EQ(conflict->detail, "created_at, attributes");
+  auto updated = batch->PutCustomer(changed);
+  EXPECT_EQ(updated->outcome, PutOutcome::kUpdated);
+  EXPECT_EQ(updated->detail, "attributes");
+  EXPECT_EQ(batch->PutCustomer(changed)->outcome, PutOutcome::kUnchanged);
   ASSERT_TRUE(batch->Commit());
 
   auto found = store->FindCustomer("a");
@@ -463,6 +467,125 @@ TEST_P(StoreTest, DecisionsAreRecordedOnceAndTheLogAndReportReadThem) {
   ASSERT_TRUE(store->ForEachDecisionOutcome("r", std::chrono::hours(24 * 90), "NOPE",
                                             [&](const auto& o) { outcomes.push_back(o); }));
   EXPECT_EQ(outcomes[0].purchases, 0) << "only purchases with the offer code";
+}
+
+TEST_P(StoreTest, AKnownCustomerImportedAgainTakesTheChangedFieldsAndKeepsHistory) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  {
+    auto batch = std::move(*store->BeginImport());
+    CustomerRecord a = Customer("a", "Ada");
+    a.email = "ada@example.com";
+    a.unsubscribed_at = Day("2026-02-01");
+    ASSERT_EQ(batch->PutCustomer(a)->outcome, PutOutcome::kInserted);
+    ASSERT_EQ(batch->PutCustomer(Customer("r"))->outcome, PutOutcome::kInserted);
+    ASSERT_EQ(batch->PutCustomer(Customer("s"))->outcome, PutOutcome::kInserted);
+    ASSERT_TRUE(batch->Commit());
+  }
+  auto batch = std::move(*store->BeginImport());
+  // A new address and a referrer; no unsubscribed_at in the row: the unsubscribe stays.
+  CustomerRecord moved = Customer("a", "", "r");
+  moved.email = "ada@new.example";
+  auto put = batch->PutCustomer(moved);
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->outcome, PutOutcome::kUpdated);
+  EXPECT_EQ(put->detail, "email, referred_by");
+  // Another referrer once one is credited: refused, nothing changed.
+  auto other = batch->PutCustomer(Customer("a", "", "s"));
+  EXPECT_EQ(other->outcome, PutOutcome::kConflict);
+  EXPECT_EQ(other->detail, "referred_by (a referral already credited is not moved)");
+  ASSERT_TRUE(batch->Commit());
+
+  auto row = **store->FindCustomer("a");
+  EXPECT_EQ(row.email, "ada@new.example");
+  EXPECT_EQ(row.name, "Ada") << "an empty cell never clears a stored value";
+  EXPECT_EQ(row.unsubscribed_at, Day("2026-02-01")) << "an import never undoes an unsubscribe";
+  EXPECT_EQ(row.referred_by, (*store->FindCustomer("r"))->id);
+}
+
+TEST_P(StoreTest, TheOperatorHoldsCancelsReleasesAndRequeuesSends) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+  ASSERT_EQ(batch->PutCustomer(Customer("b"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t a = (*store->FindCustomer("a"))->id, b = (*store->FindCustomer("b"))->id;
+  Decision other = MakeDecision("k3", b, "2026-01-03");
+  other.rule = "gone";
+  ASSERT_EQ(*store->RecordDecisions(std::vector<Decision>{
+                MakeDecision("k1", a, "2026-01-01"), MakeDecision("k2", b, "2026-01-02"), other}),
+            3);
+  const Instant now = Day("2026-01-10");
+  auto status_of = [&](const std::string& key) {
+    std::string out;
+    EXPECT_TRUE(store->ForEachLogEntry({}, [&](const LogEntry& e) {
+      if (e.dedupe_key == key) out = std::string(DeliveryStatusName(e.status)) + " " + e.last_reply;
+    }));
+    return out;
+  };
+  LogFilter of_a;
+  of_a.customer = "a";
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kHold, of_a, "", now), 1);
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kHold, of_a, "", now), 0) << "held already";
+  auto due = store->PeekDue(now, 10);
+  ASSERT_EQ(due->size(), 2u) << "a held send is not due";
+  LogFilter in_queue;
+  in_queue.in_queue = true;
+  in_queue.rule = "r";
+  int listed = 0;
+  ASSERT_TRUE(store->ForEachLogEntry(in_queue, [&](const LogEntry&) { ++listed; }));
+  EXPECT_EQ(listed, 2);
+
+  LogFilter by_id;
+  by_id.ids = {due->front().id};
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kCancel, by_id, "cancelled: wrong", now), 1);
+  EXPECT_EQ(status_of(due->front().dedupe_key), "cancelled cancelled: wrong");
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kRelease, of_a, "", now), 1);
+  EXPECT_EQ(status_of("k1"), "queued ");
+
+  auto cancelled = store->CancelSendsOfRules(std::vector<std::string>{"gone"}, "rule gone", now);
+  ASSERT_TRUE(cancelled) << cancelled.error().ToString();
+  EXPECT_EQ(*cancelled, (std::map<std::string, int64_t>{{"gone", 1}}));
+  EXPECT_EQ(status_of("k3"), "cancelled rule gone");
+
+  LogFilter cancelled_ones;
+  cancelled_ones.status = DeliveryStatus::kCancelled;
+  EXPECT_EQ(*store->ChangeQueue(QueueAction::kRequeue, cancelled_ones, "", now), 2);
+  EXPECT_EQ(store->PeekDue(now, 10)->size(), 3u);
+}
+
+TEST_P(StoreTest, TheOperatorSuppressesLiftsAndResubscribes) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+
+  EXPECT_TRUE(*store->AddSuppression("Zed@Example.com", "asked by phone", Day("2026-02-01")));
+  EXPECT_TRUE(*store->AddSuppression("amy@example.com", "550 no such user", Day("2026-02-02")));
+  EXPECT_FALSE(*store->AddSuppression("zed@example.com", "again", Day("2026-02-03")))
+      << "already suppressed: the first reason and time are kept";
+  auto list = store->ListSuppressions();
+  ASSERT_TRUE(list) << list.error().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].email, "amy@example.com");
+  EXPECT_EQ((*list)[1].email, "zed@example.com");
+  EXPECT_EQ((*list)[1].reason, "asked by phone");
+  EXPECT_EQ((*list)[1].created_at, Day("2026-02-01"));
+  auto all = *store->Suppressions();
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"amy@example.com", "zed@example.com"}));
+
+  EXPECT_TRUE(*store->RemoveSuppression("ZED@example.com"));
+  EXPECT_FALSE(*store->RemoveSuppression("zed@example.com"));
+  EXPECT_EQ(*store->Suppressions(), std::vector<std::string>{"amy@example.com"});
+
+  ASSERT_TRUE(*store->Unsubscribe("a", Day("2026-02-01")));
+  EXPECT_TRUE(*store->Resubscribe("a"));
+  EXPECT_FALSE((*store->FindCustomer("a"))->unsubscribed_at);
+  EXPECT_TRUE(*store->Resubscribe("a")) << "idempotent for a customer who is there";
+  EXPECT_FALSE(*store->Resubscribe("nobody"));
 }
 
 TEST_P(StoreTest, DeliveriesRecordOutcomesMessageIdsAndSuppressions) {

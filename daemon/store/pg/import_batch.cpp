@@ -55,7 +55,7 @@ class PostgresImportBatch final : public ImportBatch {
       customer_ids_.emplace(c.external_id, inserted->Int(0, 0));
       return PutResult{PutOutcome::kInserted, {}};
     }
-    // Already there: unchanged, or a conflict naming the fields that differ.
+    // Already there: unchanged, updated, or a conflict saying why.
     auto existing = conn_.Exec(
         "SELECT c.email, c.name, " + Seconds("c.created_at") +
             ", r.external_id, c.timezone, c.attributes::text, " + Seconds("c.unsubscribed_at") +
@@ -75,7 +75,26 @@ class PostgresImportBatch final : public ImportBatch {
     stored.timezone = e.OptText(0, 4);
     stored.attributes_json = std::string(e.Text(0, 5));
     stored.unsubscribed_at = OptAt(e.OptInt(0, 6));
-    return CompareCustomer(stored, c);
+    auto merge = MergeCustomer(stored, c);
+    if (merge.result.outcome != PutOutcome::kUpdated) return merge.result;
+    const CustomerRecord& m = merge.merged;
+    auto updated = conn_.Exec(
+        "UPDATE customers SET email = $2, name = $3, created_at = " + Timestamp("$4") +
+            ", referred_by = (SELECT id FROM customers WHERE external_id = $5), timezone = $6, "
+            "attributes = $7, unsubscribed_at = " +
+            Timestamp("$8") + " WHERE external_id = $1",
+        Params()
+            .Add(m.external_id)
+            .Add(m.email)
+            .Add(m.name)
+            .Add(Secs(m.created_at))
+            .Add(m.referred_by)
+            .Add(m.timezone)
+            .Add(m.attributes_json)
+            .Add(Secs(m.unsubscribed_at)),
+        "store import customer");
+    if (!updated) return tl::unexpected(updated.error());
+    return merge.result;
   }
 
   // One round trip to resolve the chunk's customers, one to find which of its ids are stored

@@ -117,7 +117,15 @@ CREATE INDEX sequence_places_by_customer ON sequence_places(customer_id);
 CREATE INDEX sequence_places_ended ON sequence_places(ended_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// The operator's queue controls, as SQLite's version 4: sends held and cancelled.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
+  CHECK (status IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'suppressed', 'held_out',
+                    'held', 'cancelled'));
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -247,15 +247,81 @@ Result<void> PostgresStore::RecordDeliveries(std::span<const DeliveryUpdate> upd
   });
 }
 
-Result<void> PostgresStore::ForEachLogEntry(const LogFilter& f,
-                                            const std::function<void(const LogEntry&)>& fn) {
-  // One statement text for every filter: an absent filter is a NULL parameter.
+namespace {
+
+// The FROM and WHERE of a send-log selection (outbox o, its customer c and recipient r), one
+// statement text for every filter: an absent filter is a NULL parameter ($1 to $6,
+// LogSelectionParams).
+constexpr std::string_view kLogSelection =
+    " FROM outbox o JOIN customers c ON c.id = o.customer_id "
+    "JOIN customers r ON r.id = o.recipient_id "
+    "WHERE ($1::bigint IS NULL OR o.decided_at > to_timestamp($1::bigint)) "
+    "AND ($2::text IS NULL OR o.rule = $2) "
+    "AND ($3::text IS NULL OR c.external_id = $3 OR r.external_id = $3) "
+    "AND ($4::text IS NULL OR o.status = $4) "
+    "AND (NOT $5::boolean OR o.status IN ('queued', 'sending', 'deferred', 'held')) "
+    "AND ($6::bigint[] IS NULL OR o.id = ANY($6::bigint[]))";
+
+Params LogSelectionParams(const LogFilter& f) {
+  std::vector<std::string> ids;
+  for (int64_t id : f.ids) ids.push_back(std::to_string(id));
   Params params;
   params.Add(f.since ? std::optional<int64_t>(Secs(*f.since)) : std::nullopt)
       .Add(NonEmpty(f.rule))
       .Add(NonEmpty(f.customer))
       .Add(f.status ? std::optional<std::string>(DeliveryStatusName(*f.status)) : std::nullopt)
-      .Add(f.limit > 0 ? std::optional<int64_t>(f.limit) : std::nullopt);
+      .Add(std::string(f.in_queue ? "true" : "false"))
+      .Add(ids.empty() ? std::optional<std::string>() : std::optional<std::string>(TextArray(ids)));
+  return params;
+}
+
+}  // namespace
+
+Result<int64_t> PostgresStore::ChangeQueue(QueueAction action, const LogFilter& which,
+                                           std::string_view reason, Instant now) {
+  std::vector<std::string> from;
+  for (auto status : QueueActionFrom(action)) from.emplace_back(DeliveryStatusName(status));
+  LogFilter f = which;
+  f.since.reset();
+  Params params = LogSelectionParams(f);
+  params.Add(std::string(DeliveryStatusName(QueueActionTo(action))))
+      .Add(Secs(now))
+      .Add(TextArray(from))
+      .Add(action == QueueAction::kCancel ? std::optional<std::string>(reason) : std::nullopt);
+  const bool requeue = action == QueueAction::kRequeue;
+  auto rows = Retrying([&] {
+    return conn_.Exec(
+        "UPDATE outbox SET status = $7, updated_at = " + Timestamp("$8") +
+            (requeue ? ", attempts = 0, next_attempt_at = NULL" : "") +
+            (action == QueueAction::kRelease ? ", next_attempt_at = NULL" : "") +
+            ", last_reply = coalesce($10::text, last_reply) WHERE status = ANY($9::text[]) AND "
+            "id IN (SELECT o.id" +
+            std::string(kLogSelection) + ")",
+        params, "store change the queue");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected();
+}
+
+Result<std::map<std::string, int64_t>> PostgresStore::CancelSendsOfRules(
+    std::span<const std::string> rules, std::string_view reason, Instant now) {
+  auto rows = Retrying([&] {
+    return conn_.Exec(
+        "UPDATE outbox SET status = 'cancelled', last_reply = $2, updated_at = " + Timestamp("$3") +
+            " WHERE status IN ('queued', 'deferred', 'held') AND kind = 'send' AND "
+            "rule = ANY($1::text[]) RETURNING rule",
+        Params().Add(TextArray(rules)).Add(reason).Add(Secs(now)), "store cancel sends");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::map<std::string, int64_t> out;
+  for (int i = 0; i < rows->size(); ++i) ++out[std::string(rows->Text(i, 0))];
+  return out;
+}
+
+Result<void> PostgresStore::ForEachLogEntry(const LogFilter& f,
+                                            const std::function<void(const LogEntry&)>& fn) {
+  Params params = LogSelectionParams(f);
+  params.Add(f.limit > 0 ? std::optional<int64_t>(f.limit) : std::nullopt);
   return StreamRetrying(
       "SELECT o.id, o.rule, c.external_id, r.external_id, coalesce(r.email, ''), o.kind, "
       "coalesce(o.arm, ''), o.template, o.status, o.attempts, " +
@@ -263,14 +329,8 @@ Result<void> PostgresStore::ForEachLogEntry(const LogFilter& f,
           Seconds("o.next_attempt_at") + ", " + Seconds("o.sent_at") +
           ", coalesce(o.last_reply, ''), coalesce(o.provider_message_id, ''), "
           "coalesce(o.message_id, ''), o.dedupe_key, " +
-          Seconds("o.updated_at") +
-          " FROM outbox o JOIN customers c ON c.id = o.customer_id "
-          "JOIN customers r ON r.id = o.recipient_id "
-          "WHERE ($1::bigint IS NULL OR o.decided_at > to_timestamp($1::bigint)) "
-          "AND ($2::text IS NULL OR o.rule = $2) "
-          "AND ($3::text IS NULL OR c.external_id = $3 OR r.external_id = $3) "
-          "AND ($4::text IS NULL OR o.status = $4) "
-          "ORDER BY o.decided_at DESC, o.id DESC LIMIT $5::bigint",
+          Seconds("o.updated_at") + std::string(kLogSelection) +
+          " ORDER BY o.decided_at DESC, o.id DESC LIMIT $7::bigint",
       params, "store read the send log", [&](const Rows& r, int i) -> Result<void> {
         LogEntry e;
         e.id = r.Int(i, 0);
@@ -336,6 +396,50 @@ Result<std::vector<std::string>> PostgresStore::Suppressions() {
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.emplace_back(rows->Text(i, 0));
+  return out;
+}
+
+Result<bool> PostgresStore::Resubscribe(std::string_view external_id) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("UPDATE customers SET unsubscribed_at = NULL WHERE external_id = $1",
+                      Params().Add(external_id), "store resubscribe");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<bool> PostgresStore::AddSuppression(std::string_view email, std::string_view reason,
+                                           Instant at) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("INSERT INTO suppressions(email, reason, created_at) VALUES(lower($1), $2, " +
+                          Timestamp("$3") + ") ON CONFLICT(email) DO NOTHING",
+                      Params().Add(email).Add(reason).Add(Secs(at)), "store add suppression");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<bool> PostgresStore::RemoveSuppression(std::string_view email) {
+  auto rows = Retrying([&] {
+    return conn_.Exec("DELETE FROM suppressions WHERE lower(email) = lower($1)",
+                      Params().Add(email), "store remove suppression");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  return rows->Affected() > 0;
+}
+
+Result<std::vector<Suppression>> PostgresStore::ListSuppressions() {
+  auto rows = Retrying([&] {
+    return conn_.Exec("SELECT lower(email), reason, " + Seconds("created_at") +
+                          " FROM suppressions ORDER BY lower(email)",
+                      "store list suppressions");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::vector<Suppression> out;
+  out.reserve(static_cast<size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(
+        {std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), At(rows->Int(i, 2))});
   return out;
 }
 

@@ -95,6 +95,15 @@ class PostgresStore final : public Store {
       const std::function<void(const DecisionOutcome&)>& fn) override;
 
   Result<std::vector<std::string>> Suppressions() override;
+  Result<bool> Resubscribe(std::string_view external_id) override;
+  Result<bool> AddSuppression(std::string_view email, std::string_view reason, Instant at) override;
+  Result<bool> RemoveSuppression(std::string_view email) override;
+  Result<std::vector<Suppression>> ListSuppressions() override;
+  Result<int64_t> ChangeQueue(QueueAction action, const LogFilter& which, std::string_view reason,
+                              Instant now) override;
+  Result<std::map<std::string, int64_t>> CancelSendsOfRules(std::span<const std::string> rules,
+                                                            std::string_view reason,
+                                                            Instant now) override;
 
   Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override;
 
