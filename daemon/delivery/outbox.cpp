@@ -199,6 +199,11 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
           u.last_reply =
               "gave up after " + std::to_string(u.attempts) + " attempts: " + u.last_reply;
           ++round.counts.failed;
+        } else if (options_.max_age.count() > 0 &&
+                   clock_.Now() - round.items[round.update_of[i]].decided_at >= options_.max_age) {
+          u.status = store::DeliveryStatus::kFailed;
+          u.last_reply = "expired after " + FormatDuration(options_.max_age) + ": " + u.last_reply;
+          ++round.counts.failed;
         } else {
           u.status = store::DeliveryStatus::kDeferred;
           u.next_attempt_at =

@@ -26,6 +26,9 @@ namespace followup::delivery {
 struct OutboxOptions {
   int max_attempts = 8;
   std::chrono::seconds retry_base{60};
+  // A send that fails temporarily this long after its decision queued it is failed ("expired
+  // after 5d"), like Postfix's maximal_queue_lifetime; 0 = no limit.
+  std::chrono::seconds max_age{5 * 86400};
   int batch_size = 200;  // messages claimed and sent per round
 };
 

@@ -91,6 +91,18 @@ class OutboxTest : public ::testing::Test {
     return OutboxWorker(*store_, transport, *composer_, *clock_, options_);
   }
 
+  // A transport to `url` (smtp-sink, or an HTTP mail API on loopback), with a short timeout.
+  std::unique_ptr<Transport> Network(const std::string& url) {
+    TransportOptions o;
+    o.url = url;
+    o.require_tls = false;  // smtp-sink has no STARTTLS
+    o.api_token = "token";
+    o.timeout = std::chrono::seconds{2};
+    auto transport = MakeTransport(o);
+    EXPECT_TRUE(transport) << transport.error().ToString();
+    return transport ? std::move(*transport) : nullptr;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Transport> transport_;
@@ -499,6 +511,38 @@ TEST_F(OutboxTest, AHugeRetryAfterDefersByADayAtMost) {
   EXPECT_EQ(entry.status, DeliveryStatus::kDeferred);
   ASSERT_TRUE(entry.next_attempt_at);
   EXPECT_EQ(*entry.next_attempt_at, kNow + std::chrono::days{1}) << entry.last_reply;
+}
+
+// max_age: a send that keeps failing for the recipient (450 at RCPT TO) is retried while it is
+// younger than max_age, and failed with "expired after 5d" at the first failure from then on,
+// though max_attempts is far off.
+TEST_F(OutboxTest, ASendDeferredPastMaxAgeExpires) {
+  Decide("ann", "k1");
+  testing::SmtpSink sink({"-r", "RCPT"});
+  auto transport = Network(sink.url());
+  ASSERT_TRUE(transport);
+  auto manual = std::make_unique<ManualClock>(kNow);
+  ManualClock& clock = *manual;
+  clock_ = std::move(manual);
+  options_.max_attempts = 100;
+  options_.max_age = std::chrono::days{5};
+
+  OutboxWorker worker = Worker(*transport);
+  ASSERT_TRUE(worker.Drain());
+  EXPECT_EQ(Log()["k1"].status, DeliveryStatus::kDeferred);
+  clock.Set(kNow + std::chrono::days{5} - std::chrono::seconds{1});
+  ASSERT_TRUE(worker.Drain());
+  auto entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kDeferred) << "one second short of max_age";
+  EXPECT_EQ(entry.attempts, 2);
+  clock.Set(*entry.next_attempt_at);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->failed, 1);
+  entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kFailed);
+  EXPECT_EQ(entry.attempts, 3);
+  EXPECT_TRUE(entry.last_reply.starts_with("expired after 5d: 450 ")) << entry.last_reply;
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {
