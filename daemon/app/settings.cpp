@@ -74,6 +74,7 @@ Settings MakeSettings(const Config& config, std::string store_url, const date::t
   s.delivery.unsubscribe_key_file = d.unsubscribe_key_file;
   s.delivery.outbox.max_attempts = d.max_attempts;
   s.delivery.outbox.retry_base = d.retry_base;
+  s.delivery.outbox.max_age = d.max_age;
 
   // The config's reading has checked it; a config with problems runs nothing.
   if (auto listen = ParseListenAddress(config.service.listen); listen && !listen->host.empty())

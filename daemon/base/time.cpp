@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <limits>
+#include <utility>
 
 namespace followup {
 namespace {
@@ -169,6 +170,15 @@ Result<std::chrono::seconds> ParseDuration(std::string_view text) {
     default:
       return bad();
   }
+}
+
+std::string FormatDuration(std::chrono::seconds d) {
+  const int64_t n = d.count();
+  for (auto [unit, seconds] :
+       {std::pair{'d', int64_t{86400}}, {'h', int64_t{3600}}, {'m', int64_t{60}}}) {
+    if (n != 0 && n % seconds == 0) return std::to_string(n / seconds) + unit;
+  }
+  return std::to_string(n) + "s";
 }
 
 std::unique_ptr<Clock> SystemClock() { return std::make_unique<SystemClockImpl>(); }

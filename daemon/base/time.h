@@ -55,6 +55,10 @@ class DayCounter {
 // Parses "90d", "12h", "30m", "45s", "2w" into seconds. kInvalidInput on anything else.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
+// A duration as ParseDuration reads it, in the largest of d, h, m, s that it is a whole number
+// of: 432000 s is "5d", 5400 s "90m", 0 "0s".
+std::string FormatDuration(std::chrono::seconds d);
+
 // What time it is. Thread safety: Now() may be called from any thread.
 class Clock {
  public:

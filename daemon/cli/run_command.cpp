@@ -94,6 +94,15 @@ int RunOnce(Env& env) {
       static_cast<long long>(drained->sent), static_cast<long long>(drained->deferred),
       static_cast<long long>(drained->failed), static_cast<long long>(drained->suppressed),
       settings.delivery.transport.url.c_str());
+  if (!drained->sender_failure.empty()) {
+    // The sender's failure (server down, TLS, login, MAIL FROM refused, HTTP 401/403): nothing
+    // was failed for it, and the next run tries again.
+    std::fprintf(stderr,
+                 "followupd: delivery paused: the sender failed: %s; %lld sends stay queued "
+                 "(no attempt counted)\n",
+                 drained->sender_failure.c_str(), static_cast<long long>(drained->paused));
+    return 3;
+  }
   return 0;
 }
 

@@ -323,6 +323,7 @@ ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& pa
                   {"rate_per_domain", reader.Number(d.rate_per_domain, 0, 1e6)},
                   {"max_attempts", reader.Integer(d.max_attempts, 1, 100)},
                   {"retry_base", reader.Duration(d.retry_base)},
+                  {"max_age", reader.Duration(d.max_age, std::chrono::seconds{60})},
                   {"unsubscribe_url", reader.String(d.unsubscribe_url)},
                   {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
       return {};

@@ -51,6 +51,9 @@ struct DeliveryConfig {
   double rate_per_domain = 0;           // per recipient domain; 0 = unlimited
   int max_attempts = 8;                 // temporary failures retried up to this, then failed
   std::chrono::seconds retry_base{60};  // first retry after this, doubling, with jitter
+  // A send still failing temporarily this long after it was queued is failed ("expired after
+  // 5d"), like Postfix's maximal_queue_lifetime; at least 1m.
+  std::chrono::seconds max_age{5 * 86400};
   // The public https URL of the one-click unsubscribe endpoint (the daemon's /unsubscribe behind
   // the shop's web server), and the file holding the HMAC key that signs its links.
   std::string unsubscribe_url = "https://shop.example.com/unsubscribe";

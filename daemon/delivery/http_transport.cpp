@@ -17,7 +17,8 @@
 // wrong or revoked token is the sender's problem, and the message must survive until it is
 // fixed); other 4xx permanent (Postmark's ErrorCode 406, inactive recipient, is a hard bounce);
 // timeouts, refused and dropped connections temporary with code 0; a redirect (3xx, not followed)
-// temporary.
+// temporary. The sender's failures (SendResult::sender_failure): 401 and 403, and an API that
+// cannot be reached or trusted (name, connect, TLS).
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -132,6 +133,7 @@ class HttpSlot : public CurlSlot {
                            ? "http connect: "
                            : "http POST: ";
       r.reply = op + what + DescribeCurlError(code, error_);
+      r.sender_failure = IsSessionFailure(code);
       return r;
     }
     r.code = status_;
@@ -166,6 +168,7 @@ class HttpSlot : public CurlSlot {
                      (status_ >= 300 && status_ < 400);
     r.outcome = temporary ? Outcome::kTemporary : Outcome::kPermanent;
     if (temporary) r.retry_after = ParseRetryAfter(retry_after_);
+    r.sender_failure = status_ == 401 || status_ == 403;
     if (!temporary && postmark_) {
       auto it = parsed.find("ErrorCode");
       if (it != parsed.end() && it->is_number_integer() && it->get<int>() == 406) {

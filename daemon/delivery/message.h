@@ -46,6 +46,11 @@ struct SendResult {
   std::string provider_message_id;  // HTTP APIs: the provider's id; SMTP: the queue id if given
   std::optional<std::chrono::seconds> retry_after;  // HTTP 429/503 Retry-After
   bool hard_bounce = false;  // permanent and about the recipient (550/551/553 ...): suppress it
+  // Temporary, and the sender's rather than this message's: the server cannot be reached, TLS or
+  // the login failed, the session or the sender address (MAIL FROM) was refused, an HTTP API
+  // refused the token (401/403). Every message would fail alike: the outbox pauses delivery
+  // (outbox.h) instead of counting an attempt against each message.
+  bool sender_failure = false;
 };
 
 }  // namespace followup::delivery

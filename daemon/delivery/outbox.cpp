@@ -69,6 +69,7 @@ struct OutboxWorker::Round {
   std::vector<Message> messages;
   std::vector<size_t> update_of;  // messages[i] belongs to updates[update_of[i]]
   DrainSummary counts;            // the round's outcomes, added to Drain's once stored
+  std::string sender_failure;     // the sender's failure that pauses delivery, or ""
 };
 
 // Claims a round (or, with `peek`, reads the round a claim would take, claiming nothing) and
@@ -173,9 +174,24 @@ void OutboxWorker::Recheck(Round& round, const std::unordered_set<std::string>& 
 // Turns the transport's results into the round's updates.
 void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results,
                             std::unordered_set<std::string>& suppressed) {
+  // Nothing went out and the sender failed: the round pauses delivery (outbox.h). The messages
+  // a transport did not start after that failure carry it too.
+  const bool pause =
+      std::none_of(results.begin(), results.end(),
+                   [](const SendResult& r) { return r.outcome == Outcome::kSent; }) &&
+      std::any_of(results.begin(), results.end(),
+                  [](const SendResult& r) { return r.sender_failure; });
   for (size_t i = 0; i < round.messages.size(); ++i) {
     auto& u = round.updates[round.update_of[i]];
     const SendResult& r = i < results.size() ? results[i] : SendResult{};
+    if (pause && r.sender_failure) {
+      // Back in the queue as it was, no attempt counted; the reply says why it waits.
+      u.status = store::DeliveryStatus::kQueued;
+      u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
+      if (round.sender_failure.empty()) round.sender_failure = u.last_reply;
+      ++round.counts.paused;
+      continue;
+    }
     if (r.outcome == Outcome::kNotStarted) {
       // A stop kept it from starting: back in the queue as it was, no attempt counted (its
       // Message-ID stays, so the send later is the same message).
@@ -198,6 +214,11 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
           u.status = store::DeliveryStatus::kFailed;
           u.last_reply =
               "gave up after " + std::to_string(u.attempts) + " attempts: " + u.last_reply;
+          ++round.counts.failed;
+        } else if (options_.max_age.count() > 0 &&
+                   clock_.Now() - round.items[round.update_of[i]].decided_at >= options_.max_age) {
+          u.status = store::DeliveryStatus::kFailed;
+          u.last_reply = "expired after " + FormatDuration(options_.max_age) + ": " + u.last_reply;
           ++round.counts.failed;
         } else {
           u.status = store::DeliveryStatus::kDeferred;
@@ -231,6 +252,8 @@ Result<void> OutboxWorker::Record(Round& round, DrainSummary& summary) {
   summary.failed += round.counts.failed;
   summary.suppressed += round.counts.suppressed;
   summary.requeued += round.counts.requeued;
+  summary.paused += round.counts.paused;
+  if (summary.sender_failure.empty()) summary.sender_failure = round.sender_failure;
   if (on_outcome_) {
     for (size_t i = 0; i < updates.size(); ++i) {
       DeliveryEvent& event = round.events[i];
@@ -366,6 +389,8 @@ Result<DrainSummary> OutboxWorker::Drain() {
       return GiveBack(store_, r.error());
     }
     if (!peeked) return tl::unexpected(peeked.error());
+    // The sender failed: no further round (what was read ahead is not claimed).
+    if (!out.sender_failure.empty()) return summary;
     // With a fixed clock (--at), deferred messages are not due again in this pass: the loop ends
     // when a round claims nothing.
   }

@@ -26,12 +26,19 @@ namespace followup::delivery {
 struct OutboxOptions {
   int max_attempts = 8;
   std::chrono::seconds retry_base{60};
+  // A send that fails temporarily this long after its decision queued it is failed ("expired
+  // after 5d"), like Postfix's maximal_queue_lifetime; 0 = no limit.
+  std::chrono::seconds max_age{5 * 86400};
   int batch_size = 200;  // messages claimed and sent per round
 };
 
 struct DrainSummary {
   int64_t sent = 0, deferred = 0, failed = 0, suppressed = 0;
   int64_t requeued = 0;  // claimed, and back in the queue unattempted because of a stop
+  // The sender's failure (SendResult::sender_failure) that ended the drain: its words, and the
+  // claimed sends it put back in the queue unattempted. "" when there was none.
+  std::string sender_failure;
+  int64_t paused = 0;
 };
 
 // One recorded outcome, for the log: what the daemon reports per message.
@@ -72,6 +79,13 @@ class OutboxWorker {
   // outcome recorded (one store transaction per round). kRuntime only when the store fails.
   // Transport::Send runs on a thread of its own (one call at a time) while this thread reads and
   // composes the next round; the store, the composer and the callback are used on this thread only.
+  //
+  // The sender's failure: a round in which no message was sent and at least one failed for the
+  // sender (SendResult::sender_failure) ends the drain. Its messages that failed so go back to
+  // `queued` with no attempt counted (their last reply says why), and the summary's
+  // sender_failure says what happened: the caller pauses delivery (pause.h). The round's other
+  // outcomes are recorded as usual. In a round where some message was sent, a sender failure is
+  // an ordinary temporary failure (one connection of several refused, say).
   Result<DrainSummary> Drain();
 
  private:

@@ -16,6 +16,11 @@
 //     after DATA only the 5.1.x/5.2.1 codes. A 550 5.7.1 (policy, relaying) is not a bounce.
 //   - error reply to the greeting, EHLO, STARTTLS or AUTH: temporary with the server's code; it is
 //     about this client's session, not about the message.
+//   - the sender's failures (SendResult::sender_failure, temporary): an error reply to the
+//     greeting, EHLO, STARTTLS, AUTH or MAIL FROM (but 552 at MAIL FROM: this message's size), and
+//     any failure before MAIL FROM (refused, unreachable, TLS, login, no greeting). A 5xx at MAIL
+//     FROM (smtp-sink -f mail, a sender domain refused) is the same for every message, so it
+//     pauses delivery rather than failing them.
 //
 // libcurl closes the connection of a failed transfer (with QUIT); the next message on that slot
 // opens a new one. The QUIT and its 221 come through the same easy handle and are ignored here.
@@ -56,6 +61,12 @@ std::string_view StageName(Stage stage) {
       break;
   }
   return "smtp";
+}
+
+// Before MAIL FROM: the session, the same for every message.
+bool IsSessionStage(Stage stage) {
+  return stage == Stage::kConnect || stage == Stage::kEhlo || stage == Stage::kStartTls ||
+         stage == Stage::kAuth;
 }
 
 // "5.1.1" from "550 5.1.1 No such user", or "".
@@ -160,7 +171,10 @@ class SmtpSlot : public CurlSlot {
       r.reply = std::string(StageName(stage_)) + ": " + last_reply_;
       bool message_stage = stage_ == Stage::kMail || stage_ == Stage::kRcpt ||
                            stage_ == Stage::kData || stage_ == Stage::kBody;
-      r.outcome = message_stage && last_code_ >= 500 ? Outcome::kPermanent : Outcome::kTemporary;
+      // 552 to MAIL FROM is this message's SIZE, not the sender.
+      r.sender_failure = IsSessionStage(stage_) || (stage_ == Stage::kMail && last_code_ != 552);
+      r.outcome = message_stage && !r.sender_failure && last_code_ >= 500 ? Outcome::kPermanent
+                                                                          : Outcome::kTemporary;
       if (r.outcome == Outcome::kPermanent) {
         std::string enhanced = EnhancedCode(last_reply_);
         bool recipient_status =
@@ -197,6 +211,8 @@ class SmtpSlot : public CurlSlot {
       default:
         break;
     }
+    // Before MAIL FROM nothing is about this message: the session failed.
+    r.sender_failure = IsSessionFailure(code) || IsSessionStage(stage);
     r.reply = std::string(StageName(stage)) + ": " + what + DescribeCurlError(code, error_);
     if (!last_reply_.empty()) r.reply += "; last reply: " + last_reply_;
     return r;

@@ -15,7 +15,11 @@
 // (SMTP: 4xx temporary, 5xx permanent; HTTP: 2xx sent, 429/5xx temporary, other 4xx permanent);
 // everything about the session rather than the message (connect, TLS, SMTP AUTH, HTTP 401/403,
 // timeouts, dropped connections, local errors) is kTemporary with code 0 unless the server gave a
-// code, so that a misconfiguration delays mail but never fails it. A message with an invalid
+// code, so that a misconfiguration delays mail but never fails it. A failure that is the sender's
+// (the server unreachable, TLS, the login, a refused greeting, EHLO, AUTH or MAIL FROM, an HTTP
+// 401/403) is kTemporary with sender_failure set: the outbox pauses delivery on it. After such a
+// failure, while nothing of the call has been sent, Send starts no further message: each gets
+// kNotStarted with the same failure (sender_failure set). A message with an invalid
 // From/To/Reply-To address (mime.h IsValidEmail) is kPermanent without any traffic (a hard bounce
 // for To). smtp_transport.cpp and http_transport.cpp document the details.
 #pragma once

@@ -168,6 +168,26 @@ std::string DescribeCurlError(CURLcode code, const char* error_buffer) {
   return text + " (curl " + std::to_string(static_cast<int>(code)) + ")";
 }
 
+bool IsSessionFailure(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_LOGIN_DENIED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void SetCommonOptions(CURL* easy, const TransportOptions& options) {
   long step = static_cast<long>(std::max<int64_t>(1, options.timeout.count()));
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -203,11 +223,33 @@ struct Batch {
     pending.clear();
   }
 
+  // Under `mutex`. Notes a finished transfer's result: the first sender's failure while nothing
+  // has been sent yet stops the batch (below).
+  void Note(const SendResult& result) {
+    if (result.outcome == Outcome::kSent) sent_any = true;
+    if (result.sender_failure && !sender_failed) sender_failed = result;
+  }
+
+  // Under `mutex`. After the sender's failure, with nothing sent: every message would fail alike,
+  // so none more is started (a server that is down costs one timeout, not one per message). Each
+  // gets kNotStarted with that failure, which the outbox treats as the sender's.
+  void DropPendingIfSenderFailed() {
+    if (!sender_failed || sent_any) return;
+    for (size_t index : pending) {
+      SendResult r = *sender_failed;
+      r.outcome = Outcome::kNotStarted;
+      r.reply = "not started: " + sender_failed->reply;
+      Finish(index, std::move(r));
+    }
+    pending.clear();
+  }
+
   // Under `mutex`. The first pending message that may start now (its tokens taken), or nullopt;
   // `wait` becomes how long until a held-back one may. A message whose domain is held back does
   // not hold back the messages behind it; one that cannot be sent as it is gets its result here.
   std::optional<size_t> TakeNext(LimitClock::duration& wait) {
     DropPendingIfStopped();
+    DropPendingIfSenderFailed();
     std::unordered_set<std::string_view> held_domains;
     for (auto it = pending.begin(); it != pending.end();) {
       size_t index = *it;
@@ -246,7 +288,9 @@ struct Batch {
   RateLimiter& limiter;
   const StopSignal& stop;
   std::mutex mutex;
-  std::deque<size_t> pending;  // guarded by mutex
+  std::deque<size_t> pending;               // guarded by mutex
+  bool sent_any = false;                    // guarded by mutex
+  std::optional<SendResult> sender_failed;  // guarded by mutex
   std::vector<SendResult> results;
   std::vector<char> done;
 };
@@ -303,7 +347,12 @@ void RunLane(CurlLane& lane, Batch& batch) {
       CURLcode code = msg->data.result;
       for (size_t s = 0; s < slots.size(); ++s) {
         if (slots[s]->easy() != easy || !running[s]) continue;
-        batch.Finish(*running[s], slots[s]->Finish(code));
+        SendResult result = slots[s]->Finish(code);
+        {
+          std::lock_guard lock(batch.mutex);
+          batch.Note(result);
+        }
+        batch.Finish(*running[s], std::move(result));
         curl_multi_remove_handle(multi, easy);
         running[s].reset();
         idle.push_back(s);

@@ -181,6 +181,10 @@ class CurlTransport final : public Transport {
 // "the peer closed the connection (curl 56: ...)": libcurl's words for a failed transfer.
 std::string DescribeCurlError(CURLcode code, const char* error_buffer);
 
+// Whether libcurl's `code` says the server could not be reached or trusted (name, connect, TLS
+// handshake or certificate, login): a failure of the sender's session, whichever message it was.
+bool IsSessionFailure(CURLcode code);
+
 // Common easy options: no signals, the timeouts for one network step, the CA file, TCP keepalive.
 void SetCommonOptions(CURL* easy, const TransportOptions& options);
 

@@ -50,7 +50,11 @@ void Count(Metrics& metrics, store::DeliveryStatus status) {
 
 Deliverer::Deliverer(const app::Settings& settings, const Clock& clock, Metrics& metrics,
                      delivery::FactsLookup facts)
-    : settings_(settings), clock_(clock), metrics_(metrics), facts_(std::move(facts)) {}
+    : settings_(settings),
+      clock_(clock),
+      metrics_(metrics),
+      facts_(std::move(facts)),
+      pause_(settings.delivery.outbox.retry_base) {}
 
 // Takes delivery when it is free (docs/delivery.md, one deliverer per store) and then requeues
 // what a crash left "sending". False while another process holds it, or on a store failure.
@@ -99,6 +103,35 @@ std::optional<int> Deliverer::Start() {
   return std::nullopt;
 }
 
+void Deliverer::Paused(const delivery::DrainSummary& done) {
+  const Instant now = clock_.Now();
+  const bool begins = pause_.Failed(now, done.sender_failure);
+  ++metrics_.sender_failures;
+  metrics_.delivery_paused = true;
+  const std::string wait = FormatDuration(pause_.next_try() - now);
+  metrics_.SetPauseNote("delivery paused since " + FormatInstant(pause_.since()) + " (" +
+                        std::to_string(pause_.failures()) + " failed tries, next at " +
+                        FormatInstant(pause_.next_try()) + "): " + pause_.reason());
+  if (begins)
+    spdlog::error(
+        "outbox: delivery paused: the sender failed: {}; {} sends stay queued, no attempt "
+        "counted; trying again in {}",
+        pause_.reason(), done.paused, wait);
+  else
+    spdlog::debug("outbox: still paused after try {}: {}; trying again in {}", pause_.failures(),
+                  pause_.reason(), wait);
+}
+
+void Deliverer::Resumed() {
+  const Instant since = pause_.since();
+  const int failures = pause_.failures();
+  if (!pause_.Resumed()) return;
+  metrics_.delivery_paused = false;
+  metrics_.SetPauseNote("");
+  spdlog::info("outbox: delivery resumed after a pause of {} ({} failed tries)",
+               FormatDuration(clock_.Now() - since), failures);
+}
+
 void Deliverer::Drain() {
   if (!Own()) return;
   // Paused by the operator (followupd queue pause): said once, and once when it is resumed.
@@ -113,10 +146,11 @@ void Deliverer::Drain() {
           "resumes it",
           FormatInstant(paused_->since), paused_->reason);
     else
-      spdlog::info("outbox: delivery resumed");
-    metrics_.delivery_paused = paused_.has_value();
+      spdlog::info("outbox: delivery resumed by the operator");
+    metrics_.delivery_paused_by_operator = paused_.has_value();
   }
   if (paused_) return;
+  if (!pause_.MayTry(clock_.Now())) return;
   // A drain that failed on the store may have left its round `sending` (putting it back can fail
   // for the same reason): this thread is the only one that claims, so put it back now.
   if (requeue_) {
@@ -149,8 +183,11 @@ void Deliverer::Drain() {
     spdlog::info("outbox: sent {}, deferred {}, failed {}, suppressed {}", done->sent,
                  done->deferred, done->failed, done->suppressed);
   if (done->requeued > 0)
-    spdlog::info("outbox: stopping: {} claimed sends not started, back in the queue",
-                 done->requeued);
+    spdlog::info("outbox: {} claimed sends not started, back in the queue", done->requeued);
+  if (!done->sender_failure.empty())
+    Paused(*done);
+  else if (!stopping_)
+    Resumed();
 }
 
 void Deliverer::Stop() {

@@ -5,7 +5,10 @@
 //
 //   Start   store opened, delivery taken when no other process holds it (else at a later drain),
 //           sends a crash left `sending` requeued, transport and composer set up
-//   Drain   every send due at the clock's now, every outcome recorded and counted
+//   Drain   every send due at the clock's now, every outcome recorded and counted; while
+//           delivery is paused by the sender's failure (delivery/pause.h), nothing until the
+//           pause's next try is due. A pause is logged when it begins and when it ends, and shown
+//           in the metrics (delivery_paused, sender_failures, the note /healthz gives)
 //   Stop    (any thread) bounds the drain in flight: no further round is claimed, the transport
 //           starts no further message (those go back to `queued`), and the transfers on the wire
 //           end within one delivery.timeout
@@ -18,6 +21,7 @@
 #include "app/deliver.h"
 #include "app/settings.h"
 #include "base/time.h"
+#include "delivery/pause.h"
 #include "service/metrics.h"
 #include "store/store.h"
 
@@ -41,6 +45,8 @@ class Deliverer {
   delivery::FactsLookup facts_;
   std::atomic<bool> stopping_{false};
   bool Own();
+  void Paused(const delivery::DrainSummary& done);
+  void Resumed();
 
   bool owned_ = false;        // delivery for the store is this process's (Store::OwnDelivery)
   int64_t waiting_for_ = -1;  // the other owner last reported, -1 when none was
@@ -48,6 +54,7 @@ class Deliverer {
   std::optional<app::Pause> paused_;  // the operator's pause, as last read
   std::unique_ptr<store::Store> store_;
   std::optional<app::Delivery> delivery_;
+  delivery::DeliveryPause pause_;
 };
 
 }  // namespace followup::service

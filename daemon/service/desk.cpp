@@ -32,6 +32,7 @@ EndpointHandlers Desk::Handlers() {
   EndpointHandlers handlers;
   handlers.health = [this]() -> std::pair<bool, std::string> {
     if (auto why = health_.Stalled()) return {false, *why};
+    if (auto why = health_.Degraded()) return {false, *why};
     return {true, ""};
   };
   handlers.metrics = [this](std::function<void(std::string)> done) {

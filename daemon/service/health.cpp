@@ -27,6 +27,11 @@ std::optional<std::string> Health::Stalled() const {
   return std::nullopt;
 }
 
+std::optional<std::string> Health::Degraded() const {
+  if (!metrics_.delivery_paused) return std::nullopt;
+  return "degraded: " + metrics_.PauseNote();
+}
+
 Watchdog::Watchdog(boost::asio::io_context& io, const Notifier& notify, const Health& health,
                    std::chrono::milliseconds interval)
     : notify_(notify),

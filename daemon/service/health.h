@@ -37,6 +37,9 @@ class Health {
   // Why a thread is stalled (silent for longer than its limit: at exactly the limit it is not),
   // or nullopt when all is well.
   std::optional<std::string> Stalled() const;
+  // Why the daemon runs but cannot do its job (delivery paused by the sender's failure), or
+  // nullopt. Unlike a stall this does not stop the watchdog: a restart would not help.
+  std::optional<std::string> Degraded() const;
 
  private:
   const Clock& clock_;

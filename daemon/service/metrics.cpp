@@ -44,8 +44,15 @@ std::string MetricsText(const Metrics& m,
                           "1 if this process delivers for the store; 0 while another one does.",
                           {{{}, m.delivery_owned ? 1.0 : 0.0}});
   out += PrometheusMetric("followup_delivery_paused", "gauge",
-                          "1 while the operator has paused delivery (followupd queue pause).",
+                          "1 while delivery is paused by a failure of the sender's (server "
+                          "unreachable, TLS, login, MAIL FROM refused, HTTP 401/403).",
                           {{{}, m.delivery_paused ? 1.0 : 0.0}});
+  out += PrometheusMetric("followup_sender_failures_total", "counter",
+                          "Delivery tries that ended on a failure of the sender's.",
+                          {{{}, double(m.sender_failures)}});
+  out += PrometheusMetric("followup_delivery_paused_by_operator", "gauge",
+                          "1 while the operator has paused delivery (followupd queue pause).",
+                          {{{}, m.delivery_paused_by_operator ? 1.0 : 0.0}});
   return out;
 }
 

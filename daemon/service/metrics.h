@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -27,8 +28,25 @@ struct Metrics {
   std::atomic<bool> delivering{false};
   // This process holds delivery for the store (docs/delivery.md, one deliverer per store).
   std::atomic<bool> delivery_owned{false};
-  // Delivery paused by the operator (followupd queue pause).
+  // Delivery paused by the sender's failure (delivery/pause.h), and the tries that failed so.
   std::atomic<bool> delivery_paused{false};
+  std::atomic<int64_t> sender_failures{0};
+  // Delivery paused by the operator (followupd queue pause).
+  std::atomic<bool> delivery_paused_by_operator{false};
+
+  // What /healthz says of the pause (the delivery thread writes, the loop reads); "" when none.
+  void SetPauseNote(std::string note) {
+    std::lock_guard lock(pause_mutex_);
+    pause_note_ = std::move(note);
+  }
+  std::string PauseNote() const {
+    std::lock_guard lock(pause_mutex_);
+    return pause_note_;
+  }
+
+ private:
+  mutable std::mutex pause_mutex_;
+  std::string pause_note_;
 };
 
 // The /metrics body: the counters, and the outbox rows by status when the store gave them.

@@ -71,6 +71,18 @@ TEST(TimeTest, Durations) {
   EXPECT_FALSE(ParseDuration("-1d"));
 }
 
+TEST(TimeTest, DurationsAreWrittenAsTheyAreRead) {
+  using std::chrono::seconds;
+  EXPECT_EQ(FormatDuration(seconds{5 * 86400}), "5d");
+  EXPECT_EQ(FormatDuration(seconds{14 * 86400}), "14d");
+  EXPECT_EQ(FormatDuration(seconds{5400}), "90m");
+  EXPECT_EQ(FormatDuration(seconds{7200}), "2h");
+  EXPECT_EQ(FormatDuration(seconds{61}), "61s");
+  EXPECT_EQ(FormatDuration(seconds{0}), "0s");
+  for (const char* text : {"5d", "12h", "30m", "45s"})
+    EXPECT_EQ(FormatDuration(*ParseDuration(text)), text);
+}
+
 TEST(TimeTest, FixedClockIsFixed) {
   auto at = *ParseInstant("2026-01-01", nullptr);
   EXPECT_EQ(FixedClock(at)->Now(), at);

@@ -97,6 +97,17 @@ TEST(ConfigTest, ServiceIntervalsHaveAMinimum) {
   auto timeout = ParseConfig("delivery:\n  timeout: 0s\n", "f.yaml");
   ASSERT_FALSE(timeout);
   EXPECT_EQ(timeout.error().ToString(), "f.yaml:2:12: duration 0s is below the minimum of 1s");
+  // delivery.max_age: the retry lifetime, 5d unless set; at least a minute.
+  EXPECT_EQ(ParseConfig("", "f.yaml")->delivery.max_age, std::chrono::days{5});
+  auto age = ParseConfig("delivery:\n  max_age: 2w\n", "f.yaml");
+  ASSERT_TRUE(age) << age.error().ToString();
+  EXPECT_EQ(age->delivery.max_age, std::chrono::days{14});
+  auto no_age = ParseConfig("delivery:\n  max_age: 0s\n", "f.yaml");
+  ASSERT_FALSE(no_age);
+  EXPECT_EQ(no_age.error().ToString(), "f.yaml:2:12: duration 0s is below the minimum of 60s");
+  auto bad_age = ParseConfig("delivery:\n  max_age: five days\n", "f.yaml");
+  ASSERT_FALSE(bad_age);
+  EXPECT_EQ(bad_age.error().where.line, 2);
   auto connections = ParseConfig("service:\n  max_connections: 2000\n", "f.yaml");
   ASSERT_TRUE(connections) << connections.error().ToString();
   EXPECT_EQ(connections->service.max_connections, 2000);

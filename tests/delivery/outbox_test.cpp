@@ -17,6 +17,7 @@
 #include <set>
 #include <span>
 
+#include "delivery/pause.h"
 #include "delivery/test_servers.h"
 #include "delivery/unsubscribe.h"
 #include "store/import.h"
@@ -31,6 +32,17 @@ namespace fs = std::filesystem;
 using store::DeliveryStatus;
 
 const Instant kNow = *ParseInstant("2026-06-30T12:00:00Z", nullptr);
+
+// An HTTP mail API's answer: `status` with a JSON `body`, and `headers` beside Content-Type.
+testing::HttpReply JsonReply(int status, std::string body,
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+  testing::HttpReply reply;
+  reply.status = status;
+  reply.headers = std::move(headers);
+  reply.headers.emplace_back("Content-Type", "application/json");
+  reply.body = std::move(body);
+  return reply;
+}
 
 class OutboxTest : public ::testing::Test {
  protected:
@@ -89,6 +101,18 @@ class OutboxTest : public ::testing::Test {
   OutboxWorker Worker(Transport& transport) {
     composer_.emplace(composing_, FactsLookup(), *clock_);
     return OutboxWorker(*store_, transport, *composer_, *clock_, options_);
+  }
+
+  // A transport to `url` (smtp-sink, or an HTTP mail API on loopback), with a short timeout.
+  std::unique_ptr<Transport> Network(const std::string& url) {
+    TransportOptions o;
+    o.url = url;
+    o.require_tls = false;  // smtp-sink has no STARTTLS
+    o.api_token = "token";
+    o.timeout = std::chrono::seconds{2};
+    auto transport = MakeTransport(o);
+    EXPECT_TRUE(transport) << transport.error().ToString();
+    return transport ? std::move(*transport) : nullptr;
   }
 
   testing::TempDir dir_;
@@ -299,7 +323,9 @@ TEST_F(OutboxTest, AStopWithAHungServerEndsWithinOneTimeout) {
   ASSERT_TRUE(summary) << summary.error().ToString();
   EXPECT_LT(took, std::chrono::milliseconds{2500}) << "the stop waited for more than the round "
                                                       "on the wire";
-  EXPECT_EQ(summary->deferred, 2);
+  // The two on the wire are cut off (deferred), or, when the greeting's timeout comes first, fail
+  // as the sender's (a server that never greets): back in the queue unattempted.
+  EXPECT_EQ(summary->deferred + summary->paused, 2);
   EXPECT_EQ(summary->requeued, kSends - 2);
   int deferred = 0, queued = 0;
   for (const auto& [key, e] : Log()) {
@@ -312,8 +338,8 @@ TEST_F(OutboxTest, AStopWithAHungServerEndsWithinOneTimeout) {
       queued += e.status == DeliveryStatus::kQueued;
     }
   }
-  EXPECT_EQ(deferred, 2);
-  EXPECT_EQ(queued, kSends - 2);
+  EXPECT_EQ(deferred, summary->deferred);
+  EXPECT_EQ(queued, kSends - summary->deferred);
   for (int fd : accepted) close(fd);
   close(listener);
 }
@@ -479,19 +505,12 @@ TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
 TEST_F(OutboxTest, AHugeRetryAfterDefersByADayAtMost) {
   Decide("ann", "k1");
   testing::HttpTestServer server([](const testing::HttpRequest&) {
-    testing::HttpReply reply;
-    reply.status = 429;
-    reply.headers = {{"Retry-After", "999999999"}, {"Content-Type", "application/json"}};
-    reply.body = R"({"ErrorCode":429,"Message":"slow down"})";
-    return reply;
+    return JsonReply(429, R"({"ErrorCode":429,"Message":"slow down"})",
+                     {{"Retry-After", "999999999"}});
   });
-  TransportOptions http;
-  http.url = server.url();
-  http.api_token = "token";
-  http.timeout = std::chrono::seconds{2};
-  auto transport = MakeTransport(http);
-  ASSERT_TRUE(transport) << transport.error().ToString();
-  OutboxWorker worker = Worker(**transport);
+  auto transport = Network(server.url());
+  ASSERT_TRUE(transport);
+  OutboxWorker worker = Worker(*transport);
   auto summary = worker.Drain();
   ASSERT_TRUE(summary) << summary.error().ToString();
   EXPECT_EQ(summary->deferred, 1);
@@ -499,6 +518,108 @@ TEST_F(OutboxTest, AHugeRetryAfterDefersByADayAtMost) {
   EXPECT_EQ(entry.status, DeliveryStatus::kDeferred);
   ASSERT_TRUE(entry.next_attempt_at);
   EXPECT_EQ(*entry.next_attempt_at, kNow + std::chrono::days{1}) << entry.last_reply;
+}
+
+// smtp-sink refuses every MAIL FROM (5xx): the sender's failure. Nothing is failed or counted as
+// an attempt; the round goes back to the queue with the reason, and the drain ends on it.
+TEST_F(OutboxTest, ARefusedSenderPutsTheRoundBackInTheQueueUnattempted) {
+  Decide("ann", "k1");
+  Decide("bob", "k2");
+  testing::SmtpSink sink({"-f", "MAIL"});
+  auto transport = Network(sink.url());
+  ASSERT_TRUE(transport);
+  OutboxWorker worker = Worker(*transport);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->paused, 2);
+  EXPECT_EQ(summary->failed + summary->deferred + summary->sent, 0);
+  EXPECT_NE(summary->sender_failure.find("smtp MAIL FROM"), std::string::npos)
+      << summary->sender_failure;
+  for (const auto& [key, entry] : Log()) {
+    EXPECT_EQ(entry.status, DeliveryStatus::kQueued) << key;
+    EXPECT_EQ(entry.attempts, 0) << key;
+    EXPECT_NE(entry.last_reply.find("MAIL FROM"), std::string::npos) << entry.last_reply;
+  }
+}
+
+// An HTTP mail API that refuses the token (401): the sender's failure too.
+TEST_F(OutboxTest, ARefusedApiTokenPutsTheRoundBackInTheQueueUnattempted) {
+  Decide("ann", "k1");
+  testing::HttpTestServer server([](const testing::HttpRequest&) {
+    return JsonReply(401, R"({"ErrorCode":10,"Message":"Bad or missing API token"})");
+  });
+  auto transport = Network(server.url());
+  ASSERT_TRUE(transport);
+  OutboxWorker worker = Worker(*transport);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->paused, 1);
+  EXPECT_NE(summary->sender_failure.find("401"), std::string::npos) << summary->sender_failure;
+  auto entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kQueued);
+  EXPECT_EQ(entry.attempts, 0);
+}
+
+// max_age: a send that keeps failing for the recipient (450 at RCPT TO) is retried while it is
+// younger than max_age, and failed with "expired after 5d" at the first failure from then on,
+// though max_attempts is far off.
+TEST_F(OutboxTest, ASendDeferredPastMaxAgeExpires) {
+  Decide("ann", "k1");
+  testing::SmtpSink sink({"-r", "RCPT"});
+  auto transport = Network(sink.url());
+  ASSERT_TRUE(transport);
+  auto manual = std::make_unique<ManualClock>(kNow);
+  ManualClock& clock = *manual;
+  clock_ = std::move(manual);
+  options_.max_attempts = 100;
+  options_.max_age = std::chrono::days{5};
+
+  OutboxWorker worker = Worker(*transport);
+  ASSERT_TRUE(worker.Drain());
+  EXPECT_EQ(Log()["k1"].status, DeliveryStatus::kDeferred);
+  clock.Set(kNow + std::chrono::days{5} - std::chrono::seconds{1});
+  ASSERT_TRUE(worker.Drain());
+  auto entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kDeferred) << "one second short of max_age";
+  EXPECT_EQ(entry.attempts, 2);
+  clock.Set(*entry.next_attempt_at);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->failed, 1);
+  entry = Log()["k1"];
+  EXPECT_EQ(entry.status, DeliveryStatus::kFailed);
+  EXPECT_EQ(entry.attempts, 3);
+  EXPECT_TRUE(entry.last_reply.starts_with("expired after 5d: 450 ")) << entry.last_reply;
+}
+
+// The pause's back-off: retry_base, doubling with every failed try, capped at an hour; a try that
+// goes through ends it, and the next pause starts from retry_base again.
+TEST(DeliveryPauseTest, TheBackOffGrowsToAnHourAndASuccessEndsIt) {
+  using std::chrono::seconds;
+  DeliveryPause pause(seconds{60});
+  EXPECT_TRUE(pause.MayTry(kNow));
+  EXPECT_FALSE(pause.Resumed()) << "nothing to resume";
+  EXPECT_TRUE(pause.Failed(kNow, "smtp MAIL FROM: 550 no")) << "the pause begins: tell once";
+  EXPECT_TRUE(pause.paused());
+  EXPECT_EQ(pause.since(), kNow);
+  EXPECT_FALSE(pause.MayTry(kNow + seconds{59}));
+  EXPECT_TRUE(pause.MayTry(kNow + seconds{60}));
+  Instant t = kNow + seconds{60};
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_FALSE(pause.Failed(t, "again")) << "still the same pause";
+    waits.push_back((pause.next_try() - t).count());
+    t = pause.next_try();
+  }
+  EXPECT_EQ(waits, (std::vector<int64_t>{120, 240, 480, 960, 1920, 3600, 3600, 3600}));
+  EXPECT_EQ(pause.failures(), 9);
+  EXPECT_EQ(pause.reason(), "again");
+  EXPECT_EQ(pause.since(), kNow);
+  EXPECT_TRUE(pause.Resumed());
+  EXPECT_FALSE(pause.paused());
+  EXPECT_TRUE(pause.MayTry(t));
+  EXPECT_TRUE(pause.Failed(t, "down"));
+  EXPECT_EQ(pause.next_try() - t, seconds{60}) << "a new pause starts from retry_base";
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithJitterAndHonoursRetryAfter) {

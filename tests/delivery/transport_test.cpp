@@ -264,6 +264,7 @@ TEST_F(SmtpTransport, SoftRejectAtRcptIsTemporary) {
     EXPECT_EQ(r.outcome, Outcome::kTemporary);
     EXPECT_EQ(r.code, 450);
     EXPECT_FALSE(r.hard_bounce);
+    EXPECT_FALSE(r.sender_failure) << "about the recipient";
     EXPECT_NE(r.reply.find("smtp RCPT TO: 450 4.3.0"), std::string::npos) << r.reply;
   }
 }
@@ -276,12 +277,14 @@ TEST_F(SmtpTransport, HardRejectAtRcptIsPermanentHardBounce) {
     EXPECT_EQ(r.outcome, Outcome::kPermanent);
     EXPECT_EQ(r.code, 550);
     EXPECT_TRUE(r.hard_bounce);
+    EXPECT_FALSE(r.sender_failure);
     EXPECT_NE(r.reply.find("5.1.1 Error: no such user"), std::string::npos) << r.reply;
   }
 }
 
 TEST_F(SmtpTransport, PolicyRejectIsPermanentButNotABounce) {
   // smtp-sink's default hard reply, "500 5.3.0", and a relay denial are not about the mailbox.
+  // A refused sender (MAIL FROM) is no message's fault: temporary, and the sender's failure.
   SmtpSink sink({"-f", "RCPT"});
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
   EXPECT_EQ(results[0].outcome, Outcome::kPermanent);
@@ -294,9 +297,12 @@ TEST_F(SmtpTransport, PolicyRejectIsPermanentButNotABounce) {
   EXPECT_EQ(results[0].code, 550);
   EXPECT_FALSE(results[0].hard_bounce);
 
+  EXPECT_FALSE(results[0].sender_failure);
+
   SmtpSink sender({"-f", "MAIL", "-B", "553 5.1.8 Sender domain unknown"});
   results = Make(SmtpOptions(sender.url()))->Send(TestMessages(1));
-  EXPECT_EQ(results[0].outcome, Outcome::kPermanent);
+  EXPECT_EQ(results[0].outcome, Outcome::kTemporary) << "the sender's failure fails no message";
+  EXPECT_TRUE(results[0].sender_failure);
   EXPECT_EQ(results[0].code, 553);
   EXPECT_FALSE(results[0].hard_bounce) << "a rejected sender is not the recipient's bounce";
   EXPECT_NE(results[0].reply.find("smtp MAIL FROM"), std::string::npos) << results[0].reply;
@@ -307,6 +313,7 @@ TEST_F(SmtpTransport, RejectAfterDataIsClassifiedByTheReply) {
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
   EXPECT_EQ(results[0].outcome, Outcome::kPermanent);
   EXPECT_EQ(results[0].code, 500);
+  EXPECT_FALSE(results[0].sender_failure) << "one message refused after DATA";
   EXPECT_NE(results[0].reply.find("end of data"), std::string::npos) << results[0].reply;
 
   SmtpSink soft({"-r", "."});
@@ -352,15 +359,21 @@ TEST_F(SmtpTransport, DroppedReusedConnectionDoesNotReportTheEarlierMessagesCode
   EXPECT_EQ(proxy.connections(), 2);
 }
 
+// The server is down: the sender's failure. The messages on the two connections fail with it;
+// the rest are not started (they would fail alike), and carry the same failure.
 TEST_F(SmtpTransport, ServerNotListeningIsTemporary) {
   int port = followup::testing::FreeLoopbackPort();
   auto transport = Make(SmtpOptions("smtp://127.0.0.1:" + std::to_string(port)));
   auto start = steady_clock::now();
-  auto results = transport->Send(TestMessages(3));
-  ASSERT_EQ(results.size(), 3u);
+  auto results = transport->Send(TestMessages(6));
+  ASSERT_EQ(results.size(), 6u);
+  EXPECT_EQ(results[0].outcome, Outcome::kTemporary);
+  EXPECT_EQ(results[1].outcome, Outcome::kTemporary);
+  EXPECT_EQ(results[5].outcome, Outcome::kNotStarted) << results[5].reply;
   for (const auto& r : results) {
-    EXPECT_EQ(r.outcome, Outcome::kTemporary);
+    EXPECT_TRUE(r.outcome == Outcome::kTemporary || r.outcome == Outcome::kNotStarted);
     EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(r.sender_failure) << "the server is down for every message";
     EXPECT_NE(r.reply.find("smtp connect"), std::string::npos) << r.reply;
   }
   EXPECT_LT(SecondsSince(start), 2.0);
@@ -375,6 +388,7 @@ TEST_F(SmtpTransport, RequireTlsWithoutStarttlsFailsFast) {
   for (const auto& r : results) {
     EXPECT_EQ(r.outcome, Outcome::kTemporary);
     EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(r.sender_failure);
     EXPECT_NE(r.reply.find("smtp STARTTLS"), std::string::npos) << r.reply;
   }
   EXPECT_LT(SecondsSince(start), 1.0);
@@ -387,6 +401,7 @@ TEST_F(SmtpTransport, SlowServerTimesOut) {
   auto results = Make(SmtpOptions(sink.url()))->Send(TestMessages(1));
   EXPECT_EQ(results[0].outcome, Outcome::kTemporary);
   EXPECT_EQ(results[0].code, 0) << results[0].reply;
+  EXPECT_FALSE(results[0].sender_failure) << "timed out at DATA: this message's transfer";
   EXPECT_NE(results[0].reply.find("timed out"), std::string::npos) << results[0].reply;
   EXPECT_LT(SecondsSince(start), 3.0);  // 1 s to time out + at most 1 s for libcurl's QUIT
 }
@@ -402,6 +417,7 @@ TEST_F(SmtpTransport, AuthFailureIsTemporary) {
   for (const auto& r : results) {
     EXPECT_EQ(r.outcome, Outcome::kTemporary);
     EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(r.sender_failure);
     EXPECT_NE(r.reply.find("smtp AUTH"), std::string::npos) << r.reply;
   }
   EXPECT_NE(sink.Log().find("AUTH PLAIN"), std::string::npos) << "credentials were offered";
@@ -651,7 +667,8 @@ TEST(HttpTransport, ClassifiesStatusesAndRetryAfter) {
                          "You tried to send to recipient(s) that have been marked as "
                          "inactive."}});
     }
-    if (c == "C5") return Json(401, {{"ErrorCode", 10}, {"Message", "Bad or missing API token"}});
+    // Last: after the sender's failure nothing more of the call would start.
+    if (c == "C6") return Json(401, {{"ErrorCode", 10}, {"Message", "Bad or missing API token"}});
     HttpReply r;
     r.status = 400;
     r.body = "not json at all";
@@ -683,12 +700,14 @@ TEST(HttpTransport, ClassifiesStatusesAndRetryAfter) {
   EXPECT_EQ(results[4].outcome, Outcome::kPermanent);
   EXPECT_TRUE(results[4].hard_bounce) << "Postmark 406: inactive recipient";
 
-  EXPECT_EQ(results[5].outcome, Outcome::kTemporary) << "a bad token must not fail the mail";
-  EXPECT_EQ(results[5].code, 401);
+  EXPECT_EQ(results[5].outcome, Outcome::kPermanent);
+  EXPECT_EQ(results[5].code, 400);
+  EXPECT_NE(results[5].reply.find("not json at all"), std::string::npos);
 
-  EXPECT_EQ(results[6].outcome, Outcome::kPermanent);
-  EXPECT_EQ(results[6].code, 400);
-  EXPECT_NE(results[6].reply.find("not json at all"), std::string::npos);
+  EXPECT_EQ(results[6].outcome, Outcome::kTemporary) << "a bad token must not fail the mail";
+  EXPECT_EQ(results[6].code, 401);
+  EXPECT_TRUE(results[6].sender_failure) << "a bad token pauses delivery";
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(results[i].sender_failure) << i;
 }
 
 TEST(HttpTransport, TimeoutAndDroppedConnectionAreTemporary) {
@@ -708,6 +727,7 @@ TEST(HttpTransport, TimeoutAndDroppedConnectionAreTemporary) {
   EXPECT_EQ(results[1].outcome, Outcome::kTemporary);
   EXPECT_EQ(results[1].code, 0);
   EXPECT_NE(results[1].reply.find("connection dropped"), std::string::npos) << results[1].reply;
+  EXPECT_FALSE(results[0].sender_failure || results[1].sender_failure) << "it was reached";
   EXPECT_LT(elapsed, 3.0);
 }
 
@@ -718,6 +738,7 @@ TEST(HttpTransport, ServerNotListeningIsTemporary) {
   for (const auto& r : results) {
     EXPECT_EQ(r.outcome, Outcome::kTemporary);
     EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(r.sender_failure) << "the API cannot be reached for any message";
     EXPECT_NE(r.reply.find("http connect"), std::string::npos) << r.reply;
   }
 }

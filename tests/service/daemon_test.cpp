@@ -189,13 +189,16 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
   EXPECT_LT(std::chrono::steady_clock::now() - bought, 3s)
       << "bob's decision waited for ann's delivery round";
   EXPECT_EQ(StatusOf("ann"), "sending") << "the server still has not answered";
-  // SIGTERM: the round in flight ends at its timeout (deferred, not lost), and no further round
-  // is claimed: bob's send waits in the queue for the next start.
+  // SIGTERM: the round in flight ends at its timeout, not lost: a server that never greets is the
+  // sender's failure, so ann's send is back in the queue with no attempt counted (or deferred,
+  // had the stop cut it off first). No further round is claimed: bob's send waits in the queue for
+  // the next start.
   auto stopped = std::chrono::steady_clock::now();
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(30s), 0) << Log();
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, 12s) << "the stop waited for more rounds";
-  EXPECT_EQ(StatusOf("ann"), "deferred") << Log();
+  const std::string ann = StatusOf("ann");
+  EXPECT_TRUE(ann == "queued" || ann == "deferred") << ann << "\n" << Log();
   EXPECT_EQ(StatusOf("bob"), "queued") << Log();
   close(held);
   close(listener);
