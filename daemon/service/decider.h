@@ -58,6 +58,8 @@ class Decider {
 
  private:
   bool LoadBase();
+  // Puts `set` in force, and tells the metrics its sequences' steps.
+  void InForce(rules::RuleSet set);
   void SetAt(Instant now);
   // Logs and counts what was recorded; asks for a drain when anything was.
   void Recorded(const app::Decided& decided);

@@ -30,6 +30,25 @@ using testing::SqlColumn;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
+// An HTTP GET of `path` from a loopback port: the whole response, headers first.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,6 +79,30 @@ class DaemonTest : public ::testing::Test {
   }
 
   std::string Log() { return testing::ReadFile(dir_ / "daemon.log"); }
+
+  // Starts the daemon listening, lets ann and bob buy and, once both are sent, fetches /metrics;
+  // "" when any of it failed.
+  std::string MetricsAfterTwoSends() {
+    int port = StartListening();
+    if (port == 0) return "";
+    Buy("ann");
+    Buy("bob");
+    if (!WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; })) return "";
+    return HttpGet(port, "/metrics");
+  }
+
+  // Starts the daemon with its HTTP listener on a free loopback port; the port once it runs, or 0.
+  int StartListening() {
+    std::string config = testing::ReadFile(dir_ / "followup.yaml");
+    config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
+    dir_.Write("followup.yaml", config);
+    Start();
+    const std::string listening = "http: listening on 127.0.0.1:";
+    if (!WaitFor([&] { return Log().find("followupd running") != std::string::npos; })) return 0;
+    std::string log = Log();
+    auto at = log.find(listening);
+    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + listening.size());
+  }
 
   // Another program commits a new customer and their first purchase.
   void Buy(const std::string& customer) {
@@ -115,41 +158,34 @@ TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
 
 // /metrics counts what the daemon has sent, from its own HTTP listener on a loopback port.
 TEST_F(DaemonTest, MetricsCountTheSends) {
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
-  dir_.Write("followup.yaml", config);
-  Start();
-  const std::string listening = "http: listening on 127.0.0.1:";
-  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
-      << Log();
-  std::string log = Log();
-  ASSERT_NE(log.find(listening), std::string::npos) << log;
-  int port = std::atoi(log.c_str() + log.find(listening) + listening.size());
-  Buy("ann");
-  Buy("bob");
-  ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; }))
-      << Log();
-  auto metrics = [&] {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    std::string response;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-      if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buffer[4096];
-        for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
-      }
-    }
-    close(fd);
-    return response;
-  };
-  std::string text = metrics();
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
   EXPECT_NE(text.find("followup_sends_total{status=\"sent\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_decisions_total 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_outbox{status=\"sent\"} 2\n"), std::string::npos) << text;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// A first purchase starts a sequence: a welcome at once, a second note a week later.
+constexpr const char* kWelcomeSequence =
+    "name: welcome\ntrigger:\n  event: first_purchase\nsteps:\n"
+    "  - name: hello\n    send: winback\n    values:\n      offer: a welcome gift\n"
+    "      offer_code: HELLO\n"
+    "  - name: again\n    wait: 7d\n    send: winback\n    values:\n"
+    "      offer: a second gift\n      offer_code: AGAIN\n";
+
+// /metrics shows how many customers wait for each step of a sequence, every step listed.
+TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
+  dir_.Write("rules/welcome.yaml", kWelcomeSequence);
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
+  EXPECT_NE(text.find("followup_sequence_customers{rule=\"welcome\",step=\"again\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("followup_sequence_customers{rule=\"welcome\",step=\"hello\"} 0\n"),
+            std::string::npos)
+      << text;
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
