@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -48,6 +49,26 @@ std::string HttpGet(int port, const std::string& path) {
   close(fd);
   return response;
 }
+
+// A mail server that never answers: the kernel completes connections to its loopback port, and
+// nobody says anything on them.
+struct SilentServer {
+  SilentServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        listen(fd, 16) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { close(fd); }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  int fd = -1;
+  int port = 0;  // 0: it could not listen
+};
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -89,6 +110,15 @@ class DaemonTest : public ::testing::Test {
     Buy("bob");
     if (!WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; })) return "";
     return HttpGet(port, "/metrics");
+  }
+
+  // Mail goes to the SMTP server on this loopback port instead of the maildir (8 s timeout).
+  void UseSmtp(int port) {
+    std::string config = testing::ReadFile(dir_ / "followup.yaml");
+    config.replace(
+        config.find("maildir://mail"), 14,
+        "smtp://127.0.0.1:" + std::to_string(port) + "\n  require_tls: false\n  timeout: 8s");
+    dir_.Write("followup.yaml", config);
   }
 
   // Starts the daemon with its HTTP listener on a free loopback port; the port once it runs, or 0.
@@ -190,23 +220,71 @@ TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// kill -9 between a sequence step's decision and its send, and again between two steps: each step
+// goes out once, none is skipped.
+TEST_F(DaemonTest, KillNineNeitherRepeatsNorSkipsASequenceStep) {
+  dir_.Write("rules/welcome.yaml", kWelcomeSequence);
+  const std::string maildir_config = testing::ReadFile(dir_ / "followup.yaml");
+  const std::string db = dir_ / "f.db";
+  auto steps = [&] {
+    return SqlColumn(db,
+                     "SELECT CASE WHEN dedupe_key LIKE '%:hello' THEN 'hello' ELSE 'again' END "
+                     "|| ' ' || status FROM outbox ORDER BY id");
+  };
+  auto mails = [&] {
+    size_t n = 0;
+    if (fs::exists(dir_ / "mail/new"))
+      for (const auto& f : fs::directory_iterator(dir_ / "mail/new")) n += f.is_regular_file();
+    return n;
+  };
+  auto kill_nine = [&] {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  };
+
+  // The welcome is decided and claimed; the mail server takes it and says nothing. kill -9.
+  SilentServer server;
+  ASSERT_GT(server.port, 0);
+  UseSmtp(server.port);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  Buy("ann");
+  ASSERT_TRUE(WaitFor([&] { return steps() == std::vector<std::string>{"hello sending"}; }))
+      << Log();
+  kill_nine();
+  EXPECT_EQ(Sql(db, "SELECT next_step FROM sequence_places"), "again");
+
+  // Restarted with a working transport: the welcome goes out once, the second note waits.
+  dir_.Write("followup.yaml", maildir_config);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return steps() == std::vector<std::string>{"hello sent"}; })) << Log();
+  EXPECT_EQ(mails(), 1u);
+  kill_nine();
+
+  // Eight days later (a pass with its clock set by --at): the second note, once; then the end.
+  auto later = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                    std::chrono::hours{8 * 24});
+  char at[32];
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&later));
+  auto pass = Run("--at " + std::string(at) + " run --once");
+  ASSERT_EQ(pass.status, 0) << pass.err;
+  EXPECT_EQ(steps(), (std::vector<std::string>{"hello sent", "again sent"}));
+  EXPECT_EQ(mails(), 2u);
+  EXPECT_EQ(Sql(db, "SELECT end_reason FROM sequence_places"), "completed");
+  pass = Run("--at " + std::string(at) + " run --once");
+  ASSERT_EQ(pass.status, 0) << pass.err;
+  EXPECT_EQ(steps(), (std::vector<std::string>{"hello sent", "again sent"})) << "nothing again";
+}
+
 // Delivery runs on its own thread: a mail server that takes the connection and then says nothing
 // holds up the sends, not the decisions.
 TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 16), 0);  // the kernel completes connections; nobody answers them
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("maildir://mail"), 14,
-                 "smtp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
-                     "\n  require_tls: false\n  timeout: 8s");
-  dir_.Write("followup.yaml", config);
+  SilentServer server;
+  ASSERT_GT(server.port, 0);
+  int listener = server.fd;
+  UseSmtp(server.port);
 
   Start();
   ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
@@ -234,7 +312,6 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
   EXPECT_EQ(StatusOf("ann"), "deferred") << Log();
   EXPECT_EQ(StatusOf("bob"), "queued") << Log();
   close(held);
-  close(listener);
 }
 
 TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {
