@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 
 #include "app/settings.h"
 #include "base/error.h"
@@ -29,6 +30,19 @@ struct Decided {
   int64_t recorded = 0;          // how many of them were new to the store
   int64_t places = 0;            // sequence places written (entered, moved on, left)
 };
+
+// One pass at `now` on a snapshot already read: the sequence places `in_flight` advanced first (a
+// conversation under way keeps its slot under the cap), then the rules evaluated against `events`
+// (customers entering sequences among the decisions), then the new entries advanced (a first step
+// without a wait is decided at once). The steps' decisions join the evaluation's, the places moved
+// go in its `places`. Pure: writes nothing. (The passes below call it; so does the sequence
+// benchmark.)
+rules::Evaluation EvaluatePass(const rules::RuleSet& rules, const worth::CustomerBase& base,
+                               const Settings& settings, Instant now,
+                               const rules::Snapshot& snapshot,
+                               std::span<const rules::Event> events,
+                               std::span<const store::SequencePlace> in_flight,
+                               int64_t explain_customer = 0);
 
 // Reads a fresh snapshot into `snapshot` and evaluates every rule over every customer at `now`.
 // Writes nothing (simulate, explain). `explain_customer` as EvaluateInput's. kRuntime when the
