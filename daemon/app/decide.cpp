@@ -6,18 +6,13 @@
 #include "rules/sequence.h"
 
 namespace followup::app {
-namespace {
 
-// One pass at `now`: the sequence places `in_flight` advanced first (a conversation under way
-// keeps its slot under the cap), then the rules evaluated against `events` (customers entering
-// sequences among the decisions), then the new entries advanced (a first step without a wait is
-// decided at once). The steps' decisions join the evaluation's, the places moved go in its
-// `places`. Pure: writes nothing.
-rules::Evaluation RunPass(const rules::RuleSet& rules, const worth::CustomerBase& base,
-                          const Settings& settings, Instant now, const rules::Snapshot& snapshot,
-                          std::span<const rules::Event> events,
-                          std::span<const store::SequencePlace> in_flight,
-                          int64_t explain_customer) {
+rules::Evaluation EvaluatePass(const rules::RuleSet& rules, const worth::CustomerBase& base,
+                               const Settings& settings, Instant now,
+                               const rules::Snapshot& snapshot,
+                               std::span<const rules::Event> events,
+                               std::span<const store::SequencePlace> in_flight,
+                               int64_t explain_customer) {
   rules::ContactHistory made;
   auto steps = rules::AdvanceAll(rules, base, snapshot.contacts, snapshot.history, made, in_flight,
                                  settings.policy, now, settings.zone);
@@ -40,8 +35,6 @@ rules::Evaluation RunPass(const rules::RuleSet& rules, const worth::CustomerBase
   return evaluation;
 }
 
-}  // namespace
-
 Result<worth::CustomerBase> LoadFacts(store::Store& store, const Settings& settings, Instant now,
                                       const std::function<void(int64_t rows)>& progress) {
   return worth::CustomerBase::Load(store, settings.FactsAt(now), progress);
@@ -54,8 +47,8 @@ Result<rules::Evaluation> EvaluateAll(store::Store& store, const rules::RuleSet&
   auto snap = rules::LoadSnapshot(store, rules, settings.policy, now);
   if (!snap) return tl::unexpected(snap.error());
   snapshot = std::move(*snap);
-  return RunPass(rules, base, settings, now, snapshot, snapshot.events, snapshot.places,
-                 explain_customer);
+  return EvaluatePass(rules, base, settings, now, snapshot, snapshot.events, snapshot.places,
+                      explain_customer);
 }
 
 Result<Decided> Record(store::Store& store, rules::Evaluation evaluation,
@@ -120,7 +113,7 @@ Result<Decided> DecideNew(store::Store& store, const rules::RuleSet& rules,
     return tl::unexpected(r.error());
   rules::RuleSet immediate = rules::ImmediateRules(rules);
   if (immediate.rules.empty() || rows.events.empty()) return Decided{};
-  return Record(store, RunPass(immediate, base, settings, now, snapshot, rows.events, {}, 0),
+  return Record(store, EvaluatePass(immediate, base, settings, now, snapshot, rows.events, {}, 0),
                 snapshot);
 }
 

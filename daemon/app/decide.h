@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,19 @@ struct Decided {
 
 // The reply a send cancelled because its rule is gone or disabled keeps.
 inline constexpr std::string_view kRuleGoneReason = "cancelled: its rule was removed or disabled";
+
+// One pass at `now` on a snapshot already read: the sequence places `in_flight` advanced first (a
+// conversation under way keeps its slot under the cap), then the rules evaluated against `events`
+// (customers entering sequences among the decisions), then the new entries advanced (a first step
+// without a wait is decided at once). The steps' decisions join the evaluation's, the places moved
+// go in its `places`. Pure: writes nothing. (The passes below call it; so does the sequence
+// benchmark.)
+rules::Evaluation EvaluatePass(const rules::RuleSet& rules, const worth::CustomerBase& base,
+                               const Settings& settings, Instant now,
+                               const rules::Snapshot& snapshot,
+                               std::span<const rules::Event> events,
+                               std::span<const store::SequencePlace> in_flight,
+                               int64_t explain_customer = 0);
 
 // Reads a fresh snapshot into `snapshot` and evaluates every rule over every customer at `now`.
 // Writes nothing (simulate, explain). `explain_customer` as EvaluateInput's. kRuntime when the

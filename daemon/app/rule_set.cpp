@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/template.h"
+#include "rules/sequence.h"
 
 namespace followup::app {
 namespace {
@@ -70,6 +71,15 @@ tl::expected<rules::RuleSet, std::vector<Error>> LoadCheckedRules(const Settings
     unique.push_back(std::move(e));
   }
   return tl::unexpected(unique);
+}
+
+Result<InFlight> ReadInFlight(store::Store& store, const rules::RuleSet& set, Instant now) {
+  std::vector<store::SequencePlace> places;
+  auto read = store.ForEachSequencePlace(now, [&](const store::SequencePlace& p) {
+    if (!p.ended_at) places.push_back(p);
+  });
+  if (!read) return tl::unexpected(read.error());
+  return InFlight{static_cast<int64_t>(places.size()), rules::EditEffects(set, places)};
 }
 
 }  // namespace followup::app

@@ -8,6 +8,7 @@
 #include "app/settings.h"
 #include "base/error.h"
 #include "rules/rule.h"
+#include "store/store.h"
 
 namespace followup::app {
 
@@ -19,5 +20,13 @@ std::vector<Error> CheckRuleTemplates(const rules::RuleSet& set, const std::stri
 // once, with its FILE:LINE:COL).
 tl::expected<rules::RuleSet, std::vector<Error>> LoadCheckedRules(const Settings& settings,
                                                                   Instant now);
+
+// The customers in flight in the store's sequences, and what `set` does to them
+// (rules::EditEffects): what `check` says about an edit. kRuntime when the store fails.
+struct InFlight {
+  int64_t customers = 0;  // places not ended
+  std::vector<std::string> effects;
+};
+Result<InFlight> ReadInFlight(store::Store& store, const rules::RuleSet& set, Instant now);
 
 }  // namespace followup::app

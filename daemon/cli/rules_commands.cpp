@@ -37,6 +37,24 @@ int RunCheck(Env& env) {
     }
     table.Add({r.name, trigger, sends + (r.enabled ? "" : " (disabled)")});
   }
+  table.Finish();
+  // What the rules do to the customers in the store's sequences, when there is a store.
+  auto st = env.store();
+  if (!st) {
+    if (st.error().code != ErrorCode::kNotFound)
+      std::printf("in flight: not read: %s\n", st.error().ToString().c_str());
+    return 0;
+  }
+  auto in_flight = app::ReadInFlight(**st, *set, env.clock().Now());
+  if (!in_flight) {
+    std::printf("in flight: not read: %s\n", in_flight.error().ToString().c_str());
+    return 0;
+  }
+  if (in_flight->customers == 0) return 0;
+  std::printf("in flight: %lld customers in sequences%s\n",
+              static_cast<long long>(in_flight->customers),
+              in_flight->effects.empty() ? "; the rules leave them where they are" : "");
+  for (const auto& line : in_flight->effects) std::printf("  %s\n", line.c_str());
   return 0;
 }
 
@@ -310,7 +328,8 @@ Command AddCheckCommand(CLI::App& root) {
   auto* app = root.add_subcommand(
       "check",
       "Validate the config, every rule and the templates they name. Every problem is printed as "
-      "FILE:LINE:COL: message; exit 1 if there is any. Nothing else is touched.");
+      "FILE:LINE:COL: message; exit 1 if there is any. Nothing is written. When the store exists, "
+      "also says what the rules do to the customers in flight in sequences.");
   return {app, [](Env& env) { return RunCheck(env); }, store::OpenMode::kExisting, true, true};
 }
 

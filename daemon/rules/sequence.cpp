@@ -1,7 +1,9 @@
 #include "rules/sequence.h"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <unordered_set>
 
 namespace followup::rules {
@@ -239,6 +241,92 @@ Advanced AdvanceAll(const RuleSet& rules, const worth::CustomerBase& facts,
     if (moved.changed || new_places) out.places.push_back(std::move(moved.place));
   }
   return out;
+}
+
+std::vector<std::string> EditEffects(const RuleSet& rules, std::span<const SequencePlace> places) {
+  // The places grouped by what the rules do to them; the groups in the order of their first place.
+  enum class Change { kNotLoaded, kNoSteps, kDisabled, kStepGone, kOtherStep, kDue };
+  struct Group {
+    size_t order = 0;  // the first place's index: groups come out in the places' order
+    Change change;
+    std::string rule, from, to;
+    std::chrono::seconds moved{0};
+    int64_t customers = 0;
+  };
+  std::map<std::tuple<std::string, Change, std::string, std::string, int64_t>, Group> groups;
+  auto add = [&](size_t i, Change change, const SequencePlace& p, std::string to,
+                 std::chrono::seconds moved) {
+    // A change of the whole rule counts its places together, whatever step they wait for.
+    bool whole_rule =
+        change == Change::kNotLoaded || change == Change::kNoSteps || change == Change::kDisabled;
+    std::string from = whole_rule ? "" : p.next_step;
+    auto key = std::tuple(p.rule, change, from, to, int64_t{moved.count()});
+    auto [it, fresh] = groups.try_emplace(key, Group{i, change, p.rule, from, to, moved});
+    ++it->second.customers;
+  };
+  for (size_t i = 0; i < places.size(); ++i) {
+    const SequencePlace& p = places[i];
+    if (p.ended_at) continue;
+    auto rule = std::find_if(rules.rules.begin(), rules.rules.end(),
+                             [&](const Rule& r) { return r.name == p.rule; });
+    if (rule == rules.rules.end()) {
+      add(i, Change::kNotLoaded, p, "", {});
+      continue;
+    }
+    if (!rule->is_sequence()) {
+      add(i, Change::kNoSteps, p, "", {});
+      continue;
+    }
+    if (!rule->enabled) {
+      add(i, Change::kDisabled, p, "", {});
+      continue;
+    }
+    auto next = NextOf(*rule, p);
+    bool exists = std::any_of(rule->steps.begin(), rule->steps.end(),
+                              [&](const Step& s) { return s.name == p.next_step; });
+    std::string to = next ? next->step->name : "";
+    if (!exists)
+      add(i, Change::kStepGone, p, to, {});
+    else if (to != p.next_step)
+      add(i, Change::kOtherStep, p, to, {});
+    else if (p.next_due && next->due != *p.next_due)
+      add(i, Change::kDue, p, to,
+          std::chrono::duration_cast<std::chrono::seconds>(next->due - *p.next_due));
+  }
+  std::vector<const Group*> ordered;
+  for (const auto& [key, g] : groups) ordered.push_back(&g);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Group* a, const Group* b) { return a->order < b->order; });
+  std::vector<std::string> lines;
+  for (const Group* g : ordered) {
+    std::string n = std::to_string(g->customers) + (g->customers == 1 ? " customer" : " customers");
+    std::string at = n + " at step '" + g->from + "'";
+    std::string line = "rule " + g->rule + ": ";
+    switch (g->change) {
+      case Change::kNotLoaded:
+        line += n + " in flight, but no such rule is loaded: they stay where they are";
+        break;
+      case Change::kNoSteps:
+        line += n + " in flight, but it has no steps now: they stay where they are";
+        break;
+      case Change::kDisabled:
+        line += "enabled: false: " + n + " in flight will exit";
+        break;
+      case Change::kStepGone:
+        line += at + " which no longer exists: " +
+                (g->to.empty() ? "they complete the sequence" : "they skip to '" + g->to + "'");
+        break;
+      case Change::kOtherStep:
+        line += at + ": their next step is now '" + g->to + "'";
+        break;
+      case Change::kDue:
+        line += at + ": due " + Compact(g->moved < g->moved.zero() ? -g->moved : g->moved) +
+                (g->moved < g->moved.zero() ? " sooner" : " later") + " (its wait changed)";
+        break;
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 }  // namespace followup::rules

@@ -95,4 +95,14 @@ Advanced AdvanceAll(const RuleSet& rules, const worth::CustomerBase& facts,
                     std::span<const SequencePlace> places, const ContactPolicy& policy, Instant now,
                     const date::time_zone* zone, bool new_places = false);
 
+// What `rules`, as loaded now, do to the customers in flight (`check` after an edit): one line per
+// group of places that moves, by rule in the order of `places`, e.g.
+//   rule lapsed-winback: 12 customers at step 'offer' which no longer exists: they skip to 'last'
+//   rule lapsed-winback: enabled: false: 40 customers in flight will exit
+// and the same for a rule no longer loaded or without steps now (they stay where they are), a
+// step added before the one they wait for (they get it first), a changed wait (the step falls due
+// later or sooner). Empty when the rules leave everyone where they are. Places that ended are
+// not looked at.
+std::vector<std::string> EditEffects(const RuleSet& rules, std::span<const SequencePlace> places);
+
 }  // namespace followup::rules

@@ -34,7 +34,7 @@ std::optional<int> Decider::Start() {
     for (const auto& e : set.error()) spdlog::error("rules: {}", e.ToString());
     return 1;
   }
-  rules_ = std::make_shared<const rules::RuleSet>(std::move(*set));
+  InForce(std::move(*set));
   auto hwm = store_->MaxTransactionId();
   if (!hwm) {
     spdlog::error("store: {}", hwm.error().ToString());
@@ -45,6 +45,17 @@ std::optional<int> Decider::Start() {
   if (auto meta = store_->GetMeta(kReloadMetaKey); meta && !meta->empty())
     reload_generation_ = std::atoll(meta->c_str());
   return std::nullopt;
+}
+
+void Decider::InForce(rules::RuleSet set) {
+  Metrics::SequenceSteps steps;
+  for (const auto& r : set.rules) {
+    if (!r.is_sequence()) continue;
+    steps.push_back({r.name, {}});
+    for (const auto& step : r.steps) steps.back().second.push_back(step.name);
+  }
+  metrics_.SetSequenceSteps(std::move(steps));
+  rules_ = std::make_shared<const rules::RuleSet>(std::move(set));
 }
 
 void Decider::FullPass() {
@@ -134,7 +145,7 @@ bool Decider::Reload() {
     ++metrics_.reloads_failed;
     metrics_.last_reload_ok = 0;
   } else {
-    rules_ = std::make_shared<const rules::RuleSet>(std::move(*set));
+    InForce(std::move(*set));
     spdlog::info("reload: {} rules in force", rules_->rules.size());
     outcome = std::to_string(reload_generation_) + " ok";
     ++metrics_.reloads_ok;

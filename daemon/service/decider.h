@@ -58,6 +58,8 @@ class Decider {
 
  private:
   bool LoadBase();
+  // Puts `set` in force, and tells the metrics its sequences' steps.
+  void InForce(rules::RuleSet set);
   void SetAt(Instant now);
   // Cancels the queued sends of rules no longer in force (app::CancelSendsOfGoneRules), logged.
   void CancelSendsOfGoneRules(Instant now);

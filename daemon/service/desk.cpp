@@ -37,9 +37,16 @@ EndpointHandlers Desk::Handlers() {
   };
   handlers.metrics = [this](std::function<void(std::string)> done) {
     boost::asio::post(thread_, [this, done = std::move(done)] {
-      auto counts = store_->OutboxStatusCounts();
-      if (!counts) spdlog::warn("metrics: outbox counts: {}", counts.error().ToString());
-      done(MetricsText(metrics_, counts ? std::optional(*counts) : std::nullopt));
+      StoreCounts counts;
+      if (auto outbox = store_->OutboxStatusCounts())
+        counts.outbox = std::move(*outbox);
+      else
+        spdlog::warn("metrics: outbox counts: {}", outbox.error().ToString());
+      if (auto steps = store_->SequenceStepCounts())
+        counts.sequence_steps = std::move(*steps);
+      else
+        spdlog::warn("metrics: sequence step counts: {}", steps.error().ToString());
+      done(MetricsText(metrics_, counts));
     });
   };
   handlers.unsubscribe = [this](std::string query, std::function<void(Result<std::string>)> done) {

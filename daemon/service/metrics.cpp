@@ -7,8 +7,40 @@
 
 namespace followup::service {
 
-std::string MetricsText(const Metrics& m,
-                        const std::optional<std::map<store::DeliveryStatus, int64_t>>& outbox) {
+namespace {
+
+using Samples = std::vector<std::pair<std::map<std::string, std::string>, double>>;
+
+Samples SequenceSamples(const Metrics::SequenceSteps& steps,
+                        std::map<std::pair<std::string, std::string>, int64_t> counts) {
+  Samples samples;
+  auto add = [&](const std::string& rule, const std::string& step, int64_t n) {
+    samples.push_back({{{"rule", rule}, {"step", step}}, double(n)});
+  };
+  for (const auto& [rule, names] : steps)
+    for (const auto& step : names) {
+      auto it = counts.find({rule, step});
+      add(rule, step, it == counts.end() ? 0 : it->second);
+      if (it != counts.end()) counts.erase(it);
+    }
+  for (const auto& [key, n] : counts) add(key.first, key.second, n);
+  return samples;
+}
+
+}  // namespace
+
+void Metrics::SetSequenceSteps(SequenceSteps steps) {
+  std::lock_guard lock(mutex_);
+  sequence_steps_ = std::move(steps);
+}
+
+Metrics::SequenceSteps Metrics::sequence_steps() const {
+  std::lock_guard lock(mutex_);
+  return sequence_steps_;
+}
+
+std::string MetricsText(const Metrics& m, const StoreCounts& counts) {
+  const auto& outbox = counts.outbox;
   std::string out;
   out += PrometheusMetric("followup_decisions_total", "counter",
                           "Decisions recorded by this process.", {{{}, double(m.decisions)}});
@@ -19,7 +51,7 @@ std::string MetricsText(const Metrics& m,
                            {{{"status", "failed"}}, double(m.failed)},
                            {{{"status", "suppressed"}}, double(m.suppressed)}});
   if (outbox) {
-    std::vector<std::pair<std::map<std::string, std::string>, double>> rows;
+    Samples rows;
     // Every status, those with no rows at 0: a series that appears only once it is non-zero
     // cannot be alerted on.
     for (const auto& [status, name] : store::kDeliveryStatusNames) {
@@ -28,6 +60,13 @@ std::string MetricsText(const Metrics& m,
           {{{"status", std::string(name)}}, n == outbox->end() ? 0.0 : double(n->second)});
     }
     out += PrometheusMetric("followup_outbox", "gauge", "Outbox rows by status.", rows);
+  }
+  if (counts.sequence_steps) {
+    auto samples = SequenceSamples(m.sequence_steps(), *counts.sequence_steps);
+    if (!samples.empty())
+      out += PrometheusMetric("followup_sequence_customers", "gauge",
+                              "Customers in flight in each sequence, by the step they wait for.",
+                              samples);
   }
   out += PrometheusMetric("followup_last_reload_success", "gauge",
                           "1 if the last reload was accepted.", {{{}, double(m.last_reload_ok)}});

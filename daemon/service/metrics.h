@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "store/store.h"
 
@@ -44,13 +46,29 @@ struct Metrics {
     return pause_note_;
   }
 
+  // The steps of every sequence in the rules in force, in order: the decision thread sets them at
+  // start and at every accepted reload, so that /metrics shows a step nobody waits for as 0.
+  using SequenceSteps = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  void SetSequenceSteps(SequenceSteps steps);
+  SequenceSteps sequence_steps() const;
+
  private:
   mutable std::mutex pause_mutex_;
   std::string pause_note_;
+  mutable std::mutex mutex_;
+  SequenceSteps sequence_steps_;  // guarded by mutex_
 };
 
-// The /metrics body: the counters, and the outbox rows by status when the store gave them.
-std::string MetricsText(const Metrics& m,
-                        const std::optional<std::map<store::DeliveryStatus, int64_t>>& outbox);
+// What /metrics reads from the store (on the desk); nullopt where the store failed.
+struct StoreCounts {
+  std::optional<std::map<store::DeliveryStatus, int64_t>> outbox;
+  // Customers in flight by (rule, the step they wait for): Store::SequenceStepCounts.
+  std::optional<std::map<std::pair<std::string, std::string>, int64_t>> sequence_steps;
+};
+
+// The /metrics body: the counters; the outbox rows by status and the customers in each sequence
+// step when the store gave them (every step of the sequences in force, 0 where nobody is, and
+// any other step customers still wait for, e.g. of a sequence no longer loaded).
+std::string MetricsText(const Metrics& m, const StoreCounts& counts);
 
 }  // namespace followup::service

@@ -108,6 +108,20 @@ Result<void> EachSequencePurchase(sqlite::Database& db, const std::string& rule,
   }
 }
 
+Result<std::map<std::pair<std::string, std::string>, int64_t>> StepCounts(sqlite::Database& db) {
+  auto s = db.Prepare(
+      "SELECT rule, next_step, count(*) FROM sequence_places WHERE ended_at IS NULL "
+      "GROUP BY rule, next_step");
+  if (!s) return tl::unexpected(s.error());
+  std::map<std::pair<std::string, std::string>, int64_t> counts;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return counts;
+    counts[{std::string(s->Text(0)), std::string(s->Text(1))}] = s->Int(2);
+  }
+}
+
 Result<std::vector<SequencePlace>> PlacesOf(sqlite::Database& db, int64_t customer_id) {
   auto s = db.Prepare("SELECT " + std::string(kColumns) +
                       " FROM sequence_places WHERE customer_id = ?1 ORDER BY rule, entered_at");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <span>
 #include <string_view>
 
@@ -23,6 +24,9 @@ Result<void> EachPlace(sqlite::Database& db, Instant ended_since,
 Result<void> EachSequencePurchase(sqlite::Database& db, const std::string& rule,
                                   std::chrono::seconds window, const std::string& offer_code,
                                   const std::function<void(const SequencePurchase&)>& fn);
+
+// The places in flight counted by (rule, next step) (Store::SequenceStepCounts).
+Result<std::map<std::pair<std::string, std::string>, int64_t>> StepCounts(sqlite::Database& db);
 
 // One customer's places, by rule and entry.
 Result<std::vector<SequencePlace>> PlacesOf(sqlite::Database& db, int64_t customer_id);

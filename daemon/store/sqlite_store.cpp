@@ -594,6 +594,10 @@ class SqliteStore final : public Store {
     return PlacesOf(db_, customer_id);
   }
 
+  Result<std::map<std::pair<std::string, std::string>, int64_t>> SequenceStepCounts() override {
+    return StepCounts(db_);
+  }
+
   Result<void> ForEachSequencePurchase(
       const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
       const std::function<void(const SequencePurchase&)>& fn) override {

@@ -431,6 +431,9 @@ class Store {
       Instant ended_since, const std::function<void(const SequencePlace&)>& fn) = 0;
   // One customer's places (explain), by rule and entry time.
   virtual Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) = 0;
+  // How many places are in flight (not ended) in each sequence, by (rule, the step they wait
+  // for): one grouped count (/metrics).
+  virtual Result<std::map<std::pair<std::string, std::string>, int64_t>> SequenceStepCounts() = 0;
   // The purchases of the customers in `rule`'s sequence made after their entry and at most
   // `window` after their place's last step, with `offer_code` if it is not empty; by customer,
   // occurrence, then time. One row per place and purchase.

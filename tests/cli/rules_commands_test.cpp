@@ -60,6 +60,67 @@ TEST_F(RulesCommandsTest, CheckReportsEveryProblemAndTouchesNothing) {
   EXPECT_FALSE(std::filesystem::exists(bad / "never.db")) << "check must not create the store";
 }
 
+// check reads the customers in flight from the store and says what an edit does to them.
+TEST_F(RulesCommandsTest, CheckSaysWhatAnEditDoesToTheCustomersInFlight) {
+  const std::string db = *dir_ / "var/followup.db";
+  struct CleanUp {
+    std::string db;
+    ~CleanUp() { testing::Exec(db, "DELETE FROM sequence_places"); }
+  } clean_up{db};
+  // Three customers had the win-back's reminder and wait for its better offer; one left.
+  testing::Exec(
+      db,
+      "INSERT INTO sequence_places(rule, customer_id, occurrence, kind, entered_at, "
+      "steps_done, last_at, next_step, next_due, ended_at, end_reason) "
+      "SELECT 'lapsed-winback', id, '2026-06-25', 'send', 1782381600, "
+      "'[{\"step\":\"reminder\",\"at\":1782381600,\"outcome\":\"send\"}]', "
+      "1782381600, CASE WHEN id = 4 THEN '' ELSE 'better-offer' END, "
+      "CASE WHEN id = 4 THEN NULL ELSE 1782986400 END, "
+      "CASE WHEN id = 4 THEN 1782400000 END, CASE WHEN id = 4 THEN 'purchase' ELSE '' END "
+      "FROM customers WHERE id <= 4");
+  auto unchanged = Run("check");
+  ASSERT_EQ(unchanged.status, 0) << unchanged.err;
+  EXPECT_NE(unchanged.out.find(
+                "in flight: 3 customers in sequences; the rules leave them where they are\n"),
+            std::string::npos)
+      << unchanged.out;
+
+  // The better offer replaced by a last note: they skip to it.
+  std::string rules = *dir_ / "edited-rules";
+  std::filesystem::copy(*dir_ / "rules", rules);
+  std::string winback = testing::ReadFile(rules + "/lapsed-winback.yaml");
+  winback.replace(winback.find("name: better-offer"), 18, "name: last-note");
+  dir_->Write("edited-rules/lapsed-winback.yaml", winback);
+  std::string config = testing::ReadFile(*dir_ / "followup.yaml");
+  config.replace(config.find("rules_dir: rules"), 16, "rules_dir: edited-rules");
+  dir_->Write("edited.yaml", config);
+  auto edited = Followupd("--config " + *dir_ / "edited.yaml" + " --at 2026-06-30T12:00:00Z check");
+  ASSERT_EQ(edited.status, 0) << edited.err;
+  EXPECT_NE(edited.out.find("in flight: 3 customers in sequences\n  rule lapsed-winback: 3 "
+                            "customers at step 'better-offer' which no longer exists: they skip "
+                            "to 'last-note'\n"),
+            std::string::npos)
+      << edited.out;
+
+  // Turned off: they all leave at the next pass.
+  winback = testing::ReadFile(*dir_ / "rules/lapsed-winback.yaml") + "enabled: false\n";
+  dir_->Write("edited-rules/lapsed-winback.yaml", winback);
+  edited = Followupd("--config " + *dir_ / "edited.yaml" + " --at 2026-06-30T12:00:00Z check");
+  ASSERT_EQ(edited.status, 0) << edited.err;
+  EXPECT_NE(edited.out.find("  rule lapsed-winback: enabled: false: 3 customers in flight will "
+                            "exit\n"),
+            std::string::npos)
+      << edited.out;
+
+  // No store yet: nothing said of it, and none created.
+  config.replace(config.find("sqlite:var/followup.db"), 22, "sqlite:var/none.db");
+  dir_->Write("edited.yaml", config);
+  edited = Followupd("--config " + *dir_ / "edited.yaml" + " check");
+  ASSERT_EQ(edited.status, 0) << edited.err;
+  EXPECT_EQ(edited.out.find("in flight"), std::string::npos) << edited.out;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ / "var/none.db"));
+}
+
 TEST_F(RulesCommandsTest, SimulateCountsPerRuleAndWritesNothing) {
   auto r = Run("simulate --json");
   ASSERT_EQ(r.status, 0) << r.err;

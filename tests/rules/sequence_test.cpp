@@ -414,6 +414,67 @@ steps:
   EXPECT_EQ(NextOf(rule_, place)->step->name, "fresh");
 }
 
+// What check says an edit does to the customers in flight: grouped by rule and step, in words.
+TEST_F(SequenceTest, EditEffectsSayWhereCustomersInFlightGo) {
+  // Two at better-offer (reminder done), one at the reminder, one ended.
+  auto a = Entered(), b = Entered(), c = Entered(), ended = Entered();
+  Step(a, entered_);
+  b.occurrence = "2026-06-02";
+  Step(b, entered_);
+  ended.ended_at = entered_;
+  ended.end_reason = "purchase";
+  std::vector<SequencePlace> places = {a, b, c, ended};
+  RuleSet rules;
+  rules.rules.push_back(rule_);
+  EXPECT_TRUE(EditEffects(rules, places).empty()) << "the rule as they were written under";
+
+  rules.rules[0] = Parse(R"(name: winback
+trigger:
+  schedule: daily at 10:00
+steps:
+  - name: reminder
+    send: t1
+    wait: 1d
+  - name: last-note
+    wait: 7d
+    send: t3
+)");
+  EXPECT_EQ(EditEffects(rules, places),
+            (std::vector<std::string>{
+                "rule winback: 2 customers at step 'better-offer' which no longer exists: they "
+                "skip to 'last-note'",
+                "rule winback: 1 customer at step 'reminder': due 1d later (its wait changed)"}));
+
+  rules.rules[0] = Parse(
+      "name: winback\ntrigger:\n  schedule: daily\nsteps:\n  - name: reminder\n"
+      "    send: t1\n  - name: welcome\n    send: t2\n  - name: better-offer\n"
+      "    send: t2\n    wait: 7d\n");
+  EXPECT_EQ(EditEffects(rules, places),
+            (std::vector<std::string>{
+                "rule winback: 2 customers at step 'better-offer': their next step is now "
+                "'welcome'"}));
+
+  rules.rules[0] = rule_;
+  rules.rules[0].enabled = false;
+  EXPECT_EQ(
+      EditEffects(rules, places),
+      (std::vector<std::string>{"rule winback: enabled: false: 3 customers in flight will exit"}));
+
+  rules.rules[0] = Parse(
+      "name: winback\ntrigger:\n  schedule: daily\nsteps:\n  - name: fresh\n"
+      "    send: t2\n");
+  auto gone = EditEffects(rules, places);
+  ASSERT_EQ(gone.size(), 2u);
+  EXPECT_EQ(gone[1],
+            "rule winback: 1 customer at step 'reminder' which no longer exists: they "
+            "skip to 'fresh'");
+
+  rules.rules.clear();
+  EXPECT_EQ(EditEffects(rules, places),
+            (std::vector<std::string>{"rule winback: 3 customers in flight, but no such rule is "
+                                      "loaded: they stay where they are"}));
+}
+
 TEST_F(SequenceTest, AdvanceAllCountsThisPassSendsAndLeavesUnknownRulesAlone) {
   RuleSet rules;
   rules.rules.push_back(rule_);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -29,6 +30,45 @@ using testing::Sql;
 using testing::SqlColumn;
 using testing::WaitFor;
 using namespace std::chrono_literals;
+
+// An HTTP GET of `path` from a loopback port: the whole response, headers first.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// A mail server that never answers: the kernel completes connections to its loopback port, and
+// nobody says anything on them.
+struct SilentServer {
+  SilentServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        listen(fd, 16) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { close(fd); }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  int fd = -1;
+  int port = 0;  // 0: it could not listen
+};
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -60,6 +100,39 @@ class DaemonTest : public ::testing::Test {
   }
 
   std::string Log() { return testing::ReadFile(dir_ / "daemon.log"); }
+
+  // Starts the daemon listening, lets ann and bob buy and, once both are sent, fetches /metrics;
+  // "" when any of it failed.
+  std::string MetricsAfterTwoSends() {
+    int port = StartListening();
+    if (port == 0) return "";
+    Buy("ann");
+    Buy("bob");
+    if (!WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; })) return "";
+    return HttpGet(port, "/metrics");
+  }
+
+  // Mail goes to the SMTP server on this loopback port instead of the maildir (8 s timeout).
+  void UseSmtp(int port) {
+    std::string config = testing::ReadFile(dir_ / "followup.yaml");
+    config.replace(
+        config.find("maildir://mail"), 14,
+        "smtp://127.0.0.1:" + std::to_string(port) + "\n  require_tls: false\n  timeout: 8s");
+    dir_.Write("followup.yaml", config);
+  }
+
+  // Starts the daemon with its HTTP listener on a free loopback port; the port once it runs, or 0.
+  int StartListening() {
+    std::string config = testing::ReadFile(dir_ / "followup.yaml");
+    config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
+    dir_.Write("followup.yaml", config);
+    Start();
+    const std::string listening = "http: listening on 127.0.0.1:";
+    if (!WaitFor([&] { return Log().find("followupd running") != std::string::npos; })) return 0;
+    std::string log = Log();
+    auto at = log.find(listening);
+    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + listening.size());
+  }
 
   // Another program commits a new customer and their first purchase.
   void Buy(const std::string& customer) {
@@ -115,38 +188,8 @@ TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
 
 // /metrics counts what the daemon has sent, from its own HTTP listener on a loopback port.
 TEST_F(DaemonTest, MetricsCountTheSends) {
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
-  dir_.Write("followup.yaml", config);
-  Start();
-  const std::string listening = "http: listening on 127.0.0.1:";
-  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
-      << Log();
-  std::string log = Log();
-  ASSERT_NE(log.find(listening), std::string::npos) << log;
-  int port = std::atoi(log.c_str() + log.find(listening) + listening.size());
-  Buy("ann");
-  Buy("bob");
-  ASSERT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent" && StatusOf("bob") == "sent"; }))
-      << Log();
-  auto metrics = [&] {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    std::string response;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-      if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buffer[4096];
-        for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
-      }
-    }
-    close(fd);
-    return response;
-  };
-  std::string text = metrics();
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
   EXPECT_NE(text.find("followup_sends_total{status=\"sent\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_decisions_total 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_outbox{status=\"sent\"} 2\n"), std::string::npos) << text;
@@ -154,23 +197,94 @@ TEST_F(DaemonTest, MetricsCountTheSends) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// A first purchase starts a sequence: a welcome at once, a second note a week later.
+constexpr const char* kWelcomeSequence =
+    "name: welcome\ntrigger:\n  event: first_purchase\nsteps:\n"
+    "  - name: hello\n    send: winback\n    values:\n      offer: a welcome gift\n"
+    "      offer_code: HELLO\n"
+    "  - name: again\n    wait: 7d\n    send: winback\n    values:\n"
+    "      offer: a second gift\n      offer_code: AGAIN\n";
+
+// /metrics shows how many customers wait for each step of a sequence, every step listed.
+TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
+  dir_.Write("rules/welcome.yaml", kWelcomeSequence);
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
+  EXPECT_NE(text.find("followup_sequence_customers{rule=\"welcome\",step=\"again\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("followup_sequence_customers{rule=\"welcome\",step=\"hello\"} 0\n"),
+            std::string::npos)
+      << text;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// kill -9 between a sequence step's decision and its send, and again between two steps: each step
+// goes out once, none is skipped.
+TEST_F(DaemonTest, KillNineNeitherRepeatsNorSkipsASequenceStep) {
+  dir_.Write("rules/welcome.yaml", kWelcomeSequence);
+  const std::string maildir_config = testing::ReadFile(dir_ / "followup.yaml");
+  const std::string db = dir_ / "f.db";
+  auto steps = [&] {
+    return SqlColumn(db,
+                     "SELECT CASE WHEN dedupe_key LIKE '%:hello' THEN 'hello' ELSE 'again' END "
+                     "|| ' ' || status FROM outbox ORDER BY id");
+  };
+  auto mails = [&] {
+    size_t n = 0;
+    if (fs::exists(dir_ / "mail/new"))
+      for (const auto& f : fs::directory_iterator(dir_ / "mail/new")) n += f.is_regular_file();
+    return n;
+  };
+  auto kill_nine = [&] {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  };
+
+  // The welcome is decided and claimed; the mail server takes it and says nothing. kill -9.
+  SilentServer server;
+  ASSERT_GT(server.port, 0);
+  UseSmtp(server.port);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
+      << Log();
+  Buy("ann");
+  ASSERT_TRUE(WaitFor([&] { return steps() == std::vector<std::string>{"hello sending"}; }))
+      << Log();
+  kill_nine();
+  EXPECT_EQ(Sql(db, "SELECT next_step FROM sequence_places"), "again");
+
+  // Restarted with a working transport: the welcome goes out once, the second note waits.
+  dir_.Write("followup.yaml", maildir_config);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return steps() == std::vector<std::string>{"hello sent"}; })) << Log();
+  EXPECT_EQ(mails(), 1u);
+  kill_nine();
+
+  // Eight days later (a pass with its clock set by --at): the second note, once; then the end.
+  auto later = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                    std::chrono::hours{8 * 24});
+  char at[32];
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&later));
+  auto pass = Run("--at " + std::string(at) + " run --once");
+  ASSERT_EQ(pass.status, 0) << pass.err;
+  EXPECT_EQ(steps(), (std::vector<std::string>{"hello sent", "again sent"}));
+  EXPECT_EQ(mails(), 2u);
+  EXPECT_EQ(Sql(db, "SELECT end_reason FROM sequence_places"), "completed");
+  pass = Run("--at " + std::string(at) + " run --once");
+  ASSERT_EQ(pass.status, 0) << pass.err;
+  EXPECT_EQ(steps(), (std::vector<std::string>{"hello sent", "again sent"})) << "nothing again";
+}
+
 // Delivery runs on its own thread: a mail server that takes the connection and then says nothing
 // holds up the sends, not the decisions.
 TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 16), 0);  // the kernel completes connections; nobody answers them
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("maildir://mail"), 14,
-                 "smtp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
-                     "\n  require_tls: false\n  timeout: 8s");
-  dir_.Write("followup.yaml", config);
+  SilentServer server;
+  ASSERT_GT(server.port, 0);
+  int listener = server.fd;
+  UseSmtp(server.port);
 
   Start();
   ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
@@ -201,7 +315,6 @@ TEST_F(DaemonTest, DecidesWhileTheMailServerHangs) {
   EXPECT_TRUE(ann == "queued" || ann == "deferred") << ann << "\n" << Log();
   EXPECT_EQ(StatusOf("bob"), "queued") << Log();
   close(held);
-  close(listener);
 }
 
 TEST_F(DaemonTest, ABrokenRuleFileIsRejectedAndTheOldRulesKeepWorking) {

@@ -88,6 +88,24 @@ TEST_P(SequencePlacesTest, ReplacedByItsKeyAndEndedOnesAgeOut) {
   EXPECT_TRUE(All(Day("2026-01-10")).empty()) << "ended at or before the cut: left out";
 }
 
+TEST_P(SequencePlacesTest, CountedInFlightByTheStepTheyWaitFor) {
+  EXPECT_TRUE(store_->SequenceStepCounts()->empty());
+  auto b = place_, c = place_, ended = place_;
+  b.occurrence = "2026-01-02";
+  c.occurrence = "2026-01-03";
+  c.next_step = "second";
+  ended.occurrence = "2026-01-04";
+  ended.ended_at = Day("2026-01-10");
+  ended.end_reason = "purchase";
+  ended.next_step.clear();
+  std::vector<SequencePlace> places = {place_, b, c, ended};
+  ASSERT_TRUE(store_->RecordSequenceSteps({}, places));
+  auto counts = store_->SequenceStepCounts();
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  EXPECT_EQ(*counts, (std::map<std::pair<std::string, std::string>, int64_t>{{{"r", "second"}, 1},
+                                                                             {{"r", "third"}, 2}}));
+}
+
 TEST_P(SequencePlacesTest, NothingIsWrittenWhenAnyPartFails) {
   auto broken = place_;
   broken.customer_id = a_ + 100;  // no such customer: the foreign key refuses it

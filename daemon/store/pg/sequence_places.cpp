@@ -126,6 +126,20 @@ Result<void> PostgresStore::ForEachSequencePlace(
                         });
 }
 
+Result<std::map<std::pair<std::string, std::string>, int64_t>> PostgresStore::SequenceStepCounts() {
+  auto rows = Retrying([&] {
+    return conn_.Exec(
+        "SELECT rule, next_step, count(*) FROM sequence_places WHERE ended_at IS NULL "
+        "GROUP BY rule, next_step",
+        "store count sequence places");
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  std::map<std::pair<std::string, std::string>, int64_t> counts;
+  for (int i = 0; i < rows->size(); ++i)
+    counts[{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1))}] = rows->Int(i, 2);
+  return counts;
+}
+
 Result<std::vector<SequencePlace>> PostgresStore::SequencePlacesOf(int64_t customer_id) {
   auto rows = Retrying([&] {
     return conn_.Exec("SELECT " + kPlaceColumns +

@@ -66,6 +66,7 @@ class PostgresStore final : public Store {
   Result<void> ForEachSequencePlace(Instant ended_since,
                                     const std::function<void(const SequencePlace&)>& fn) override;
   Result<std::vector<SequencePlace>> SequencePlacesOf(int64_t customer_id) override;
+  Result<std::map<std::pair<std::string, std::string>, int64_t>> SequenceStepCounts() override;
   Result<void> ForEachSequencePurchase(
       const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
       const std::function<void(const SequencePurchase&)>& fn) override;
