@@ -93,7 +93,10 @@ Result<Message> Composer::Compose(const store::OutboxItem& item,
   if (!rendered) return tl::unexpected(rendered.error());
   Message m;
   m.from = options_.from;
-  m.to = {recipient.email.value_or(""), recipient.name};
+  // An internationalized domain goes out in its ASCII form; an address that has none stays as it
+  // is, and the transport refuses it without suppressing it (CheckMessage).
+  std::string email = recipient.email.value_or("");
+  m.to = {WireEmail(email).value_or(email), recipient.name};
   m.reply_to = options_.reply_to;
   m.subject = rendered->subject;
   m.text = rendered->text;

@@ -12,6 +12,7 @@
 // implemented here and tested byte for byte in tests/delivery/mime_test.cpp.
 #include "delivery/mime.h"
 
+#include <idn2.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -486,6 +487,22 @@ bool IsValidEmail(std::string_view email) {
     start = dot + 1;
   }
   return true;
+}
+
+std::optional<std::string> WireEmail(std::string_view email) {
+  auto ascii = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  };
+  if (ascii(email)) return std::string(email);
+  size_t at = email.rfind('@');
+  if (at == std::string_view::npos || !ascii(email.substr(0, at))) return std::nullopt;
+  std::string domain(email.substr(at + 1));
+  char* converted = nullptr;
+  int rc = idn2_to_ascii_8z(domain.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+  if (rc != IDN2_OK) return std::nullopt;
+  std::string out = std::string(email.substr(0, at + 1)) + converted;
+  idn2_free(converted);
+  return out;
 }
 
 Result<Address> ParseAddress(std::string_view text) {

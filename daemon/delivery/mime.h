@@ -7,6 +7,7 @@
 // (which contains "=_") cannot occur in them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,12 @@ std::string NewMessageId(std::string_view domain);
 // literal in brackets); at most 254 characters. Nothing that could break a header or an SMTP
 // command passes.
 bool IsValidEmail(std::string_view email);
+
+// `email` as it goes on the wire: an internationalized domain ("user@exämple.com") in its ASCII
+// form, IDNA 2008 by libidn2 ("user@xn--exmple-cua.com"); an ASCII address as it is. nullopt when
+// the domain cannot be converted, or the local part is not ASCII (followupd does not speak
+// SMTPUTF8): an address followupd cannot write to, which says nothing of the recipient's mailbox.
+std::optional<std::string> WireEmail(std::string_view email);
 
 // Parses "Name <email>", "\"Quoted, Name\" <email>", "<email>" or a bare "email" (as written in the
 // config: delivery.from / delivery.reply_to). kInvalidInput naming the problem otherwise.

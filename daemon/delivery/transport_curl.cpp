@@ -32,7 +32,11 @@ std::optional<SendResult> CheckMessage(const Message& message) {
     r.reply = std::string(what) + ": '" + SanitizeHeaderText(email) + "' is not a valid address";
     return r;
   };
-  if (!IsValidEmail(message.to.email)) return bad("check recipient", message.to.email, true);
+  // An address followupd cannot write to (no ASCII form: a non-ASCII local part, an
+  // internationalized domain IDNA refuses) is its own limit, not the recipient's failure: it fails
+  // without suppressing the address.
+  if (!IsValidEmail(message.to.email))
+    return bad("check recipient", message.to.email, WireEmail(message.to.email).has_value());
   if (!IsValidEmail(message.from.email)) return bad("check sender", message.from.email, false);
   if (message.reply_to && !IsValidEmail(message.reply_to->email)) {
     return bad("check reply-to", message.reply_to->email, false);

@@ -476,6 +476,15 @@ TEST(Mime, MessageIds) {
   EXPECT_TRUE(id.ends_with("@shop.example>")) << id;
 }
 
+TEST(Mime, InternationalizedDomainsGoOutInTheirAsciiForm) {
+  EXPECT_EQ(WireEmail("a@example.com"), "a@example.com");
+  EXPECT_EQ(WireEmail("user@ex\xc3\xa4mple.com"), "user@xn--exmple-cua.com");
+  EXPECT_EQ(WireEmail("x@\xe4\xbe\x8b\xe3\x81\x88.jp"), "x@xn--r8jz45g.jp");
+  EXPECT_TRUE(IsValidEmail(*WireEmail("user@ex\xc3\xa4mple.com")));
+  EXPECT_EQ(WireEmail("j\xc3\xbcrgen@example.com"), std::nullopt) << "no SMTPUTF8";
+  EXPECT_EQ(WireEmail("a@ex\xff.com"), std::nullopt) << "not UTF-8";
+}
+
 TEST(Mime, Addresses) {
   for (const char* good : {"a@b.example", "first.last+tag@sub.example.co.uk", "x_y-z@localhost",
                            "o'brien@example.com", "user@[127.0.0.1]"}) {

@@ -464,6 +464,40 @@ TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
   EXPECT_EQ(log["k4"].status, DeliveryStatus::kSent);
 }
 
+// An internationalized domain goes out in its ASCII form (IDNA); an address with none (a local part
+// that is not ASCII: followupd does not speak SMTPUTF8) fails without suppressing anyone, since
+// that is followupd's limit, not the recipient's bounce.
+TEST_F(OutboxTest, AnInternationalizedDomainIsSentInItsAsciiForm) {
+  store::ImportOptions io;
+  io.zone = *LookupZone("UTC");
+  io.target = store::ImportTarget::kCustomers;
+  ASSERT_TRUE(store::Import(*store_,
+                            dir_.Write("idn.csv",
+                                       "id,email,name\numa,user@ex\xc3\xa4mple.com,Uma\n"
+                                       "jurgen,j\xc3\xbcrgen@example.com,J\n"),
+                            io, {}));
+  Decide("uma", "k1");
+  Decide("jurgen", "k2");
+  TransportOptions o;
+  o.url = "maildir://" + dir_ / "mail";
+  auto transport = MakeTransport(o);
+  ASSERT_TRUE(transport);
+  OutboxWorker worker = Worker(**transport);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 1);
+  EXPECT_EQ(summary->failed, 1);
+  ASSERT_EQ(Delivered(), 1u);
+  for (const auto& f : fs::directory_iterator(dir_ / "mail/new"))
+    EXPECT_NE(testing::ReadFile(f.path()).find("To: Uma <user@xn--exmple-cua.com>"),
+              std::string::npos);
+  auto log = Log();
+  EXPECT_EQ(log["k1"].status, DeliveryStatus::kSent);
+  EXPECT_EQ(log["k2"].status, DeliveryStatus::kFailed);
+  EXPECT_NE(log["k2"].last_reply.find("is not a valid address"), std::string::npos);
+  EXPECT_TRUE(store_->Suppressions()->empty()) << "nobody bounced";
+}
+
 TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
   // Messages are rendered with the facts their template can name (MessageContext, the documented
   // context, has them all): named by path, and named inside a section. Ann has two purchases.
