@@ -491,7 +491,8 @@ bool IsValidEmail(std::string_view email) {
 
 std::optional<std::string> WireEmail(std::string_view email) {
   auto ascii = [](std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   };
   if (ascii(email)) return std::string(email);
   size_t at = email.rfind('@');
