@@ -250,7 +250,7 @@ TEST(DelivererTest, ARefusedSenderPausesDeliveryWithAGrowingBackOffUntilItWorks)
       << *degraded;
   EXPECT_NE(degraded->find("MAIL FROM"), std::string::npos) << *degraded;
   EXPECT_FALSE(health.Stalled()) << "a pause is no stall: the watchdog keeps going";
-  std::string metrics = MetricsText(rooms.metrics, std::nullopt);
+  std::string metrics = MetricsText(rooms.metrics, StoreCounts{});
   EXPECT_NE(metrics.find("followup_delivery_paused 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("followup_sender_failures_total 1\n"), std::string::npos) << metrics;
 
