@@ -31,23 +31,11 @@ class DeliveryOwnerTest : public ::testing::Test {
   static constexpr int kCustomers = 50;
 
   void SetUp() override {
-    fs::copy(FOLLOWUP_SOURCE_DIR "/templates", dir_ / "templates", fs::copy_options::recursive);
-    fs::create_directories(dir_ / "rules");
-    std::string csv = "id,email,name\n";
-    for (int i = 0; i < kCustomers; ++i)
-      csv += "c" + std::to_string(i) + ",c" + std::to_string(i) + "@example.com,C" +
-             std::to_string(i) + "\n";
     port_ = testing::FreeLoopbackPort();
     // rate_per_second makes a pass's drain last long enough for the others to meet it.
-    dir_.Write("followup.yaml",
-               "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
-               "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
-               "delivery:\n  transport: smtp://127.0.0.1:" +
-                   std::to_string(port_) +
-                   "\n  require_tls: false\n  unsubscribe_key_file: key\n"
-                   "  rate_per_second: 400\n  retry_base: 1s\n"
-                   "service:\n  listen: \"\"\n  poll_interval_ms: 50\n");
-    auto r = Followupd("import customers " + dir_.Write("c.csv", csv));
+    auto r = testing::SetUpSmtpFolder(dir_, port_, kCustomers,
+                                      "  rate_per_second: 400\n  retry_base: 1s\n",
+                                      "  poll_interval_ms: 50\n");
     ASSERT_EQ(r.status, 0) << r.err;
     ASSERT_TRUE(sink_.Start(port_)) << "smtp-sink did not start on port " << port_;
   }

@@ -119,6 +119,31 @@ class Sink {
   pid_t pid_ = -1;
 };
 
+// Sets `dir` up for followupd against a mail server on 127.0.0.1:`port`: the shipped templates, an
+// empty rules/, followup.yaml (store f.db, no quiet hours or contact cap, no TLS, no HTTP listener,
+// plus the lines `delivery_extra` and `service_extra`, each "  key: value\n") and `customers`
+// customers c0, c1 ... with the addresses c0@example.com ... imported. Returns the import's result.
+inline CommandResult SetUpSmtpFolder(const TempDir& dir, int port, int customers,
+                                     const std::string& delivery_extra = "",
+                                     const std::string& service_extra = "") {
+  std::filesystem::copy(FOLLOWUP_SOURCE_DIR "/templates", dir / "templates",
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::create_directories(dir / "rules");
+  std::string csv = "id,email,name\n";
+  for (int i = 0; i < customers; ++i)
+    csv += "c" + std::to_string(i) + ",c" + std::to_string(i) + "@example.com,C" +
+           std::to_string(i) + "\n";
+  dir.Write("followup.yaml",
+            "store: sqlite:f.db\nrules_dir: rules\ntemplates_dir: templates\n"
+            "contact_policy:\n  quiet_hours: \"\"\n  max_contacts: 0\n"
+            "delivery:\n  transport: smtp://127.0.0.1:" +
+                std::to_string(port) + "\n  require_tls: false\n  unsubscribe_key_file: key\n" +
+                delivery_extra + "service:\n  listen: \"\"\n" + service_extra);
+  return Followupd(
+      "--config " + dir / "followup.yaml" + " import customers " + dir.Write("c.csv", csv),
+      dir.path());
+}
+
 // Starts `followupd --config DIR/followup.yaml run` in the background, its stderr appended to
 // DIR/daemon.log, without the environment's config, systemd socket or watchdog; `env`
 // ("NAME=value") is set on top. Returns its pid.
