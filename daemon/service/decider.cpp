@@ -71,10 +71,12 @@ void Decider::FullPass() {
   }
   snapshot_ = std::move(snapshot);
   // Decisions the store refused are made again by the next pass (dedupe keys make it once).
-  if (auto decided = app::Record(*store_, std::move(*evaluation), *snapshot_); decided)
+  if (auto decided = app::Record(*store_, std::move(*evaluation), *snapshot_); decided) {
     Recorded(*decided);
-  else
+    metrics_.last_full_pass_at = now.time_since_epoch().count();
+  } else {
     spdlog::error("decisions: store: {} (retrying)", decided.error().ToString());
+  }
   for (const auto& r : rules_->rules)
     if (r.trigger.schedule) {
       auto fired = r.trigger.schedule->LastFiring(now, settings_.zone);
@@ -166,6 +168,7 @@ void Decider::Refit() {
   });
   const auto& m = facts_.base().population().model;
   spdlog::info("worth: models refitted ({})", m.bgnbd ? "BG/NBD fitted" : m.bgnbd_note);
+  metrics_.last_refit_at = now.time_since_epoch().count();
 }
 
 bool Decider::LoadBase() {

@@ -184,10 +184,12 @@ void Deliverer::Drain() {
                  done->deferred, done->failed, done->suppressed);
   if (done->requeued > 0)
     spdlog::info("outbox: {} claimed sends not started, back in the queue", done->requeued);
-  if (!done->sender_failure.empty())
+  if (!done->sender_failure.empty()) {
     Paused(*done);
-  else if (!stopping_)
+  } else if (!stopping_) {
     Resumed();
+    metrics_.last_drain_at = clock_.Now().time_since_epoch().count();  // everything due was tried
+  }
 }
 
 void Deliverer::Stop() {

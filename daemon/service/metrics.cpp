@@ -79,6 +79,13 @@ std::string MetricsText(const Metrics& m, const StoreCounts& counts) {
   out += PrometheusMetric("followup_evaluation_seconds", "gauge",
                           "Duration of the last evaluation of new rows.",
                           {{{}, m.last_evaluation_seconds.load()}});
+  out += PrometheusMetric(
+      "followup_last_success_timestamp_seconds", "gauge",
+      "When the last full pass was recorded, the last drain tried everything due, and the models "
+      "were last refitted (0: not yet).",
+      {{{{"job", "full_pass"}}, double(m.last_full_pass_at.load())},
+       {{{"job", "drain"}}, double(m.last_drain_at.load())},
+       {{{"job", "refit"}}, double(m.last_refit_at.load())}});
   out += PrometheusMetric("followup_delivery_owner", "gauge",
                           "1 if this process delivers for the store; 0 while another one does.",
                           {{{}, m.delivery_owned ? 1.0 : 0.0}});

@@ -22,6 +22,11 @@ struct Metrics {
   std::atomic<int> last_reload_ok{1};
   std::atomic<double> last_full_pass_seconds{0};
   std::atomic<double> last_evaluation_seconds{0};
+  // When (seconds since the epoch, the daemon's Clock) the last full pass was recorded, the last
+  // drain tried everything due, and the models were last refitted; 0 until then.
+  std::atomic<int64_t> last_full_pass_at{0};
+  std::atomic<int64_t> last_drain_at{0};
+  std::atomic<int64_t> last_refit_at{0};
   // Seconds since the epoch (the daemon's Clock) when the decision thread last finished a job.
   std::atomic<int64_t> heartbeat{0};
   // The same for the delivery thread while it drains: set when a drain starts and at every

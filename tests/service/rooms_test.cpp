@@ -163,6 +163,19 @@ TEST(DeciderTest, ADecisionInQuietHoursWaitsAndGoesOutAtTheirEnd) {
   EXPECT_EQ(f.Mails(), 1u);
   EXPECT_EQ(testing::Sql(f.db(), "SELECT status FROM outbox"), "sent");
   EXPECT_EQ(rooms.metrics.sent, 1);
+  // When each job last succeeded, on the daemon's clock: the pass at start, the drain just now.
+  std::string metrics = MetricsText(rooms.metrics, StoreCounts{});
+  EXPECT_NE(metrics.find("followup_last_success_timestamp_seconds{job=\"full_pass\"} " +
+                         std::to_string(At("2026-06-30T21:00:00Z").time_since_epoch().count())),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("followup_last_success_timestamp_seconds{job=\"drain\"} " +
+                         std::to_string(At("2026-07-01T06:00:00Z").time_since_epoch().count())),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("followup_last_success_timestamp_seconds{job=\"refit\"} 0\n"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST(DeciderTest, NewRowsAreDecidedOnceAndTheRulesReloadWhole) {
