@@ -48,14 +48,9 @@ class OutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*store::Store::Open(dir_ / "f.db"));
-    store::ImportOptions io;
-    io.zone = *LookupZone("UTC");
-    io.target = store::ImportTarget::kCustomers;
-    ASSERT_TRUE(store::Import(*store_,
-                              dir_.Write("c.csv",
-                                         "id,email,name\nann,ann@example.com,Ann Lee\n"
-                                         "bob,bob@example.com,Bob\nnomail,,Nobody\n"),
-                              io, {}));
+    ASSERT_TRUE(Import(store::ImportTarget::kCustomers, "c.csv",
+                       "id,email,name\nann,ann@example.com,Ann Lee\n"
+                       "bob,bob@example.com,Bob\nnomail,,Nobody\n"));
     composing_.templates_dir = FOLLOWUP_SOURCE_DIR "/templates";
     composing_.from = {"hello@shop.example", "The Shop"};
     composing_.business_name = "The Shop";
@@ -70,6 +65,15 @@ class OutboxTest : public ::testing::Test {
   }
 
   int64_t Id(const std::string& external) { return (*store_->FindCustomer(external))->id; }
+
+  // Imports `csv`, written to the folder as `file`, as followupd import does (business zone UTC);
+  // false when the import failed.
+  bool Import(store::ImportTarget target, const std::string& file, const std::string& csv) {
+    store::ImportOptions io;
+    io.zone = *LookupZone("UTC");
+    io.target = target;
+    return store::Import(*store_, dir_.Write(file, csv), io, {}).has_value();
+  }
 
   void Decide(const std::string& customer, const std::string& key,
               const std::string& values = R"({"offer":"10% off","offer_code":"BACK10"})") {
@@ -468,14 +472,9 @@ TEST_F(OutboxTest, AHardBounceSuppressesTheAddressInTheRoundReadAhead) {
 // that is not ASCII: followupd does not speak SMTPUTF8) fails without suppressing anyone, since
 // that is followupd's limit, not the recipient's bounce.
 TEST_F(OutboxTest, AnInternationalizedDomainIsSentInItsAsciiForm) {
-  store::ImportOptions io;
-  io.zone = *LookupZone("UTC");
-  io.target = store::ImportTarget::kCustomers;
-  ASSERT_TRUE(store::Import(*store_,
-                            dir_.Write("idn.csv",
-                                       "id,email,name\numa,user@ex\xc3\xa4mple.com,Uma\n"
-                                       "jurgen,j\xc3\xbcrgen@example.com,J\n"),
-                            io, {}));
+  ASSERT_TRUE(Import(store::ImportTarget::kCustomers, "idn.csv",
+                     "id,email,name\numa,user@ex\xc3\xa4mple.com,Uma\n"
+                     "jurgen,j\xc3\xbcrgen@example.com,J\n"));
   Decide("uma", "k1");
   Decide("jurgen", "k2");
   TransportOptions o;
@@ -501,15 +500,10 @@ TEST_F(OutboxTest, AnInternationalizedDomainIsSentInItsAsciiForm) {
 TEST_F(OutboxTest, EveryFactATemplateNamesIsInItsContext) {
   // Messages are rendered with the facts their template can name (MessageContext, the documented
   // context, has them all): named by path, and named inside a section. Ann has two purchases.
-  store::ImportOptions io;
-  io.zone = *LookupZone("UTC");
-  io.target = store::ImportTarget::kTransactions;
-  ASSERT_TRUE(store::Import(*store_,
-                            dir_.Write("t.csv",
-                                       "id,customer_id,occurred_at,kind,amount,currency\n"
-                                       "t1,ann,2026-01-10,purchase,20.00,EUR\n"
-                                       "t2,ann,2026-03-10,purchase,30.50,EUR\n"),
-                            io, {}));
+  ASSERT_TRUE(Import(store::ImportTarget::kTransactions, "t.csv",
+                     "id,customer_id,occurred_at,kind,amount,currency\n"
+                     "t1,ann,2026-01-10,purchase,20.00,EUR\n"
+                     "t2,ann,2026-03-10,purchase,30.50,EUR\n"));
   worth::FactsOptions fo;
   fo.at = kNow;
   fo.zone = *LookupZone("UTC");
