@@ -13,6 +13,16 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// The suppression of `email` (lower-cased), if there is one.
+Result<std::optional<store::Suppression>> FindSuppression(store::Store& store,
+                                                          const std::string& email) {
+  auto list = store.ListSuppressions();
+  if (!list) return tl::unexpected(list.error());
+  for (auto& s : *list)
+    if (s.email == email) return std::optional<store::Suppression>(std::move(s));
+  return std::optional<store::Suppression>();
+}
+
 int RunUnsubscribe(Env& env, const std::string& id) {
   auto customer = env.Customer(id);
   if (!customer) return Report(customer.error());
@@ -45,15 +55,14 @@ int RunResubscribe(Env& env, const std::string& id) {
   }
   // A suppressed address still gets nothing: say so, with how to lift it.
   if (customer->email) {
-    auto list = (*store)->ListSuppressions();
-    if (!list) return Report(list.error());
     std::string email = AsciiLower(*customer->email);
-    for (const auto& s : *list)
-      if (s.email == email)
-        std::printf(
-            "note: their address %s is suppressed (%s); followupd suppress remove %s "
-            "lifts that\n",
-            email.c_str(), s.reason.c_str(), email.c_str());
+    auto found = FindSuppression(**store, email);
+    if (!found) return Report(found.error());
+    if (*found)
+      std::printf(
+          "note: their address %s is suppressed (%s); followupd suppress remove %s "
+          "lifts that\n",
+          email.c_str(), (*found)->reason.c_str(), email.c_str());
   }
   return 0;
 }
@@ -84,12 +93,11 @@ int RunSuppressAdd(Env& env, const SuppressArgs& args) {
                 email->c_str());
     return 0;
   }
-  auto list = (*store)->ListSuppressions();
-  if (!list) return Report(list.error());
-  for (const auto& s : *list)
-    if (s.email == *email)
-      std::printf("%s is already suppressed (since %s: %s)\n", email->c_str(),
-                  FormatInstant(s.created_at).c_str(), s.reason.c_str());
+  auto found = FindSuppression(**store, *email);
+  if (!found) return Report(found.error());
+  if (*found)
+    std::printf("%s is already suppressed (since %s: %s)\n", email->c_str(),
+                FormatInstant((*found)->created_at).c_str(), (*found)->reason.c_str());
   return 0;
 }
 
