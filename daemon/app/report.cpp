@@ -1,5 +1,6 @@
 #include "app/report.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -7,8 +8,53 @@
 
 namespace followup::app {
 
+void ReportGroup::AddClosed(int64_t purchases, int64_t revenue_minor, double scale) {
+  ++customers;
+  if (purchases > 0) ++converted;
+  revenue += revenue_minor;
+  const double r = static_cast<double>(revenue_minor) / scale;
+  per_customer.Add(r);
+  most = std::max(most, r);
+}
+
+void ReportGroup::Add(const store::DecisionOutcome& o, std::chrono::seconds window, Instant now,
+                      double scale) {
+  if (o.decided_at + window > now)
+    ++window_open;
+  else
+    AddClosed(o.purchases, o.revenue, scale);
+}
+
+ReportGroup ReportGroup::Of(const rules::EntryGroup& entries, double scale) {
+  ReportGroup g;
+  for (int64_t minor : entries.revenue) g.AddClosed(0, minor, scale);
+  g.converted = entries.converted;  // converted or not is the sequence report's to say
+  g.window_open = entries.window_open;
+  return g;
+}
+
+std::optional<double> ReportGroup::rate() const {
+  if (customers == 0) return std::nullopt;
+  return static_cast<double>(converted) / static_cast<double>(customers);
+}
+
+Comparison Compare(const ReportGroup& contacted, const ReportGroup& held_out) {
+  Comparison out;
+  out.too_few = contacted.customers < worth::kMinCustomersPerGroup ||
+                held_out.customers < worth::kMinCustomersPerGroup;
+  if (out.too_few) return out;
+  out.conversion = worth::RateDifference(contacted.converted, contacted.customers,
+                                         held_out.converted, held_out.customers);
+  out.revenue_per_customer = worth::MeanDifference(contacted.per_customer, held_out.per_customer);
+  if (auto& r = out.revenue_per_customer) {
+    r->low = std::clamp(r->low, -held_out.most, r->estimate);
+    r->high = std::clamp(r->high, r->estimate, contacted.most);
+  }
+  return out;
+}
+
 Result<std::map<std::string, rules::SequenceReport>> ReportSequences(
-    store::Store& store, const std::map<std::string, SequenceCounting>& loaded) {
+    store::Store& store, const std::map<std::string, SequenceCounting>& loaded, Instant now) {
   std::map<std::string, std::vector<store::SequencePlace>> places;
   std::set<int64_t> customer_ids;
   auto read = store.ForEachSequencePlace(Instant::min(), [&](const store::SequencePlace& p) {
@@ -54,7 +100,7 @@ Result<std::map<std::string, rules::SequenceReport>> ReportSequences(
         entry.purchases = std::move(it->second);
       entries.push_back(std::move(entry));
     }
-    reports[rule] = rules::ReportSequence(counting.steps, entries, counting.window);
+    reports[rule] = rules::ReportSequence(counting.steps, entries, counting.window, now);
   }
   return reports;
 }

@@ -13,68 +13,24 @@
 #include "cli/output.h"
 #include "cli/worth_view.h"
 #include "rules/rule.h"
+#include "worth/uplift.h"
 
 namespace followup::cli {
 namespace {
 
-// Counts and sums of one group of decisions (or of a sequence's entries).
-struct Group {
-  int64_t n = 0, converted = 0;
-  double revenue = 0, revenue_sq = 0;  // major units
-
-  void Add(const store::DecisionOutcome& o, double scale) {
-    ++n;
-    if (o.purchases > 0) ++converted;
-    double r = o.revenue / scale;
-    revenue += r;
-    revenue_sq += r * r;
-  }
-  // A sequence's entries of one side, counted once each (rules/sequence_report.h).
-  static Group Of(const rules::EntryGroup& entries, double scale) {
-    Group g;
-    g.n = entries.entries;
-    g.converted = entries.converted;
-    for (int64_t minor : entries.revenue) {
-      double r = minor / scale;
-      g.revenue += r;
-      g.revenue_sq += r * r;
-    }
-    return g;
-  }
-  double Rate() const { return n ? static_cast<double>(converted) / n : 0; }
-  double Mean() const { return n ? revenue / n : 0; }
-  double Var() const {
-    if (n < 2) return 0;
-    return (revenue_sq - revenue * revenue / n) / (n - 1);
-  }
-};
-
-// Difference a - b with a normal-approximation 95% interval (Wald for rates, Welch for means).
-struct Difference {
-  double value = 0, low = 0, high = 0;
-  bool defined = false;
-};
-
-Difference RateDifference(const Group& a, const Group& b) {
-  if (!a.n || !b.n) return {};
-  double d = a.Rate() - b.Rate();
-  double se = std::sqrt(a.Rate() * (1 - a.Rate()) / a.n + b.Rate() * (1 - b.Rate()) / b.n);
-  return {d, d - 1.96 * se, d + 1.96 * se, true};
+// A group's counts, and a rate or revenue that is absent (no customer yet) as null.
+Json GroupJson(const app::ReportGroup& g, double scale) {
+  auto rate = g.rate();
+  return {{"customers", g.customers},
+          {"converted", g.converted},
+          {"conversion_rate", rate ? Json(*rate) : Json(nullptr)},
+          {"revenue", static_cast<double>(g.revenue) / scale},
+          {"window_open", g.window_open}};
 }
 
-Difference MeanDifference(const Group& a, const Group& b) {
-  if (!a.n || !b.n) return {};
-  double d = a.Mean() - b.Mean();
-  double se = std::sqrt(a.Var() / a.n + b.Var() / b.n);
-  return {d, d - 1.96 * se, d + 1.96 * se, true};
-}
-
-// No customers, no rate: null, not 0.
-Json RateOrNull(const Group& g) { return g.n ? Json(g.Rate()) : Json(nullptr); }
-
-Json DiffJson(const Difference& d) {
-  if (!d.defined) return nullptr;
-  return {{"difference", d.value}, {"low", d.low}, {"high", d.high}};
+Json DiffJson(const std::optional<worth::Interval>& d) {
+  if (!d) return nullptr;
+  return {{"difference", d->estimate}, {"low", d->low}, {"high", d->high}};
 }
 
 Json CountsJson(const std::map<std::string, int64_t>& counts) {
@@ -123,13 +79,26 @@ void PrintSequence(const rules::SequenceReport& s) {
                 static_cast<long long>(step.converted_held_out), CountsText(step.exits).c_str());
 }
 
+// "12 converted of 40 (30.0%), revenue 123.45 EUR; 3 with the window still open".
+std::string GroupText(const app::ReportGroup& g, int exponent, const std::string& currency) {
+  char rate[32] = "-";
+  if (auto r = g.rate()) std::snprintf(rate, sizeof rate, "%.1f%%", 100 * *r);
+  std::string text = std::to_string(g.customers) + " customers, " + std::to_string(g.converted) +
+                     " converted (" + rate + "), revenue " + FormatAmount(g.revenue, exponent) +
+                     " " + currency;
+  if (g.window_open > 0)
+    text += "; " + std::to_string(g.window_open) + " with the window still open (not counted)";
+  return text;
+}
+
 int RunReport(Env& env, bool json) {
   auto store = env.store();
   if (!store) return Report(store.error());
+  const Instant now = env.clock().Now();
   // Windows and offer codes come from the rules; rules no longer on disk get the default window.
   std::map<std::string, std::pair<std::chrono::seconds, std::string>> windows;
   std::map<std::string, app::SequenceCounting> counting;
-  if (auto set = rules::LoadRules(env.settings().RuleLoadOptions(env.clock().Now()))) {
+  if (auto set = rules::LoadRules(env.settings().RuleLoadOptions(now))) {
     for (const auto& r : set->rules) {
       windows[r.name] = {std::chrono::days{14}, ""};
       if (r.experiment)
@@ -145,64 +114,62 @@ int RunReport(Env& env, bool json) {
   auto all = (*store)->ForEachLogEntry({}, [&](const store::LogEntry& e) { names.insert(e.rule); });
   if (!all) return Report(all.error());
   // Sequences are counted per entry (a customer's place for one occurrence), not per step.
-  auto sequences = app::ReportSequences(**store, counting);
+  auto sequences = app::ReportSequences(**store, counting, now);
   if (!sequences) return Report(sequences.error());
 
-  const double scale = std::pow(10.0, CurrencyExponent(env.config().business.currency));
+  const std::string& currency = env.config().business.currency;
+  const int exponent = CurrencyExponent(currency);
+  const double scale = std::pow(10.0, exponent);
   Json doc = Json::array();
   if (!json)
     std::printf(
+        "report at %s\n"
         "conversions and revenue per customer in the window after each decision (for\n"
         "sequences: per entry, in the window after any of its steps, each purchase once):\n"
-        "contacted (sent) against held out (holdout and control arms), 95%% intervals\n");
+        "contacted (sent) against held out (holdout and control arms), counted once the window\n"
+        "has closed; 95%% intervals, or too few to tell below %lld customers a group\n",
+        FormatInstant(now).c_str(), static_cast<long long>(worth::kMinCustomersPerGroup));
   for (const auto& name : names) {
     auto [window, code] =
         windows.count(name) ? windows[name] : std::make_pair(std::chrono::seconds{14 * 86400}, "");
     std::map<store::DeliveryStatus, int64_t> status;
     int64_t decided = 0, held_out = 0, pending = 0;
-    Group contacted, holdout;
+    app::ReportGroup contacted, holdout;
     auto r = (*store)->ForEachDecisionOutcome(name, window, code, [&](const auto& o) {
       ++status[o.status];
       if (store::IsPending(o.status)) ++pending;
       if (o.kind == store::DecisionKind::kSend) {
         ++decided;
-        if (o.status == store::DeliveryStatus::kSent) contacted.Add(o, scale);
+        if (o.status == store::DeliveryStatus::kSent) contacted.Add(o, window, now, scale);
       } else {
         ++held_out;
-        holdout.Add(o, scale);
+        holdout.Add(o, window, now, scale);
       }
     });
     if (!r) return Report(r.error());
     auto sequence = sequences->find(name);
     const rules::SequenceReport* seq = sequence == sequences->end() ? nullptr : &sequence->second;
     if (seq) {
-      contacted = Group::Of(seq->contacted, scale);
-      holdout = Group::Of(seq->held_out, scale);
+      contacted = app::ReportGroup::Of(seq->contacted, scale);
+      holdout = app::ReportGroup::Of(seq->held_out, scale);
     }
-    auto rate = RateDifference(contacted, holdout);
-    auto mean = MeanDifference(contacted, holdout);
+    const app::Comparison diff = app::Compare(contacted, holdout);
     if (json) {
       doc.push_back({{"rule", name},
                      {"window_days", window.count() / 86400},
                      {"offer_code", TextOrNull(code)},
+                     {"currency", currency},
                      {"decided", decided},
                      {"sent", status[store::DeliveryStatus::kSent]},
                      {"failed", status[store::DeliveryStatus::kFailed]},
                      {"suppressed", status[store::DeliveryStatus::kSuppressed]},
                      {"pending", pending},
                      {"held_out", held_out},
-                     {"contacted",
-                      {{"customers", contacted.n},
-                       {"converted", contacted.converted},
-                       {"conversion_rate", RateOrNull(contacted)},
-                       {"revenue", contacted.revenue}}},
-                     {"holdout",
-                      {{"customers", holdout.n},
-                       {"converted", holdout.converted},
-                       {"conversion_rate", RateOrNull(holdout)},
-                       {"revenue", holdout.revenue}}},
-                     {"conversion_uplift", DiffJson(rate)},
-                     {"revenue_per_customer_uplift", DiffJson(mean)}});
+                     {"contacted", GroupJson(contacted, scale)},
+                     {"holdout", GroupJson(holdout, scale)},
+                     {"too_few_to_tell", diff.too_few},
+                     {"conversion_uplift", DiffJson(diff.conversion)},
+                     {"revenue_per_customer_uplift", DiffJson(diff.revenue_per_customer)}});
       if (seq) doc.back()["sequence"] = SequenceJson(*seq);
       continue;
     }
@@ -217,19 +184,26 @@ int RunReport(Env& env, bool json) {
         static_cast<long long>(status[store::DeliveryStatus::kFailed]),
         static_cast<long long>(status[store::DeliveryStatus::kSuppressed]),
         static_cast<long long>(pending), static_cast<long long>(held_out));
-    std::printf("  contacted: %lld customers, %lld converted (%.1f%%), revenue %.2f\n",
-                static_cast<long long>(contacted.n), static_cast<long long>(contacted.converted),
-                100 * contacted.Rate(), contacted.revenue);
-    std::printf("  held out:  %lld customers, %lld converted (%.1f%%), revenue %.2f\n",
-                static_cast<long long>(holdout.n), static_cast<long long>(holdout.converted),
-                100 * holdout.Rate(), holdout.revenue);
-    if (rate.defined) {
+    std::printf("  contacted: %s\n", GroupText(contacted, exponent, currency).c_str());
+    std::printf("  held out:  %s\n", GroupText(holdout, exponent, currency).c_str());
+    if (diff.too_few) {
       std::printf(
-          "  conversion uplift %+.1f points [%+.1f, %+.1f]; revenue per customer %+.2f "
-          "[%+.2f, %+.2f]\n",
-          100 * rate.value, 100 * rate.low, 100 * rate.high, mean.value, mean.low, mean.high);
+          "  uplift: too few to tell (%lld contacted and %lld held out with the window closed; "
+          "needs %lld of each)\n",
+          static_cast<long long>(contacted.customers), static_cast<long long>(holdout.customers),
+          static_cast<long long>(worth::kMinCustomersPerGroup));
     } else {
-      std::printf("  uplift: needs both contacted and held-out customers\n");
+      const auto& c = *diff.conversion;
+      std::printf("  conversion uplift %+.1f points [%+.1f, %+.1f]\n", 100 * c.estimate,
+                  100 * c.low, 100 * c.high);
+      const double money = contacted.per_customer.mean() - holdout.per_customer.mean();
+      if (const auto& m = diff.revenue_per_customer)
+        std::printf("  revenue per customer %+.*f %s [%+.*f, %+.*f]\n", exponent, m->estimate,
+                    currency.c_str(), exponent, m->low, exponent, m->high);
+      else
+        std::printf(
+            "  revenue per customer %+.*f %s (no interval: every customer spent the same)\n",
+            exponent, money, currency.c_str());
     }
     if (seq) PrintSequence(*seq);
   }
@@ -244,7 +218,8 @@ Command AddReportCommand(CLI::App& root) {
   auto* app = root.add_subcommand(
       "report",
       "Per rule: decided, sent, failed, held out; conversions and revenue after the send for "
-      "contacted against held-out customers, and the difference with a 95% interval.");
+      "contacted against held-out customers once their conversion window has closed (those "
+      "still open counted apart), and the difference with a 95% interval, or too few to tell.");
   app->add_flag("--json", *json, "one JSON document");
   return {app, [json](Env& env) { return RunReport(env, *json); }};
 }

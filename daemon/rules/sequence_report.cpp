@@ -20,7 +20,8 @@ StepReport& StepOf(SequenceReport& report, const std::string& name) {
 }  // namespace
 
 SequenceReport ReportSequence(std::span<const std::string> step_names,
-                              std::span<const ReportedEntry> entries, std::chrono::seconds window) {
+                              std::span<const ReportedEntry> entries, std::chrono::seconds window,
+                              Instant now) {
   SequenceReport report;
   for (const auto& name : step_names) report.steps.emplace_back().step = name;
   for (const auto& entry : entries) {
@@ -73,13 +74,18 @@ SequenceReport ReportSequence(std::span<const std::string> step_names,
       if (!credited) credited = contact.second;
       revenue += purchase.amount;
     }
+    if (credited) {
+      auto& step = StepOf(report, *credited);
+      ++(held_out ? step.converted_held_out : step.converted);
+    }
     auto& group = held_out ? report.held_out : report.contacted;
+    if (!place.ended_at || contacts.back().first + window > now) {
+      ++group.window_open;
+      continue;
+    }
     ++group.entries;
     group.revenue.push_back(revenue);
-    if (!credited) continue;
-    ++group.converted;
-    auto& step = StepOf(report, *credited);
-    ++(held_out ? step.converted_held_out : step.converted);
+    if (credited) ++group.converted;
   }
   return report;
 }

@@ -28,12 +28,15 @@ struct ReportedEntry {
   std::vector<Purchase> purchases;
 };
 
-// Entries of one side (contacted or held out): how many, how many converted, and the revenue of
-// each (minor units, one value per entry, 0 for those who did not convert).
+// Entries of one side (contacted or held out) whose conversion window has closed: how many, how
+// many converted, and the revenue of each (minor units, one value per entry, 0 for those who did
+// not convert). Entries whose window is still open are only counted, in window_open: whether they
+// convert is not known yet.
 struct EntryGroup {
   int64_t entries = 0;
   int64_t converted = 0;
   std::vector<int64_t> revenue;
+  int64_t window_open = 0;
 };
 
 struct StepReport {
@@ -56,7 +59,8 @@ struct SequenceReport {
   int64_t exits_before_first_step = 0;
   // Contacted: entries to be contacted with at least one step delivered. Held out: holdout and
   // control entries with at least one step recorded. Others (nothing delivered yet) are in
-  // neither.
+  // neither. An entry's window is open while it is in flight (more steps may come) and until
+  // `window` after its latest contact.
   EntryGroup contacted, held_out;
   std::vector<StepReport> steps;  // in the rule's order, then steps no longer in it
 };
@@ -64,8 +68,10 @@ struct SequenceReport {
 // A purchase converts an entry when it comes after one of its contacts (a delivered step, or a
 // recorded one for held-out entries) and within `window` of the latest contact before it. The
 // entry's revenue is the sum of its converting purchases, each counted once; its conversion is
-// credited to the step that preceded its first converting purchase.
+// credited to the step that preceded its first converting purchase. The step counts take every
+// entry; the contacted and held-out groups only those whose window closed by `now`.
 SequenceReport ReportSequence(std::span<const std::string> step_names,
-                              std::span<const ReportedEntry> entries, std::chrono::seconds window);
+                              std::span<const ReportedEntry> entries, std::chrono::seconds window,
+                              Instant now);
 
 }  // namespace followup::rules

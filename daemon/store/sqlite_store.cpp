@@ -884,8 +884,8 @@ class SqliteStore final : public Store {
       const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
       const std::function<void(const DecisionOutcome&)>& fn) override {
     auto s = db_.Prepare(
-        "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0) "
-        "FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
+        "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0), "
+        "o.decided_at FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
         "  AND t.kind = 'purchase' AND t.occurred_at > o.decided_at "
         "  AND t.occurred_at <= o.decided_at + ?2 AND (?3 = '' OR t.offer_code = ?3) "
         "WHERE o.rule = ?1 GROUP BY o.id ORDER BY o.id");
@@ -907,6 +907,7 @@ class SqliteStore final : public Store {
       o.arm = std::string(s->Text(2));
       o.purchases = s->Int(3);
       o.revenue = s->Int(4);
+      o.decided_at = Instant{std::chrono::seconds{s->Int(5)}};
       fn(o);
     }
   }

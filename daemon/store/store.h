@@ -299,6 +299,7 @@ struct DecisionOutcome {
   DecisionKind kind = DecisionKind::kSend;
   DeliveryStatus status = DeliveryStatus::kQueued;
   std::string arm;
+  Instant decided_at;     // the window runs from here
   int64_t purchases = 0;  // the recipient's purchases in the window after the decision
   int64_t revenue = 0;    // their sum, minor units
 };

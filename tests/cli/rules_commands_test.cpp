@@ -1,11 +1,15 @@
 // End to end: check, simulate, explain and report through the real binary, on the shipped sample.
 #include <gtest/gtest.h>
 
+#include <boost/math/distributions/students_t.hpp>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
+#include <vector>
 
 #include "base/time.h"
 #include "support/sqlite_util.h"
@@ -26,7 +30,10 @@ class RulesCommandsTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
   static testing::CommandResult Run(const std::string& args) {
-    return Followupd("--config " + *dir_ / "followup.yaml" + " --at 2026-06-30T12:00:00Z " + args);
+    return RunAt("2026-06-30T12:00:00Z", args);
+  }
+  static testing::CommandResult RunAt(const std::string& at, const std::string& args) {
+    return Followupd("--config " + *dir_ / "followup.yaml" + " --at " + at + " " + args);
   }
   static TempDir* dir_;
 };
@@ -259,7 +266,8 @@ TEST_F(RulesCommandsTest, ReportCountsASequencePerEntryAndStep) {
       "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, currency) "
       "SELECT 'report-test', id, 1783677600, 'purchase', 5000, 'EUR' FROM customers "
       "WHERE external_id = 'c000295'");
-  auto r = Run("report --json");
+  // On 2026-08-01 the window after the last step (2026-07-08) has closed.
+  auto r = RunAt("2026-08-01", "report --json");
   ASSERT_EQ(r.status, 0) << r.err;
   nlohmann::json winback;
   for (const auto& rule : nlohmann::json::parse(r.out))
@@ -278,9 +286,146 @@ TEST_F(RulesCommandsTest, ReportCountsASequencePerEntryAndStep) {
   EXPECT_EQ(sequence["steps"][0]["converted"], 0);
   EXPECT_EQ(sequence["steps"][1]["step"], "better-offer");
   EXPECT_EQ(sequence["steps"][1]["converted"], 1);
-  auto text = Run("report");
+  auto text = RunAt("2026-08-01", "report");
   EXPECT_NE(text.out.find("sequence: entered 1, in flight 0, completed 1"), std::string::npos)
       << text.out;
+  // On 2026-07-20 the window after the second step is still open: not counted yet.
+  auto open = RunAt("2026-07-20", "report --json");
+  ASSERT_EQ(open.status, 0) << open.err;
+  for (const auto& rule : nlohmann::json::parse(open.out)) {
+    if (rule["rule"] != "lapsed-winback") continue;
+    EXPECT_EQ(rule["contacted"]["customers"], 0);
+    EXPECT_EQ(rule["contacted"]["window_open"], 1);
+    EXPECT_EQ(rule["contacted"]["conversion_rate"], nullptr);
+  }
+}
+
+// Decisions of `rule` about the sample customers c0000FROM..c0000TO, made at `at` (UTC seconds),
+// as `kind` and `status`; and purchases of `amounts` (cents, in order, 0 = none) two days later.
+std::string Decisions(const std::string& rule, const std::string& kind, const std::string& status,
+                      int64_t at, int from, int to, std::vector<int> amounts = {}) {
+  std::string sql;
+  for (int i = from; i <= to; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "c%06d", i);
+    sql +=
+        "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+        "decided_at, send_after, status, updated_at) SELECT '" +
+        rule + ":" + id + "', '" + rule + "', id, id, '" + kind + "', 'winback', " +
+        std::to_string(at) + ", " + std::to_string(at) + ", '" + status + "', " +
+        std::to_string(at) + " FROM customers WHERE external_id = '" + id + "';";
+    size_t n = static_cast<size_t>(i - from);
+    if (n >= amounts.size() || amounts[n] == 0) continue;
+    sql +=
+        "INSERT INTO transactions(external_id, customer_id, occurred_at, kind, amount, "
+        "currency) SELECT 'report-" +
+        rule + "-" + id + "', id, " + std::to_string(at + 2 * 86400) + ", 'purchase', " +
+        std::to_string(amounts[n]) + ", 'EUR' FROM customers WHERE external_id = '" + id + "';";
+  }
+  return sql;
+}
+
+// Welch's t interval for the difference of two samples' means, worked out here from the sums.
+std::tuple<double, double, double> WelchReference(const std::vector<double>& a,
+                                                  const std::vector<double>& b) {
+  auto mean_var = [](const std::vector<double>& v) {
+    double sum = 0, sq = 0;
+    for (double x : v) sum += x;
+    const double mean = sum / v.size();
+    for (double x : v) sq += (x - mean) * (x - mean);
+    return std::pair{mean, sq / (v.size() - 1)};
+  };
+  auto [ma, va] = mean_var(a);
+  auto [mb, vb] = mean_var(b);
+  const double sa = va / a.size(), sb = vb / b.size();
+  const double df = (sa + sb) * (sa + sb) / (sa * sa / (a.size() - 1) + sb * sb / (b.size() - 1));
+  const double t = boost::math::quantile(boost::math::students_t(df), 0.975);
+  const double d = ma - mb, half = t * std::sqrt(sa + sb);
+  return {d, d - half, d + half};
+}
+
+// report counts only decisions whose window has closed, gives intervals that match the published
+// reference values (Newcombe 1998, Table II) and Welch's interval, says "too few to tell" for small
+// groups and shows money with its currency.
+TEST_F(RulesCommandsTest, ReportIntervalsMatchTheReferenceValues) {
+  const std::string db = *dir_ / "var/followup.db";
+  struct CleanUp {
+    std::string db;
+    ~CleanUp() {
+      testing::Exec(db,
+                    "DELETE FROM outbox; DELETE FROM transactions WHERE external_id LIKE "
+                    "'report-%'");
+    }
+  } clean_up{db};
+  const int64_t jan = 1799020800;  // 2027-01-04: long closed on 2027-03-01
+  const int64_t feb = 1803081600;  // 2027-02-20: still open on 2027-03-01
+  // 9 of 10 contacted bought (10 to 90 EUR), 3 of 10 held out (20, 40, 60 EUR); one more contacted
+  // customer bought, but their window is still open.
+  const std::vector<int> contacted = {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 0};
+  const std::vector<int> held_out = {2000, 4000, 6000, 0, 0, 0, 0, 0, 0, 0};
+  testing::Exec(db, Decisions("paid", "send", "sent", jan, 1, 10, contacted) +
+                        Decisions("paid", "holdout", "held_out", jan, 11, 20, held_out) +
+                        Decisions("paid", "send", "sent", feb, 21, 21, {500}) +
+                        // Nobody bought, in groups of 10: no zero-width interval.
+                        Decisions("quiet", "send", "sent", jan, 31, 40) +
+                        Decisions("quiet", "control", "held_out", jan, 41, 50) +
+                        // One held-out customer: too few to tell.
+                        Decisions("few", "send", "sent", jan, 51, 60, {100, 100}) +
+                        Decisions("few", "holdout", "held_out", jan, 61, 61));
+  auto r = RunAt("2027-03-01", "report --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, nlohmann::json> rules;
+  for (const auto& rule : nlohmann::json::parse(r.out)) rules[rule["rule"]] = rule;
+
+  const auto& paid = rules["paid"];
+  EXPECT_EQ(paid["currency"], "EUR");
+  EXPECT_EQ(paid["contacted"]["customers"], 10);
+  EXPECT_EQ(paid["contacted"]["converted"], 9);
+  EXPECT_EQ(paid["contacted"]["window_open"], 1);
+  EXPECT_EQ(paid["contacted"]["revenue"], 450.0);
+  EXPECT_EQ(paid["holdout"]["customers"], 10);
+  EXPECT_EQ(paid["holdout"]["converted"], 3);
+  EXPECT_EQ(paid["too_few_to_tell"], false);
+  const auto& rate = paid["conversion_uplift"];
+  EXPECT_NEAR(rate["difference"].get<double>(), 0.6, 1e-12);
+  EXPECT_NEAR(rate["low"].get<double>(), 0.1705, 5e-5);  // Newcombe Table II: 9/10 - 3/10
+  EXPECT_NEAR(rate["high"].get<double>(), 0.8090, 5e-5);
+  std::vector<double> a, b;
+  for (int c : contacted) a.push_back(c / 100.0);
+  for (int c : held_out) b.push_back(c / 100.0);
+  auto [d, low, high] = WelchReference(a, b);
+  const auto& money = paid["revenue_per_customer_uplift"];
+  EXPECT_NEAR(money["difference"].get<double>(), d, 1e-9);
+  EXPECT_NEAR(money["low"].get<double>(), low, 1e-6);
+  EXPECT_NEAR(money["high"].get<double>(), high, 1e-6);
+
+  const auto& quiet = rules["quiet"];
+  EXPECT_NEAR(quiet["conversion_uplift"]["low"].get<double>(), -0.2775, 5e-5);  // 0/10 - 0/10
+  EXPECT_NEAR(quiet["conversion_uplift"]["high"].get<double>(), 0.2775, 5e-5);
+  EXPECT_EQ(quiet["revenue_per_customer_uplift"], nullptr) << "nobody spent: no spread";
+
+  const auto& few = rules["few"];
+  EXPECT_EQ(few["too_few_to_tell"], true);
+  EXPECT_EQ(few["conversion_uplift"], nullptr);
+  EXPECT_EQ(few["revenue_per_customer_uplift"], nullptr);
+  EXPECT_EQ(few["holdout"]["conversion_rate"], 0.0);
+
+  auto text = RunAt("2027-03-01", "report");
+  ASSERT_EQ(text.status, 0) << text.err;
+  for (const char* line :
+       {"  contacted: 10 customers, 9 converted (90.0%), revenue 450.00 EUR; 1 with the window "
+        "still open (not counted)",
+        "  held out:  10 customers, 3 converted (30.0%), revenue 120.00 EUR\n",
+        "  conversion uplift +60.0 points [+17.1, +80.9]\n",
+        "  conversion uplift +0.0 points [-27.8, +27.8]\n",
+        "  revenue per customer +0.00 EUR (no interval: every customer spent the same)\n",
+        "  uplift: too few to tell (10 contacted and 1 held out with the window closed; needs 10 "
+        "of each)\n"})
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+  char money_line[128];
+  std::snprintf(money_line, sizeof money_line, "  revenue per customer %+.2f EUR [%+.2f, %+.2f]\n",
+                d, low, high);
+  EXPECT_NE(text.out.find(money_line), std::string::npos) << money_line << text.out;
 }
 
 }  // namespace

@@ -43,10 +43,12 @@ struct Entry {
   }
 };
 
-SequenceReport Count(std::vector<Entry*> entries, days window = days{14}) {
+// Counted long after every window closed, unless `now` says otherwise.
+SequenceReport Count(std::vector<Entry*> entries, days window = days{14},
+                     Instant now = kEntry + days{365}) {
   std::vector<ReportedEntry> reported;
   for (auto* e : entries) reported.push_back(e->Done());
-  return ReportSequence(kSteps, reported, window);
+  return ReportSequence(kSteps, reported, window, now);
 }
 
 TEST(SequenceReportTest, ThreeStepsAndOnePurchaseIsOneConversion) {
@@ -157,6 +159,29 @@ TEST(SequenceReportTest, ExitsAndSkipsBelongToTheirStep) {
   ASSERT_EQ(r.steps.size(), 4u);
   EXPECT_EQ(r.steps[3].step, "old");
   EXPECT_EQ(r.steps[3].sent, 1);
+}
+
+// An entry is counted once its window closed: `window` after its latest contact, and never while
+// it is in flight (more steps may come). Until then it is counted as open, converted or not.
+TEST(SequenceReportTest, EntriesWhoseWindowIsOpenAreCountedApart) {
+  Entry ann, bob, cid(DecisionKind::kHoldout);
+  ann.Buy(16, 3000);  // converted already, but the window after the last step runs to day 28
+  cid.place.ended_at.reset();  // still in flight
+  cid.place.end_reason.clear();
+  auto open = Count({&ann, &bob, &cid}, days{14}, kEntry + days{27});
+  EXPECT_EQ(open.contacted.window_open, 2);
+  EXPECT_EQ(open.contacted.entries, 0);
+  EXPECT_EQ(open.contacted.converted, 0);
+  EXPECT_TRUE(open.contacted.revenue.empty());
+  EXPECT_EQ(open.held_out.window_open, 1);
+  EXPECT_EQ(open.steps[2].converted, 1) << "the steps count what happened so far";
+
+  auto closed = Count({&ann, &bob, &cid}, days{14}, kEntry + days{28});
+  EXPECT_EQ(closed.contacted.window_open, 0);
+  EXPECT_EQ(closed.contacted.entries, 2);
+  EXPECT_EQ(closed.contacted.converted, 1);
+  EXPECT_EQ(closed.held_out.window_open, 1) << "in flight: more steps may come";
+  EXPECT_EQ(closed.held_out.entries, 0);
 }
 
 }  // namespace

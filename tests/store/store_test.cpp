@@ -462,7 +462,9 @@ TEST_P(StoreTest, DecisionsAreRecordedOnceAndTheLogAndReportReadThem) {
   EXPECT_EQ(outcomes[0].arm, "b");
   EXPECT_EQ(outcomes[0].purchases, 1);
   EXPECT_EQ(outcomes[0].revenue, 4990);
+  EXPECT_EQ(outcomes[0].decided_at, Day("2026-01-01")) << "where the window starts";
   EXPECT_EQ(outcomes[1].status, DeliveryStatus::kHeldOut);
+  EXPECT_EQ(outcomes[1].decided_at, Day("2026-01-02"));
   outcomes.clear();
   ASSERT_TRUE(store->ForEachDecisionOutcome("r", std::chrono::hours(24 * 90), "NOPE",
                                             [&](const auto& o) { outcomes.push_back(o); }));

@@ -365,12 +365,13 @@ Result<void> PostgresStore::ForEachDecisionOutcome(
     const std::string& rule, std::chrono::seconds window, const std::string& offer_code,
     const std::function<void(const DecisionOutcome&)>& fn) {
   return StreamRetrying(
-      "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0) "
-      "FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
-      "  AND t.kind = 'purchase' AND t.occurred_at > o.decided_at "
-      "  AND t.occurred_at <= o.decided_at + make_interval(secs => $2::bigint) "
-      "  AND ($3 = '' OR t.offer_code = $3) "
-      "WHERE o.rule = $1 GROUP BY o.id ORDER BY o.id",
+      "SELECT o.kind, o.status, coalesce(o.arm, ''), count(t.id), coalesce(sum(t.amount), 0), " +
+          Seconds("o.decided_at") +
+          " FROM outbox o LEFT JOIN transactions t ON t.customer_id = o.recipient_id "
+          "  AND t.kind = 'purchase' AND t.occurred_at > o.decided_at "
+          "  AND t.occurred_at <= o.decided_at + make_interval(secs => $2::bigint) "
+          "  AND ($3 = '' OR t.offer_code = $3) "
+          "WHERE o.rule = $1 GROUP BY o.id ORDER BY o.id",
       Params().Add(rule).Add(static_cast<int64_t>(window.count())).Add(offer_code),
       "store read decision outcomes", [&](const Rows& r, int i) -> Result<void> {
         DecisionOutcome o;
@@ -383,6 +384,7 @@ Result<void> PostgresStore::ForEachDecisionOutcome(
         o.arm = std::string(r.Text(i, 2));
         o.purchases = r.Int(i, 3);
         o.revenue = r.Int(i, 4);
+        o.decided_at = At(r.Int(i, 5));
         fn(o);
         return {};
       });
