@@ -74,7 +74,7 @@ _followupd() {
     check) options="" ;;
     log) options="--since --rule --customer --status --limit --json" ;;
     run) options="--once" ;;
-    preview) options="--customer" ;;
+    preview) options="--customer --raw" ;;
     reload) options="--pid" ;;
     copy-store) options="--from --to" ;;
     unsubscribe | resubscribe) options="" ;;

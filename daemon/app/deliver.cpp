@@ -83,10 +83,42 @@ store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& custom
   return item;
 }
 
-Result<delivery::Message> Preview(store::Store& store, const Settings& settings,
-                                  const rules::RuleSet& rules, const std::string& rule_name,
-                                  const store::CustomerRow& customer,
-                                  const worth::CustomerBase& base, const Clock& clock) {
+namespace {
+
+// Why a message of `rule` about `customer` to `recipient` would not be sent, as Previewed says.
+Result<std::vector<std::string>> WhyNotSent(store::Store& store, const rules::Rule& rule,
+                                            const store::CustomerRow& customer,
+                                            const store::CustomerRow& recipient) {
+  std::vector<std::string> out;
+  const auto assigned = rules::Assign(rule, customer.external_id);
+  if (assigned.kind == store::DecisionKind::kHoldout)
+    out.push_back("customer '" + customer.external_id +
+                  "' is in the rule's holdout: recorded, never contacted");
+  if (assigned.kind == store::DecisionKind::kControl)
+    out.push_back("customer '" + customer.external_id + "' is in the control arm '" +
+                  assigned.arm->name + "': recorded, never contacted");
+  const std::string who = rule.to_referrer ? "the referrer '" + recipient.external_id + "'"
+                                           : "customer '" + recipient.external_id + "'";
+  if (recipient.unsubscribed_at)
+    out.push_back(who + " unsubscribed on " + FormatInstant(*recipient.unsubscribed_at));
+  if (!recipient.email || recipient.email->empty()) {
+    out.push_back(who + " has no email address");
+    return out;
+  }
+  auto suppressed = store::FindSuppression(store, *recipient.email);
+  if (!suppressed) return tl::unexpected(suppressed.error());
+  if (*suppressed)
+    out.push_back("the address " + *recipient.email + " is suppressed since " +
+                  FormatInstant((*suppressed)->created_at) + ": " + (*suppressed)->reason);
+  return out;
+}
+
+}  // namespace
+
+Result<Previewed> Preview(store::Store& store, const Settings& settings,
+                          const rules::RuleSet& rules, const std::string& rule_name,
+                          const store::CustomerRow& customer, const worth::CustomerBase& base,
+                          const Clock& clock) {
   const rules::Rule* rule = nullptr;
   for (const auto& r : rules.rules)
     if (r.name == rule_name) rule = &r;
@@ -106,7 +138,11 @@ Result<delivery::Message> Preview(store::Store& store, const Settings& settings,
   item.recipient_id = recipient.id;
   item.customer_id = customer.id;
   delivery::Composer composer(std::move(*options), delivery::FactsIn(base), clock);
-  return composer.Compose(item, recipient);
+  auto message = composer.Compose(item, recipient);
+  if (!message) return tl::unexpected(message.error());
+  auto not_sent = WhyNotSent(store, *rule, customer, recipient);
+  if (!not_sent) return tl::unexpected(not_sent.error());
+  return Previewed{std::move(*message), std::move(*not_sent)};
 }
 
 }  // namespace followup::app

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/settings.h"
 #include "base/error.h"
@@ -70,13 +71,23 @@ Result<void> ResumeDelivery(store::Store& store);
 // and values, with the arm the customer falls in; for a sequence, its first step's).
 store::OutboxItem PreviewItem(const rules::Rule& rule, const std::string& customer);
 
+// A previewed message, and why it would not be sent (empty: it would be).
+struct Previewed {
+  delivery::Message message;
+  // Each reason as an operator reads it, in the order the rules check them: the customer in the
+  // rule's holdout or in a control arm; the recipient unsubscribed, without an email address, or
+  // with a suppressed address (with the suppression's reason and time).
+  std::vector<std::string> not_sent;
+};
+
 // The message the rule named `rule_name` would send about `customer` (to them, or to their
-// referrer for a `to: referrer` rule), composed as it would be sent now, facts from `base`.
-// kNotFound for an unknown rule or a referrer that is gone; kInvalidInput for a referrer rule
-// and a customer nobody referred; else as LoadComposerOptions and Composer::Compose.
-Result<delivery::Message> Preview(store::Store& store, const Settings& settings,
-                                  const rules::RuleSet& rules, const std::string& rule_name,
-                                  const store::CustomerRow& customer,
-                                  const worth::CustomerBase& base, const Clock& clock);
+// referrer for a `to: referrer` rule), composed as it would be sent now, facts from `base`; and
+// why it would not be sent. kNotFound for an unknown rule or a referrer that is gone;
+// kInvalidInput for a referrer rule and a customer nobody referred; kRuntime when the store
+// fails; else as LoadComposerOptions and Composer::Compose.
+Result<Previewed> Preview(store::Store& store, const Settings& settings,
+                          const rules::RuleSet& rules, const std::string& rule_name,
+                          const store::CustomerRow& customer, const worth::CustomerBase& base,
+                          const Clock& clock);
 
 }  // namespace followup::app

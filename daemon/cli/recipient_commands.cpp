@@ -13,16 +13,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// The suppression of `email` (lower-cased), if there is one.
-Result<std::optional<store::Suppression>> FindSuppression(store::Store& store,
-                                                          const std::string& email) {
-  auto list = store.ListSuppressions();
-  if (!list) return tl::unexpected(list.error());
-  for (auto& s : *list)
-    if (s.email == email) return std::optional<store::Suppression>(std::move(s));
-  return std::optional<store::Suppression>();
-}
-
 int RunUnsubscribe(Env& env, const std::string& id) {
   auto customer = env.Customer(id);
   if (!customer) return Report(customer.error());
@@ -56,7 +46,7 @@ int RunResubscribe(Env& env, const std::string& id) {
   // A suppressed address still gets nothing: say so, with how to lift it.
   if (customer->email) {
     std::string email = AsciiLower(*customer->email);
-    auto found = FindSuppression(**store, email);
+    auto found = store::FindSuppression(**store, email);
     if (!found) return Report(found.error());
     if (*found)
       std::printf(
@@ -93,7 +83,7 @@ int RunSuppressAdd(Env& env, const SuppressArgs& args) {
                 email->c_str());
     return 0;
   }
-  auto found = FindSuppression(**store, *email);
+  auto found = store::FindSuppression(**store, *email);
   if (!found) return Report(found.error());
   if (*found)
     std::printf("%s is already suppressed (since %s: %s)\n", email->c_str(),

@@ -153,7 +153,7 @@ Result<void> CheckReloadTarget(int pid, const std::string& store_url) {
                       " open (another --config or --store?); nothing was signalled");
 }
 
-int RunPreview(Env& env, const std::string& rule_name, const std::string& customer) {
+int RunPreview(Env& env, const std::string& rule_name, const std::string& customer, bool raw) {
   auto set = app::LoadCheckedRules(env.settings(), env.clock().Now());
   if (!set) return ReportAll(set.error());
   auto row = env.Customer(customer);
@@ -162,10 +162,15 @@ int RunPreview(Env& env, const std::string& rule_name, const std::string& custom
   if (!store) return Report(store.error());
   auto base = LoadBase(env);
   if (!base) return Report(base.error());
-  auto message = app::Preview(**store, env.settings(), *set, rule_name, *row, *base, env.clock());
-  if (!message) return Report(message.error());
-  std::string mime = delivery::BuildMime(*message);
-  std::fwrite(mime.data(), 1, mime.size(), stdout);
+  auto preview = app::Preview(**store, env.settings(), *set, rule_name, *row, *base, env.clock());
+  if (!preview) return Report(preview.error());
+  // Why it would not go out comes first; with --raw on stderr, so that stdout is the MIME alone.
+  for (const auto& why : preview->not_sent)
+    std::fprintf(raw ? stderr : stdout, "would not be sent: %s\n", why.c_str());
+  if (!raw && !preview->not_sent.empty()) std::printf("\n");
+  std::string text =
+      raw ? delivery::BuildMime(preview->message) : delivery::ReadableMessage(preview->message);
+  std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 
@@ -237,13 +242,19 @@ Command AddReloadCommand(CLI::App& root) {
 Command AddPreviewCommand(CLI::App& root) {
   struct Args {
     std::string rule, customer;
+    bool raw = false;
   };
   auto args = std::make_shared<Args>();
   auto* app = root.add_subcommand(
-      "preview", "The email RULE would send for a customer, rendered as it would be sent (MIME).");
+      "preview",
+      "The email RULE would send for a customer, as it reads: the headers and the text part, "
+      "after why it would not be sent (no email address, unsubscribed, suppressed, holdout or "
+      "control arm) when it would not. --raw: the MIME as it would be sent.");
   app->add_option("rule", args->rule, "rule name")->required();
   app->add_option("--customer", args->customer, "the customer's id (external)")->required();
-  return {app, [args](Env& env) { return RunPreview(env, args->rule, args->customer); }};
+  app->add_flag("--raw", args->raw,
+                "the message as sent (MIME, quoted-printable); why it would not be sent on stderr");
+  return {app, [args](Env& env) { return RunPreview(env, args->rule, args->customer, args->raw); }};
 }
 
 }  // namespace followup::cli

@@ -536,6 +536,32 @@ Result<Address> ParseAddress(std::string_view text) {
   return address;
 }
 
+std::string ReadableMessage(const Message& message) {
+  auto address = [](const Address& a) {
+    if (!a.email.empty()) return SanitizeHeaderText(FormatAddressUtf8(a));
+    std::string name = SanitizeHeaderText(a.display_name);
+    return (name.empty() ? "" : name + " ") + "(no email address)";
+  };
+  std::string out = "Date: " + FormatRfc5322Date(message.date) + "\n";
+  out += "From: " + address(message.from) + "\n";
+  out += "To: " + address(message.to) + "\n";
+  if (message.reply_to) out += "Reply-To: " + address(*message.reply_to) + "\n";
+  out += "Subject: " + SanitizeHeaderText(message.subject) + "\n";
+  if (std::string url = SanitizeHeaderUrl(message.unsubscribe_url); !url.empty())
+    out += "List-Unsubscribe: <" + url + ">\n";
+  out += "\n";
+  for (size_t i = 0; i < message.text.size(); ++i) {  // CRLF and lone CR as LF
+    if (message.text[i] != '\r') {
+      out += message.text[i];
+    } else if (i + 1 == message.text.size() || message.text[i + 1] != '\n') {
+      out += '\n';
+    }
+  }
+  if (!out.ends_with('\n')) out += '\n';
+  if (!message.html.empty()) out += "\n(an HTML part goes with this text)\n";
+  return out;
+}
+
 std::string BuildMime(const Message& message) {
   std::string out;
   out += "Date: " + FormatRfc5322Date(message.date) + "\r\n";

@@ -27,6 +27,13 @@ namespace followup::delivery {
 // message_id is replaced by NewMessageId(the From domain). Invalid UTF-8 becomes U+FFFD.
 std::string BuildMime(const Message& message);
 
+// The message as a person reads it (`followupd preview` without --raw): Date, From, To,
+// [Reply-To], Subject and [List-Unsubscribe], sanitised as in BuildMime but not encoded (names and
+// subject in UTF-8), a blank line, then the text part as written, not quoted-printable; LF line
+// ends. An address that is empty is shown as "(no email address)"; a last line says when an HTML
+// part goes with the text.
+std::string ReadableMessage(const Message& message);
+
 // "<RANDOM@domain>": 128 random bits plus a per-process counter, so unique across processes and
 // calls. The domain is sanitised to [A-Za-z0-9.-]; empty becomes "localhost".
 std::string NewMessageId(std::string_view domain);

@@ -23,13 +23,6 @@ class SummaryFacts final : public FactSource {
   const worth::CustomerSummary& s_;
 };
 
-// Where a chosen customer falls: the holdout, or an experiment arm (a control arm is kControl).
-struct Group {
-  DecisionKind kind = DecisionKind::kSend;
-  const Arm* arm = nullptr;
-};
-Group GroupOf(const Rule& rule, std::string_view external_id);
-
 // One candidate of a rule: a customer, and what occurrence of the rule it is for.
 struct Candidate {
   const worth::CustomerSummary* summary;
@@ -178,20 +171,16 @@ std::string ArmValues(const Rule& rule, const Arm& arm) {
   return merged.dump();
 }
 
-namespace {
-
-Group GroupOf(const Rule& rule, std::string_view external_id) {
-  Group g;
-  if (rule.holdout > 0 && StableShare(rule.name, external_id) < rule.holdout) {
-    g.kind = DecisionKind::kHoldout;
+Assignment Assign(const Rule& rule, std::string_view customer_external_id) {
+  Assignment a;
+  if (rule.holdout > 0 && StableShare(rule.name, customer_external_id) < rule.holdout) {
+    a.kind = DecisionKind::kHoldout;
   } else if (rule.experiment) {
-    g.arm = &AssignArm(rule, external_id);
-    if (g.arm->control) g.kind = DecisionKind::kControl;
+    a.arm = &AssignArm(rule, customer_external_id);
+    if (a.arm->control) a.kind = DecisionKind::kControl;
   }
-  return g;
+  return a;
 }
-
-}  // namespace
 
 Evaluation Evaluate(const EvaluateInput& in) {
   Evaluation out;
@@ -342,7 +331,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
         }
       }
       if (rule.is_sequence()) {  // enters; the contact policy applies to each step
-        auto group = GroupOf(rule, customer->external_id);
+        auto group = Assign(rule, customer->external_id);
         if (group.kind == DecisionKind::kHoldout) skip(outcome, rule, id, Reason::kHoldout);
         if (group.kind == DecisionKind::kControl)
           skip(outcome, rule, id, Reason::kControl, group.arm->name);
@@ -365,7 +354,7 @@ Evaluation Evaluate(const EvaluateInput& in) {
       d.template_name = rule.send;
       d.values_json = rule.values_json;
       d.decided_at = d.send_after = in.now;
-      auto group = GroupOf(rule, customer->external_id);
+      auto group = Assign(rule, customer->external_id);
       d.kind = group.kind;
       if (group.kind == DecisionKind::kHoldout) skip(outcome, rule, id, Reason::kHoldout);
       if (const Arm* arm = group.arm) {

@@ -161,6 +161,13 @@ Evaluation Evaluate(const EvaluateInput& input);
 
 // The experiment arm a customer falls in (stable); the rule must have an experiment.
 const Arm& AssignArm(const Rule& rule, std::string_view customer_external_id);
+// Where a chosen customer falls for `rule` (stable, by a hash of rule and customer): its holdout
+// (kHoldout), an experiment arm (a control arm is kControl), or neither (kSend, no arm).
+struct Assignment {
+  DecisionKind kind = DecisionKind::kSend;
+  const Arm* arm = nullptr;
+};
+Assignment Assign(const Rule& rule, std::string_view customer_external_id);
 // The rule's values with the arm's laid over them, as a JSON object text.
 std::string ArmValues(const Rule& rule, const Arm& arm);
 

@@ -1,11 +1,21 @@
 #include "store/store.h"
 
+#include "base/ascii.h"
 #include "base/url.h"
 #include "store/pg/postgres_store.h"
 #include "store/pg/url.h"
 #include "store/sqlite_store.h"
 
 namespace followup::store {
+
+Result<std::optional<Suppression>> FindSuppression(Store& store, std::string_view email) {
+  auto list = store.ListSuppressions();
+  if (!list) return tl::unexpected(list.error());
+  const std::string lower = AsciiLower(email);
+  for (auto& s : *list)
+    if (s.email == lower) return std::optional<Suppression>(std::move(s));
+  return std::optional<Suppression>();
+}
 
 std::string_view KindName(Kind kind) {
   switch (kind) {

@@ -545,4 +545,7 @@ class Store {
       std::span<const int64_t> ids) = 0;
 };
 
+// The suppression of `email` (any case), if there is one. kRuntime when the store fails.
+Result<std::optional<Suppression>> FindSuppression(Store& store, std::string_view email);
+
 }  // namespace followup::store

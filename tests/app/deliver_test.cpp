@@ -63,20 +63,21 @@ TEST_F(DeliverTest, DecidedSendsGoOutThroughTheConfiguredTransport) {
 
 TEST_F(DeliverTest, PreviewComposesWithoutSendingOrRecording) {
   auto row = **f_.store->FindCustomer("ann");
-  auto message = Preview(*f_.store, settings_, rules_, "welcome", row, *base_, clock_);
-  ASSERT_TRUE(message) << message.error().ToString();
-  EXPECT_EQ(message->to.email, "ann@example.com");
-  EXPECT_EQ(message->date, kNow);
-  EXPECT_NE(delivery::BuildMime(*message).find("HELLO"), std::string::npos);
+  auto preview = Preview(*f_.store, settings_, rules_, "welcome", row, *base_, clock_);
+  ASSERT_TRUE(preview) << preview.error().ToString();
+  EXPECT_EQ(preview->message.to.email, "ann@example.com");
+  EXPECT_EQ(preview->message.date, kNow);
+  EXPECT_TRUE(preview->not_sent.empty());
+  EXPECT_NE(delivery::BuildMime(preview->message).find("HELLO"), std::string::npos);
   EXPECT_EQ(f_.Mails(), 0u);
   EXPECT_EQ(testing::Sql(f_.db(), "SELECT count(*) FROM outbox"), "0");
 }
 
 TEST_F(DeliverTest, PreviewOfAReferrerRuleWritesToTheReferrer) {
   auto bob = **f_.store->FindCustomer("bob");
-  auto message = Preview(*f_.store, settings_, rules_, "thanks", bob, *base_, clock_);
-  ASSERT_TRUE(message) << message.error().ToString();
-  EXPECT_EQ(message->to.email, "ann@example.com");
+  auto preview = Preview(*f_.store, settings_, rules_, "thanks", bob, *base_, clock_);
+  ASSERT_TRUE(preview) << preview.error().ToString();
+  EXPECT_EQ(preview->message.to.email, "ann@example.com");
   auto cat = **f_.store->FindCustomer("cat");
   auto nobody = Preview(*f_.store, settings_, rules_, "thanks", cat, *base_, clock_);
   ASSERT_FALSE(nobody);

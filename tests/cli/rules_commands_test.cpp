@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "rules/engine.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
@@ -426,6 +428,88 @@ TEST_F(RulesCommandsTest, ReportIntervalsMatchTheReferenceValues) {
   std::snprintf(money_line, sizeof money_line, "  revenue per customer %+.2f EUR [%+.2f, %+.2f]\n",
                 d, low, high);
   EXPECT_NE(text.out.find(money_line), std::string::npos) << money_line << text.out;
+}
+
+// The first of c000001..c000100 for whom `pick` holds.
+std::string FirstCustomer(const std::function<bool(const std::string&)>& pick) {
+  for (int i = 1; i <= 100; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "c%06d", i);
+    if (pick(id)) return id;
+  }
+  return "";
+}
+
+// preview shows the message as it reads, and first why it would not be sent; --raw the MIME.
+TEST_F(RulesCommandsTest, PreviewSaysWhyAMessageWouldNotBeSentAndShowsItDecoded) {
+  // vip-offer-test's arms split by a stable hash: 80% offer, 20% control (rules.md).
+  auto in_arm = [](const std::string& id) {
+    return rules::StableShare("vip-offer-test/arm", id) < 0.8;
+  };
+  const std::string offer = FirstCustomer([&](const std::string& id) {
+    return in_arm(id) && id != "c000295";  // one with an email address
+  });
+  const std::string control = FirstCustomer([&](const std::string& id) { return !in_arm(id); });
+  ASSERT_FALSE(offer.empty());
+  ASSERT_FALSE(control.empty());
+
+  auto sent = Run("preview vip-offer-test --customer " + offer);
+  ASSERT_EQ(sent.status, 0) << sent.err;
+  EXPECT_EQ(sent.out.find("would not be sent"), std::string::npos) << sent.out;
+  EXPECT_EQ(sent.out.rfind("Date: ", 0), 0u) << sent.out;
+  EXPECT_NE(sent.out.find("\nSubject: Something new for you first, "), std::string::npos);
+  // The text part decoded: its long line whole (quoted-printable breaks it at 76 characters).
+  const std::string line =
+      "you are one of our most loyal customers, so you hear it first: our new collection is "
+      "here, and for\n";
+  EXPECT_NE(sent.out.find(line), std::string::npos) << sent.out;
+  EXPECT_EQ(sent.out.find("quoted-printable"), std::string::npos);
+  EXPECT_NE(sent.out.find("(an HTML part goes with this text)"), std::string::npos);
+  auto raw = Run("preview vip-offer-test --raw --customer " + offer);
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  EXPECT_NE(raw.out.find("Content-Transfer-Encoding: quoted-printable\r\n"), std::string::npos);
+  EXPECT_NE(raw.out.find("our new coll=\r\nection is here, and for\r\n"), std::string::npos)
+      << raw.out;
+  EXPECT_EQ(raw.out.find(line), std::string::npos);
+  EXPECT_TRUE(raw.err.empty()) << raw.err;
+
+  auto held = Run("preview vip-offer-test --customer " + control);
+  ASSERT_EQ(held.status, 0) << held.err;
+  EXPECT_EQ(held.out.rfind("would not be sent: customer '" + control +
+                               "' is in the control arm 'control': recorded, never contacted\n",
+                           0),
+            0u)
+      << held.out;
+
+  // c000295 has no email address (config/sample/README.md).
+  auto nobody = Run("preview vip-offer-test --customer c000295");
+  ASSERT_EQ(nobody.status, 0) << nobody.err;
+  EXPECT_NE(nobody.out.find("would not be sent: customer 'c000295' has no email address\n"),
+            std::string::npos)
+      << nobody.out;
+  EXPECT_NE(nobody.out.find("\nTo: "), std::string::npos);
+  EXPECT_NE(nobody.out.find(" (no email address)\n"), std::string::npos) << nobody.out;
+  EXPECT_EQ(nobody.out.find("<>"), std::string::npos) << nobody.out;
+
+  // Unsubscribed and suppressed, as the operator sets them; --raw says so on stderr.
+  const std::string db = *dir_ / "var/followup.db";
+  const std::string email =
+      testing::Sql(db, "SELECT email FROM customers WHERE external_id = '" + offer + "'");
+  struct CleanUp {
+    std::string db;
+    ~CleanUp() {
+      testing::Exec(db, "UPDATE customers SET unsubscribed_at = NULL; DELETE FROM suppressions");
+    }
+  } clean_up{db};
+  ASSERT_EQ(RunAt("2026-06-01", "unsubscribe " + offer).status, 0);
+  ASSERT_EQ(RunAt("2026-06-02", "suppress add " + email + " --reason 'asked by phone'").status, 0);
+  auto gone = Run("preview vip-offer-test --raw --customer " + offer);
+  ASSERT_EQ(gone.status, 0) << gone.err;
+  EXPECT_EQ(gone.err,
+            "would not be sent: customer '" + offer +
+                "' unsubscribed on 2026-06-01T00:00:00Z\nwould not be sent: the address " + email +
+                " is suppressed since 2026-06-02T00:00:00Z: asked by phone\n");
+  EXPECT_EQ(gone.out.rfind("Date: ", 0), 0u) << "stdout is the MIME alone";
 }
 
 }  // namespace

@@ -202,6 +202,41 @@ TEST(Mime, PlainHeaders) {
   for (unsigned char c : mime) EXPECT_LT(c, 0x80) << "the message is 7-bit";
 }
 
+// What preview shows by default: the headers decoded and the text part as written.
+TEST(Mime, ReadableMessageIsDecoded) {
+  Message m = BasicMessage();
+  m.to = {"", "Zoë\nEvil: yes"};
+  m.subject = "Ein schöner Tag, = 100% für Sie";
+  m.text =
+      "Hallo Zoë,\r\na line of some length that quoted-printable would break well before its "
+      "end, = and all\r\n";
+  EXPECT_EQ(ReadableMessage(m),
+            "Date: Thu, 13 Feb 2025 10:05:07 +0000\n"
+            "From: Example Shop <hello@shop.example>\n"
+            "To: Zoë Evil: yes (no email address)\n"
+            "Subject: Ein schöner Tag, = 100% für Sie\n"
+            "List-Unsubscribe: <https://shop.example/unsubscribe?t=XYZ>\n"
+            "\n"
+            "Hallo Zoë,\n"
+            "a line of some length that quoted-printable would break well before its end, = "
+            "and all\n"
+            "\n"
+            "(an HTML part goes with this text)\n");
+  m.html.clear();
+  m.to = {"ann@example.com", "Ann Smith"};
+  m.reply_to = Address{"care@shop.example", ""};
+  m.unsubscribe_url.clear();
+  m.text = "no line end";
+  EXPECT_EQ(ReadableMessage(m),
+            "Date: Thu, 13 Feb 2025 10:05:07 +0000\n"
+            "From: Example Shop <hello@shop.example>\n"
+            "To: Ann Smith <ann@example.com>\n"
+            "Reply-To: care@shop.example\n"
+            "Subject: Ein schöner Tag, = 100% für Sie\n"
+            "\n"
+            "no line end\n");
+}
+
 TEST(Mime, DateFormat) {
   EXPECT_EQ(FormatRfc5322Date(sys_days(2024y / January / 1) + 0s),
             "Mon, 1 Jan 2024 00:00:00 +0000");
