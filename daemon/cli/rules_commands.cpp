@@ -1,6 +1,7 @@
 // followupd check | simulate | explain: the rules part, for operators.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -256,35 +257,84 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
   rules::Evaluation& eval = *evaluated;
   auto places = (*store)->SequencePlacesOf(row->id);
   if (!places) return Report(places.error());
-  // Per rule: the decision about this customer, or the reasons it was not made.
+  // The mail still to go to or about them (a thank-you decided for a referrer among it).
+  std::vector<store::LogEntry> queued;
+  store::LogFilter to_come;
+  to_come.customer = customer;
+  to_come.in_queue = true;
+  auto read =
+      (*store)->ForEachLogEntry(to_come, [&](const store::LogEntry& e) { queued.push_back(e); });
+  if (!read) return Report(read.error());
+  auto external = [&](int64_t id) {
+    const auto* c = snapshot.contacts.Find(id);
+    return c ? c->external_id : std::to_string(id);
+  };
+  // Per rule: the decision about (or to) this customer, or the reasons it was not made, or the
+  // triggering events whose wait still runs.
   std::map<std::string, std::vector<std::string>> why;
   std::map<std::string, const rules::Decision*> decided;
+  std::map<std::string, std::vector<const rules::Waiting*>> waiting;
   for (const auto& d : eval.decisions)
-    if (d.customer_id == row->id) decided[d.rule] = &d;
+    if (d.customer_id == row->id || d.recipient_id == row->id) decided[d.rule] = &d;
   for (const auto& skip : eval.skips)
     why[skip.rule].push_back(std::string(rules::ReasonName(skip.reason)) +
                              (skip.detail.empty() ? "" : ": " + skip.detail));
+  for (const auto& w : eval.waiting) waiting[w.rule].push_back(&w);
+  auto wait_text = [&](const rules::Waiting& w) {
+    std::string text = "waiting until " + FormatInstant(w.until) + ": after " + w.occurrence;
+    if (w.customer_id != row->id) text += " of " + external(w.customer_id) + ", whom they referred";
+    return text;
+  };
   auto verdict = [&](const rules::Rule& r) -> std::pair<std::string, std::string> {
     const auto& o = eval.rules[r.name];
     auto d = decided.find(r.name);
     std::string reasons;
     for (const auto& w : why[r.name]) reasons += (reasons.empty() ? "" : "; ") + w;
-    if (d != decided.end()) return {std::string(rules::DecisionKindName(d->second->kind)), reasons};
+    if (d != decided.end()) {
+      const rules::Decision& made = *d->second;
+      if (made.customer_id != row->id)
+        reasons = "to them, about " + external(made.customer_id) + ", whom they referred" +
+                  (reasons.empty() ? "" : "; " + reasons);
+      return {std::string(rules::DecisionKindName(made.kind)), reasons};
+    }
+    if (!waiting[r.name].empty()) {
+      std::string waits;
+      for (const auto* w : waiting[r.name]) waits += (waits.empty() ? "" : "; ") + wait_text(*w);
+      return {"waiting", waits + (reasons.empty() ? "" : "; " + reasons)};
+    }
     if (!o.due)
       return {"not due", r.trigger.schedule ? "schedule " + r.trigger.schedule->text
                                             : "no triggering event in the window"};
     if (reasons.empty()) reasons = "no triggering event for this customer";
     return {"not decided", reasons};
   };
+  auto waiting_until = [&](const rules::Rule& r) -> Json {
+    if (waiting[r.name].empty()) return nullptr;
+    Instant first = waiting[r.name].front()->until;
+    for (const auto* w : waiting[r.name]) first = std::min(first, w->until);
+    return FormatInstant(first);
+  };
   if (json) {
     Json doc = FactsJson(*base, *s, customer);
     Json rules_json = Json::array();
     for (const auto& r : rules.rules) {
       auto [decision, reasons] = verdict(r);
-      rules_json.push_back(
-          {{"rule", r.name}, {"decision", decision}, {"why", TextOrNull(reasons)}});
+      rules_json.push_back({{"rule", r.name},
+                            {"decision", decision},
+                            {"why", TextOrNull(reasons)},
+                            {"waiting_until", waiting_until(r)}});
     }
     doc["rules"] = rules_json;
+    Json mail = Json::array();
+    for (const auto& e : queued)
+      mail.push_back({{"id", e.id},
+                      {"rule", e.rule},
+                      {"customer", e.customer},
+                      {"recipient", e.recipient},
+                      {"template", e.template_name},
+                      {"status", store::DeliveryStatusName(e.status)},
+                      {"send_after", FormatInstant(e.send_after)}});
+    doc["queued"] = mail;
     Json sequences = Json::array();
     for (const auto& p : *places) sequences.push_back(PlaceJson(p));
     doc["sequences"] = sequences;
@@ -310,6 +360,14 @@ int RunExplain(Env& env, const std::string& customer, bool json) {
   for (const auto& r : rules.rules) {
     auto [decision, reasons] = verdict(r);
     std::printf("  %-24s %-12s %s\n", r.name.c_str(), decision.c_str(), reasons.c_str());
+  }
+  if (!queued.empty()) std::printf("\nmail to come:\n");
+  for (const auto& e : queued) {
+    std::string about = e.recipient == customer ? "" : " (to " + e.recipient + ")";
+    if (e.customer != customer) about = " (about " + e.customer + ")";
+    std::printf("  %-24s %-8s due %s%s\n", e.rule.c_str(),
+                std::string(store::DeliveryStatusName(e.status)).c_str(),
+                FormatInstant(e.send_after).c_str(), about.c_str());
   }
   if (!places->empty()) std::printf("\nsequences:\n");
   for (const auto& p : *places) {
@@ -360,7 +418,10 @@ Command AddExplainCommand(CLI::App& root) {
   };
   auto args = std::make_shared<Args>();
   auto* app = root.add_subcommand(
-      "explain", "One customer's facts, each with its meaning, and each rule's decision and why.");
+      "explain",
+      "One customer's facts, each with its meaning, and each rule's decision and why (the clause "
+      "of where: that failed, a wait still running, a referrer's thank-you to come), and the "
+      "mail still queued to or about them.");
   app->add_option("customer", args->customer, "the customer's id (external)")->required();
   app->add_flag("--json", args->json, "one JSON document");
   return {app, [args](Env& env) { return RunExplain(env, args->customer, args->json); }};

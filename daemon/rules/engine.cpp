@@ -216,6 +216,21 @@ Evaluation Evaluate(const EvaluateInput& in) {
       out.skips.push_back({rule.name, customer, reason, std::move(detail)});
   };
 
+  // "clause (fact value, ...)": the clause of `where:` that left an explained customer out.
+  auto failing_clause = [&](const Rule& rule, const worth::CustomerSummary& s) {
+    SummaryFacts facts(base, s);
+    auto failed = rule.where->FailingClause(facts);
+    if (!failed) return rule.where->text();
+    std::string values;
+    for (worth::Fact fact : failed->facts) {
+      const auto& info = worth::InfoOf(fact);
+      auto v = facts.Get(fact);
+      values += (values.empty() ? "" : ", ") + std::string(info.name) + " " +
+                (v ? worth::FormatFact(info, *v, base.options().currency_exponent) : "undefined");
+    }
+    return std::string(failed->text) + (values.empty() ? "" : " (" + values + ")");
+  };
+
   for (const auto& rule : in.rules->rules) {
     if (!rule.enabled) continue;
     auto& outcome = out.rules[rule.name];
@@ -230,7 +245,8 @@ Evaluation Evaluate(const EvaluateInput& in) {
     } else if (rule.trigger.event) {
       for (const auto& e : in.events) {
         Instant due = e.occurred_at + rule.trigger.wait;
-        if (due > in.now || due <= in.now - in.policy.event_lookback) continue;
+        if (due <= in.now - in.policy.event_lookback) continue;
+        if (due > in.now && !in.explain_customer) continue;
         bool matches = false;
         switch (*rule.trigger.event) {
           case EventKind::kPurchase:
@@ -250,6 +266,13 @@ Evaluation Evaluate(const EvaluateInput& in) {
           }
         }
         if (!matches) continue;
+        if (due > in.now) {  // its wait still runs: only explain hears of it
+          const Contact* c = in.contacts->Find(e.customer_id);
+          const int64_t recipient = rule.to_referrer ? (c ? c->referred_by : 0) : e.customer_id;
+          if (e.customer_id == in.explain_customer || recipient == in.explain_customer)
+            out.waiting.push_back({rule.name, e.customer_id, recipient, e.occurrence, due});
+          continue;
+        }
         if (const auto* s = base.Find(e.customer_id)) candidates.push_back({s, &e.occurrence});
       }
     }
@@ -260,7 +283,9 @@ Evaluation Evaluate(const EvaluateInput& in) {
     std::vector<Candidate> audience;
     for (auto& c : candidates) {
       if (rule.where && !rule.where->Matches(SummaryFacts(base, *c.summary))) {
-        skip(outcome, rule, c.summary->customer_id, Reason::kOutOfAudience, rule.where->text());
+        const int64_t id = c.summary->customer_id;
+        skip(outcome, rule, id, Reason::kOutOfAudience,
+             id == in.explain_customer ? failing_clause(rule, *c.summary) : std::string());
         continue;
       }
       audience.push_back(std::move(c));

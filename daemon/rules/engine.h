@@ -130,6 +130,18 @@ struct RuleOutcome {
   std::map<Reason, int64_t> reasons;
 };
 
+// A triggering event of an explained customer (or, for a `to: referrer` rule, of a customer they
+// referred) whose `wait:` still runs: the rule decides at `until`, if they are still in its
+// audience then.
+struct Waiting {
+  std::string rule;
+  int64_t customer_id = 0;  // whose event it is
+  int64_t recipient_id =
+      0;                   // whom the email would go to (0: a referrer rule, nobody referred them)
+  std::string occurrence;  // the transaction's external id
+  Instant until;
+};
+
 struct Evaluation {
   std::vector<Decision> decisions;  // in the order made (rule priority, then audience order)
   // Sequences: the customers who entered, each with their first step still to come
@@ -139,7 +151,8 @@ struct Evaluation {
   // the decide pass (app/decide.h) writes with the decisions. Evaluate leaves it empty.
   std::vector<store::SequencePlace> places;
   std::map<std::string, RuleOutcome> rules;
-  std::vector<Skip> skips;  // only for EvaluateOptions::explain_customer
+  std::vector<Skip> skips;       // only for EvaluateOptions::explain_customer
+  std::vector<Waiting> waiting;  // only for EvaluateInput::explain_customer
 };
 
 struct EvaluateInput {

@@ -86,6 +86,15 @@ class Expression {
   // True only when Evaluate() is non-null and non-zero: whether a rule selects the customer.
   bool Matches(const FactSource& facts) const;
 
+  // Why Matches() is false, for `followupd explain`: the first clause of a top-level
+  // `a and b and ...` that is not true (false or null) for these facts, as written, with the facts
+  // it reads; for any other expression, the whole text and facts(). nullopt when it matches.
+  struct Failed {
+    std::string_view text;
+    std::vector<worth::Fact> facts;  // in order of first appearance
+  };
+  std::optional<Failed> FailingClause(const FactSource& facts) const;
+
   // The distinct facts the expression reads, in order of first appearance in the text (so the
   // engine can fetch only those). Valid as long as the Expression.
   std::span<const worth::Fact> facts() const { return facts_; }
@@ -100,11 +109,17 @@ class Expression {
     uint16_t arg = 0;  // argument count of a function, or a jump's target step
     double value = 0;  // for a constant (NaN = null)
   };
+  // A clause of a top-level `and`: its text and its own program (over the whole's facts).
+  struct Clause {
+    std::string text;
+    std::vector<Step> steps;
+  };
 
  private:
   std::string text_;
   std::vector<Step> steps_;
   std::vector<worth::Fact> facts_;
+  std::vector<Clause> clauses_;  // empty unless the whole is a top-level `and`
 };
 
 }  // namespace followup::rules

@@ -193,4 +193,21 @@ bool Expression::Matches(const FactSource& facts) const {
   return IsTrue(RunSteps(steps_, facts_, &facts));
 }
 
+std::optional<Expression::Failed> Expression::FailingClause(const FactSource& facts) const {
+  auto failed = [&](std::string_view text, std::span<const Step> steps) {
+    Failed out{text, {}};
+    for (const Step& s : steps) {
+      if (s.op != kFact) continue;
+      const worth::Fact fact = facts_[s.slot];
+      if (std::find(out.facts.begin(), out.facts.end(), fact) == out.facts.end())
+        out.facts.push_back(fact);
+    }
+    return out;
+  };
+  for (const Clause& clause : clauses_)
+    if (!IsTrue(RunSteps(clause.steps, facts_, &facts))) return failed(clause.text, clause.steps);
+  if (Matches(facts)) return std::nullopt;
+  return failed(text_, steps_);
+}
+
 }  // namespace followup::rules

@@ -194,8 +194,10 @@ class Compiler {
   Compiler(std::string_view text, const Location& where, int continuation_column)
       : text_(text), where_(where), continuation_column_(continuation_column) {}
 
-  // On success fills steps and facts.
-  Result<void> Run(std::vector<Step>& steps, std::vector<worth::Fact>& facts) {
+  // On success fills steps and facts, and for a top-level `a and b and ...` one program per
+  // clause (reading the same facts).
+  Result<void> Run(std::vector<Step>& steps, std::vector<worth::Fact>& facts,
+                   std::vector<Expression::Clause>& clauses) {
     if (text_.size() > Expression::kMaxTextBytes) {
       return InvalidInput("expression is too long: " + std::to_string(text_.size()) +
                               " bytes, at most " + std::to_string(Expression::kMaxTextBytes),
@@ -211,6 +213,13 @@ class Compiler {
     Emit(root, steps, facts);
     if (facts.size() > kMaxFacts || StackDepth(steps) > Expression::kMaxNodes) {
       return InvalidInput("expression is too complex", At(0));  // cannot happen within the bounds
+    }
+    if (nodes_[root].op == kAnd) {
+      for (const auto& [node, begin, end] : top_clauses_) {
+        Expression::Clause& clause = clauses.emplace_back();
+        clause.text = std::string(text_.substr(begin, end - begin));
+        Emit(node, clause.steps, facts);  // its facts are the whole's: `facts` stays as it is
+      }
     }
     return {};
   }
@@ -465,8 +474,27 @@ class Compiler {
   }
 
   int ParseAnd() {
-    return ParseLeftAssociative(&Compiler::ParseNot,
-                                [](Tok kind) { return kind == Tok::kAnd ? int{kAnd} : -1; });
+    // The first `and` chain outside any parentheses is the top level's, if the whole is one: its
+    // operands, with where they are in the text, are the clauses.
+    const bool top = depth_ == 0 && !top_seen_;
+    top_seen_ = true;
+    auto operand = [&] {
+      const size_t begin = Peek().offset;
+      const int node = ParseNot();
+      if (top && node >= 0 && pos_ > 0) {
+        const Token& last = tokens_[pos_ - 1];
+        top_clauses_.push_back({node, begin, last.offset + last.length});
+      }
+      return node;
+    };
+    int left = operand();
+    while (left >= 0 && Peek().kind == Tok::kAnd) {
+      const Token& op = Take();
+      const int right = operand();
+      if (right < 0) return -1;
+      left = Make(kAnd, {left, right}, op);
+    }
+    return left;
   }
 
   int ParseNot() {
@@ -708,6 +736,12 @@ class Compiler {
   int depth_ = 0;
   int node_count_ = 0;
   std::optional<Error> error_;
+  bool top_seen_ = false;
+  struct TopClause {
+    int node;
+    size_t begin, end;  // bytes of the text
+  };
+  std::vector<TopClause> top_clauses_;
 };
 
 }  // namespace
@@ -717,7 +751,7 @@ Result<Expression> Expression::Compile(std::string_view text, const Location& wh
   Expression e;
   e.steps_.clear();
   Compiler compiler(text, where, continuation_column);
-  if (Result<void> ok = compiler.Run(e.steps_, e.facts_); !ok) {
+  if (Result<void> ok = compiler.Run(e.steps_, e.facts_, e.clauses_); !ok) {
     return tl::unexpected(std::move(ok.error()));
   }
   e.text_ = std::string(text);

@@ -216,6 +216,66 @@ TEST_F(RulesCommandsTest, ExplainSaysForEachRuleWhy) {
   EXPECT_NE(text.out.find("rules:"), std::string::npos);
 }
 
+// explain says that a trigger's wait still runs (to the customer and to the referrer who gets the
+// thank-you), names the clause of `where:` that failed, and lists the mail still to go to them.
+TEST_F(RulesCommandsTest, ExplainSaysWhatWaitsAndWhichClauseFailed) {
+  // c000295, referred by c000086, bought first at 2026-06-14T21:02:19Z (t00002740): the thank-you
+  // waits 30 days (rules/referral-thanks.yaml).
+  auto rule_of = [](const nlohmann::json& doc, const std::string& name) {
+    for (const auto& rule : doc["rules"])
+      if (rule["rule"] == name) return rule;
+    return nlohmann::json();
+  };
+  auto friend_doc = nlohmann::json::parse(Run("explain c000295 --json").out);
+  auto thanks = rule_of(friend_doc, "referral-thanks");
+  EXPECT_EQ(thanks["decision"], "waiting") << thanks;
+  EXPECT_EQ(thanks["waiting_until"], "2026-07-14T21:02:19Z");
+  EXPECT_EQ(thanks["why"], "waiting until 2026-07-14T21:02:19Z: after t00002740");
+  auto winback = rule_of(friend_doc, "lapsed-winback");
+  EXPECT_EQ(winback["why"], "out of audience: purchases >= 3 (purchases 1)") << winback;
+
+  auto referrer = Run("explain c000086");
+  ASSERT_EQ(referrer.status, 0) << referrer.err;
+  EXPECT_NE(referrer.out.find("referral-thanks          waiting      waiting until "
+                              "2026-07-14T21:02:19Z: after t00002740 of c000295, whom they "
+                              "referred\n"),
+            std::string::npos)
+      << referrer.out;
+  auto referrer_doc = nlohmann::json::parse(Run("explain c000086 --json").out);
+  EXPECT_EQ(rule_of(referrer_doc, "referral-thanks")["waiting_until"], "2026-07-14T21:02:19Z");
+  EXPECT_EQ(referrer_doc["queued"], nlohmann::json::array());
+
+  // Once the wait is over the thank-you is decided, to the referrer; once recorded, it is the
+  // referrer's mail to come.
+  auto after = nlohmann::json::parse(RunAt("2026-07-15T12:00:00Z", "explain c000086 --json").out);
+  auto decided = rule_of(after, "referral-thanks");
+  EXPECT_EQ(decided["decision"], "send") << decided;
+  EXPECT_EQ(
+      decided["why"].get<std::string>().rfind("to them, about c000295, whom they referred", 0), 0u)
+      << decided;
+  const std::string db = *dir_ / "var/followup.db";
+  struct CleanUp {
+    std::string db;
+    ~CleanUp() { testing::Exec(db, "DELETE FROM outbox"); }
+  } clean_up{db};
+  testing::Exec(db,
+                "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+                "decided_at, send_after, status, updated_at) SELECT "
+                "'referral-thanks:c000295:t00002740', 'referral-thanks', f.id, r.id, 'send', "
+                "'referral-thanks', 1784116800, 1784116800, 'queued', 1784116800 FROM customers f, "
+                "customers r WHERE f.external_id = 'c000295' AND r.external_id = 'c000086'");
+  auto queued = RunAt("2026-07-15T12:00:00Z", "explain c000086");
+  EXPECT_NE(queued.out.find("mail to come:\n  referral-thanks          queued   due "
+                            "2026-07-15T12:00:00Z (about c000295)\n"),
+            std::string::npos)
+      << queued.out;
+  auto queued_doc =
+      nlohmann::json::parse(RunAt("2026-07-15T12:00:00Z", "explain c000086 --json").out);
+  ASSERT_EQ(queued_doc["queued"].size(), 1u);
+  EXPECT_EQ(queued_doc["queued"][0]["recipient"], "c000086");
+  EXPECT_EQ(queued_doc["queued"][0]["status"], "queued");
+}
+
 // explain shows where the customer stands in each sequence, as the store has it.
 TEST_F(RulesCommandsTest, ExplainShowsTheCustomersSequencePlaces) {
   testing::Exec(*dir_ / "var/followup.db",

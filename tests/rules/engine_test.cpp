@@ -226,6 +226,35 @@ TEST_F(EngineTest, EventsWaitAndTargetTheReferrer) {
   EXPECT_EQ(e.decisions[0].customer_id, 2);
   EXPECT_EQ(e.decisions[0].recipient_id, 1);
   EXPECT_EQ(e.decisions[0].dedupe_key, "thanks:c2:t2");
+  EXPECT_TRUE(e.waiting.empty()) << "only explain hears of waits";
+
+  // Explained, the referred customer whose wait runs, and their referrer, hear of it; the
+  // decisions are the same.
+  const Instant until =
+      Instant{std::chrono::seconds{summaries_[2].first_purchase_at}} + std::chrono::days{30};
+  for (int64_t explain : {3, 1}) {
+    auto explained = Run(explain);
+    EXPECT_EQ(explained.decisions.size(), 1u);
+    ASSERT_EQ(explained.waiting.size(), 1u) << explain;
+    const auto& w = explained.waiting[0];
+    EXPECT_EQ(w.rule, "thanks");
+    EXPECT_EQ(w.customer_id, 3);
+    EXPECT_EQ(w.recipient_id, 1);
+    EXPECT_EQ(w.occurrence, "t3");
+    EXPECT_EQ(w.until, until);
+  }
+  EXPECT_TRUE(Run(4).waiting.empty()) << "due already, and nobody referred them";
+}
+
+// explain names the clause of `where:` that left a customer out, with its facts' values.
+TEST_F(EngineTest, OutOfAudienceNamesTheFailingClause) {
+  AddRule(std::string("name: r\n") + kDaily +
+          "audience:\n  where: purchases >= 2 and days_since_last_purchase > 20\n");
+  AddCustomer(1, 3, 5);
+  auto e = Run(1);
+  ASSERT_EQ(e.skips.size(), 1u);
+  EXPECT_EQ(e.skips[0].reason, Reason::kOutOfAudience);
+  EXPECT_EQ(e.skips[0].detail, "days_since_last_purchase > 20 (days_since_last_purchase 5)");
 }
 
 TEST_F(EngineTest, ASchedulePastTheLookbackIsNotDue) {

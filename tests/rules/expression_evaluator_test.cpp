@@ -114,6 +114,45 @@ TEST(ExpressionTest, DivisionByZeroIsNull) {
   EXPECT_EQ(Eval("revenue / returns", c), 0);
 }
 
+// explain names the clause of a top-level `and` that left a customer out, as written, with the
+// facts it reads; any other expression is named whole.
+TEST(ExpressionTest, FailingClauseIsTheFirstTopLevelClauseNotTrue) {
+  auto where =
+      Compile("purchases >= 3 and (overdue_ratio >= 2 or p_alive < 0.1)\n  and return_rate < 30%");
+  MapSource fine{{Fact::kPurchases, 5}, {Fact::kOverdueRatio, 3}, {Fact::kReturnRate, 0.1}};
+  EXPECT_FALSE(where.FailingClause(fine));
+
+  MapSource few{{Fact::kPurchases, 1}, {Fact::kOverdueRatio, 3}, {Fact::kReturnRate, 0.5}};
+  auto failed = where.FailingClause(few);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->text, "purchases >= 3");
+  EXPECT_EQ(failed->facts, std::vector<Fact>{Fact::kPurchases});
+
+  // Null is not true either: p_alive undefined, overdue_ratio too low.
+  MapSource away{{Fact::kPurchases, 5}, {Fact::kOverdueRatio, 1}, {Fact::kReturnRate, 0.1}};
+  failed = where.FailingClause(away);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->text, "(overdue_ratio >= 2 or p_alive < 0.1)");
+  EXPECT_EQ(failed->facts, (std::vector<Fact>{Fact::kOverdueRatio, Fact::kPAlive}));
+
+  MapSource returns{{Fact::kPurchases, 5}, {Fact::kOverdueRatio, 3}, {Fact::kReturnRate, 0.5}};
+  failed = where.FailingClause(returns);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->text, "return_rate < 30%") << "on its own line, as written";
+
+  auto either = Compile("purchases >= 3 or return_rate < 30%");
+  failed = either.FailingClause(returns);
+  EXPECT_FALSE(failed);
+  failed = either.FailingClause(MapSource{{Fact::kPurchases, 1}});
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->text, "purchases >= 3 or return_rate < 30%");
+  EXPECT_EQ(failed->facts, (std::vector<Fact>{Fact::kPurchases, Fact::kReturnRate}));
+  auto grouped = Compile("(purchases >= 3 and return_rate < 30%)");
+  failed = grouped.FailingClause(MapSource{{Fact::kPurchases, 1}});
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->text, "(purchases >= 3 and return_rate < 30%)") << "not a top-level and";
+}
+
 TEST(ExpressionTest, Matches) {
   MapSource c{{Fact::kPurchases, 3}};
   EXPECT_TRUE(Compile("purchases >= 3").Matches(c));
