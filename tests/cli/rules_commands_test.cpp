@@ -23,6 +23,13 @@ namespace {
 using testing::Followupd;
 using testing::TempDir;
 
+// Runs `sql` on the store at `db` when it goes out of scope: what a test added to the shared store
+// is gone for the next one.
+struct SqlOnExit {
+  std::string db, sql;
+  ~SqlOnExit() { testing::Exec(db, sql); }
+};
+
 // A copy of the shipped config with its store in a temp dir, the shipped rules and templates.
 class RulesCommandsTest : public ::testing::Test {
  protected:
@@ -72,10 +79,7 @@ TEST_F(RulesCommandsTest, CheckReportsEveryProblemAndTouchesNothing) {
 // check reads the customers in flight from the store and says what an edit does to them.
 TEST_F(RulesCommandsTest, CheckSaysWhatAnEditDoesToTheCustomersInFlight) {
   const std::string db = *dir_ / "var/followup.db";
-  struct CleanUp {
-    std::string db;
-    ~CleanUp() { testing::Exec(db, "DELETE FROM sequence_places"); }
-  } clean_up{db};
+  SqlOnExit clean_up{db, "DELETE FROM sequence_places"};
   // Three customers had the win-back's reminder and wait for its better offer; one left.
   testing::Exec(
       db,
@@ -254,10 +258,7 @@ TEST_F(RulesCommandsTest, ExplainSaysWhatWaitsAndWhichClauseFailed) {
       decided["why"].get<std::string>().rfind("to them, about c000295, whom they referred", 0), 0u)
       << decided;
   const std::string db = *dir_ / "var/followup.db";
-  struct CleanUp {
-    std::string db;
-    ~CleanUp() { testing::Exec(db, "DELETE FROM outbox"); }
-  } clean_up{db};
+  SqlOnExit clean_up{db, "DELETE FROM outbox"};
   testing::Exec(db,
                 "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
                 "decided_at, send_after, status, updated_at) SELECT "
@@ -304,14 +305,9 @@ TEST_F(RulesCommandsTest, ExplainShowsTheCustomersSequencePlaces) {
 // the second is one contacted customer, one conversion, credited to the second step.
 TEST_F(RulesCommandsTest, ReportCountsASequencePerEntryAndStep) {
   const std::string db = *dir_ / "var/followup.db";
-  struct CleanUp {
-    std::string db;
-    ~CleanUp() {
-      testing::Exec(db,
-                    "DELETE FROM sequence_places; DELETE FROM outbox; "
-                    "DELETE FROM transactions WHERE external_id = 'report-test'");
-    }
-  } clean_up{db};
+  SqlOnExit clean_up{db,
+                     "DELETE FROM sequence_places; DELETE FROM outbox; "
+                     "DELETE FROM transactions WHERE external_id = 'report-test'"};
   // Entered 2026-07-01T10:00Z, the better offer a week later, a purchase two days after that.
   testing::Exec(
       db,
@@ -411,14 +407,9 @@ std::tuple<double, double, double> WelchReference(const std::vector<double>& a,
 // groups and shows money with its currency.
 TEST_F(RulesCommandsTest, ReportIntervalsMatchTheReferenceValues) {
   const std::string db = *dir_ / "var/followup.db";
-  struct CleanUp {
-    std::string db;
-    ~CleanUp() {
-      testing::Exec(db,
-                    "DELETE FROM outbox; DELETE FROM transactions WHERE external_id LIKE "
-                    "'report-%'");
-    }
-  } clean_up{db};
+  SqlOnExit clean_up{db,
+                     "DELETE FROM outbox; DELETE FROM transactions WHERE external_id LIKE "
+                     "'report-%'"};
   const int64_t jan = 1799020800;  // 2027-01-04: long closed on 2027-03-01
   const int64_t feb = 1803081600;  // 2027-02-20: still open on 2027-03-01
   // 9 of 10 contacted bought (10 to 90 EUR), 3 of 10 held out (20, 40, 60 EUR); one more contacted
@@ -555,12 +546,7 @@ TEST_F(RulesCommandsTest, PreviewSaysWhyAMessageWouldNotBeSentAndShowsItDecoded)
   const std::string db = *dir_ / "var/followup.db";
   const std::string email =
       testing::Sql(db, "SELECT email FROM customers WHERE external_id = '" + offer + "'");
-  struct CleanUp {
-    std::string db;
-    ~CleanUp() {
-      testing::Exec(db, "UPDATE customers SET unsubscribed_at = NULL; DELETE FROM suppressions");
-    }
-  } clean_up{db};
+  SqlOnExit clean_up{db, "UPDATE customers SET unsubscribed_at = NULL; DELETE FROM suppressions"};
   ASSERT_EQ(RunAt("2026-06-01", "unsubscribe " + offer).status, 0);
   ASSERT_EQ(RunAt("2026-06-02", "suppress add " + email + " --reason 'asked by phone'").status, 0);
   auto gone = Run("preview vip-offer-test --raw --customer " + offer);
