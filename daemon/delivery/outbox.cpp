@@ -103,6 +103,7 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
     u.attempts = item.attempts;
     DeliveryEvent& event = round.events[i];
     event.rule = item.rule;
+    event.decided_at = item.decided_at;
     if (recipient) {
       event.customer = recipient->external_id;
       event.email = recipient->email.value_or("");

@@ -51,6 +51,7 @@ struct DeliveryEvent {
   int attempts = 0;
   std::string reply;                // the server's words, or why not
   bool suppressed_address = false;  // a hard bounce put the address on the suppression list
+  Instant decided_at{};             // when the decision to send was made
 };
 
 // Exponential back-off: retry_base * 2^(attempts - 1), capped at a day, times a random factor in
