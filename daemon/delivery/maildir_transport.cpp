@@ -84,7 +84,8 @@ class MaildirTransport : public Transport {
         limiter_(options.rate_per_second, options.rate_per_domain),
         random_(std::random_device{}()) {}
 
-  std::vector<SendResult> Send(std::span<const Message> messages) override {
+  std::vector<SendResult> Send(std::span<const Message> messages,
+                               const Accepted& accepted) override {
     std::vector<SendResult> results;
     results.reserve(messages.size());
     for (const Message& message : messages) {
@@ -94,6 +95,8 @@ class MaildirTransport : public Transport {
       }
       if (!limiter_.unlimited()) limiter_.Acquire(RecipientDomain(message));
       results.push_back(Write(message));
+      if (results.back().outcome == Outcome::kSent && accepted)
+        accepted(results.size() - 1, results.back());
     }
     return results;
   }

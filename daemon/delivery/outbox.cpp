@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <future>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <unordered_set>
@@ -23,6 +25,13 @@ tl::unexpected<Error> GiveBack(store::Store& store, Error cause) {
   if (auto r = store.RequeueInFlight(); !r)
     cause.message += "; and the round could not go back in the queue: " + r.error().message;
   return tl::unexpected(std::move(cause));
+}
+
+// An attempt's result on its send: one more attempt, the server's reply, the provider's id.
+void Attempted(store::DeliveryUpdate& u, const SendResult& r) {
+  u.attempts += 1;
+  u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
+  u.provider_message_id = r.provider_message_id;
 }
 
 }  // namespace
@@ -70,6 +79,16 @@ struct OutboxWorker::Round {
   std::vector<size_t> update_of;  // messages[i] belongs to updates[update_of[i]]
   DrainSummary counts;            // the round's outcomes, added to Drain's once stored
   std::string sender_failure;     // the sender's failure that pauses delivery, or ""
+  std::vector<char> stored;       // stored[i]: updates[i] is stored already (sent, mid-round)
+};
+
+// What the transport's threads hand to the drain's while a round is out: the messages the server
+// accepted (index into the round's messages, and the result), and whether Send has returned.
+struct OutboxWorker::AcceptedQueue {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::pair<size_t, SendResult>> accepted;  // guarded by mutex
+  bool done = false;                                    // guarded by mutex
 };
 
 // Claims a round (or, with `peek`, reads the round a claim would take, claiming nothing) and
@@ -103,6 +122,7 @@ Result<void> OutboxWorker::ClaimRound(Round& round,
     u.attempts = item.attempts;
     DeliveryEvent& event = round.events[i];
     event.rule = item.rule;
+    event.decided_at = item.decided_at;
     if (recipient) {
       event.customer = recipient->external_id;
       event.email = recipient->email.value_or("");
@@ -183,6 +203,10 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
                   [](const SendResult& r) { return r.sender_failure; });
   for (size_t i = 0; i < round.messages.size(); ++i) {
     auto& u = round.updates[round.update_of[i]];
+    if (round.stored[round.update_of[i]]) {
+      ++round.counts.sent;  // accepted and stored mid-round (RecordAccepted): its update is final
+      continue;
+    }
     const SendResult& r = i < results.size() ? results[i] : SendResult{};
     if (pause && r.sender_failure) {
       // Back in the queue as it was, no attempt counted; the reply says why it waits.
@@ -200,9 +224,7 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
       ++round.counts.requeued;
       continue;
     }
-    u.attempts += 1;
-    u.last_reply = r.code ? std::to_string(r.code) + " " + r.reply : r.reply;
-    u.provider_message_id = r.provider_message_id;
+    Attempted(u, r);
     switch (r.outcome) {
       case Outcome::kSent:
         u.status = store::DeliveryStatus::kSent;
@@ -241,10 +263,51 @@ void OutboxWorker::Classify(Round& round, const std::vector<SendResult>& results
   }
 }
 
+// Stores as sent, in one transaction, the messages the server accepted since the last call: with
+// `wait`, again and again until the round's Send has returned; without, once, not waiting. A
+// store failure here is not an error: what could not be stored now is stored with the rest of
+// the round when it ends.
+void OutboxWorker::RecordAccepted(Round& round, AcceptedQueue& queue, bool wait) {
+  for (;;) {
+    std::vector<std::pair<size_t, SendResult>> accepted;
+    bool done = false;
+    {
+      std::unique_lock lock(queue.mutex);
+      if (wait) queue.changed.wait(lock, [&] { return queue.done || !queue.accepted.empty(); });
+      accepted.swap(queue.accepted);
+      done = queue.done;
+    }
+    if (!accepted.empty()) {
+      const Instant now = clock_.Now();
+      std::vector<store::DeliveryUpdate> updates;
+      updates.reserve(accepted.size());
+      for (const auto& [k, r] : accepted) {
+        store::DeliveryUpdate u = round.updates[round.update_of[k]];
+        Attempted(u, r);
+        u.status = store::DeliveryStatus::kSent;
+        u.sent_at = now;
+        updates.push_back(std::move(u));
+      }
+      if (store_.RecordDeliveries(updates, now)) {
+        for (size_t j = 0; j < accepted.size(); ++j) {
+          size_t i = round.update_of[accepted[j].first];
+          round.updates[i] = std::move(updates[j]);
+          round.stored[i] = 1;
+        }
+      }
+    }
+    if (done || !wait) return;
+  }
+}
+
 // Stores the round's outcomes (one transaction) and then reports them.
 Result<void> OutboxWorker::Record(Round& round, DrainSummary& summary) {
   auto& updates = round.updates;
-  if (auto r = Persist([&] { return store_.RecordDeliveries(updates, clock_.Now()); }); !r) {
+  std::vector<store::DeliveryUpdate> rest;  // those not stored mid-round
+  rest.reserve(updates.size());
+  for (size_t i = 0; i < updates.size(); ++i)
+    if (!round.stored[i]) rest.push_back(updates[i]);
+  if (auto r = Persist([&] { return store_.RecordDeliveries(rest, clock_.Now()); }); !r) {
     return r;
   }
   summary.sent += round.counts.sent;
@@ -345,7 +408,22 @@ Result<DrainSummary> OutboxWorker::Drain() {
       return GiveBack(store_, r.error());  // nothing of this round went out
     }
 
-    auto send = [this, &out] {
+    out.stored.assign(out.updates.size(), 0);
+    AcceptedQueue queue;
+    auto accepted = [&queue](size_t index, const SendResult& result) {
+      std::lock_guard lock(queue.mutex);
+      queue.accepted.emplace_back(index, result);
+      queue.changed.notify_one();
+    };
+    auto send = [this, &out, &queue, &accepted] {
+      struct Done {  // tells the drain's thread that Send has returned, however it did
+        AcceptedQueue& queue;
+        ~Done() {
+          std::lock_guard lock(queue.mutex);
+          queue.done = true;
+          queue.changed.notify_one();
+        }
+      } done{queue};
       if (stopping()) {
         // Stopped since the claim: nothing of the round starts (the transport would say the same).
         SendResult not_started;
@@ -353,25 +431,31 @@ Result<DrainSummary> OutboxWorker::Drain() {
         not_started.reply = "not started: delivery is stopping";
         return std::vector<SendResult>(out.messages.size(), not_started);
       }
-      return out.messages.empty() ? std::vector<SendResult>() : transport_.Send(out.messages);
+      return out.messages.empty() ? std::vector<SendResult>()
+                                  : transport_.Send(out.messages, accepted);
     };
     std::future<std::vector<SendResult>> sending;
+    bool on_its_own_thread = true;
     try {
       sending = std::async(std::launch::async, send);
     } catch (const std::system_error&) {
       sending = std::async(std::launch::deferred, send);  // no thread: sent below, in turn
+      on_its_own_thread = false;
     }
-    // While it is out: read and render the next round (a full round: there may be more).
+    // While it is out: read and render the next round (a full round: there may be more), and
+    // store what the server accepts as it does.
     bool read_ahead = out.items.size() >= static_cast<size_t>(options_.batch_size) && !stopping();
     Result<void> peeked;
     if (read_ahead) {
       Round next;
       peeked = ClaimRound(next, suppressed, /*peek=*/true);
+      if (on_its_own_thread) RecordAccepted(out, queue, /*wait=*/false);
       if (peeked && !next.items.empty()) {
         ComposeRound(next);
         ahead = std::move(next);
       }
     }
+    if (on_its_own_thread) RecordAccepted(out, queue, /*wait=*/true);
     std::vector<SendResult> results;
     try {
       results = sending.get();

@@ -51,6 +51,7 @@ struct DeliveryEvent {
   int attempts = 0;
   std::string reply;                // the server's words, or why not
   bool suppressed_address = false;  // a hard bounce put the address on the suppression list
+  Instant decided_at{};             // when the decision to send was made
 };
 
 // Exponential back-off: retry_base * 2^(attempts - 1), capped at a day, times a random factor in
@@ -80,6 +81,12 @@ class OutboxWorker {
   // Transport::Send runs on a thread of its own (one call at a time) while this thread reads and
   // composes the next round; the store, the composer and the callback are used on this thread only.
   //
+  // A message the server accepted is recorded as sent while its round is still out (the
+  // transport says so at once, Transport::Accepted; those accepted meanwhile are stored together,
+  // one transaction each time this thread gets to them), so that a crash sends again only what
+  // was on the wire or had just been accepted, not the whole claimed round. The round's other
+  // outcomes are stored when it ends.
+  //
   // The sender's failure: a round in which no message was sent and at least one failed for the
   // sender (SendResult::sender_failure) ends the drain. Its messages that failed so go back to
   // `queued` with no attempt counted (their last reply says why), and the summary's
@@ -97,6 +104,8 @@ class OutboxWorker {
   void Recheck(Round& round, const std::unordered_set<std::string>& suppressed);
   void Classify(Round& round, const std::vector<SendResult>& results,
                 std::unordered_set<std::string>& suppressed);
+  struct AcceptedQueue;
+  void RecordAccepted(Round& round, AcceptedQueue& queue, bool wait);
   Result<void> Record(Round& round, DrainSummary& summary);
   Result<void> Persist(const std::function<Result<void>()>& write);
   bool stopping() const { return stop_ && *stop_; }

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,10 +64,19 @@ struct TransportOptions {
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Told, as soon as the server has accepted messages[index] (Outcome::kSent), its result, while
+  // the rest of the call may still be out: so that the caller can record it at once, and a crash
+  // later in the call does not send it again. Called from whichever thread finished the message,
+  // possibly several at once: it must be thread-safe, quick and must not throw.
+  using Accepted = std::function<void(size_t index, const SendResult& result)>;
+
   // Sends the messages (concurrently, up to options.connections, reusing connections) and returns
   // one result per message, in the same order. Never throws; every failure is a classified result.
-  // Blocks until all are done. Not thread-safe: one caller at a time.
-  virtual std::vector<SendResult> Send(std::span<const Message> messages) = 0;
+  // Blocks until all are done; `accepted` (may be empty) hears of each sent one before that. Not
+  // thread-safe: one caller at a time.
+  virtual std::vector<SendResult> Send(std::span<const Message> messages,
+                                       const Accepted& accepted) = 0;
+  std::vector<SendResult> Send(std::span<const Message> messages) { return Send(messages, {}); }
   // A bounded stop, for SIGTERM: from now on Send starts no further message (each one not started
   // gets Outcome::kNotStarted), and a transfer already on the wire gets at most options.timeout
   // more before it is cut off (kTemporary, "stopped"). For the rest of the transport's life. May

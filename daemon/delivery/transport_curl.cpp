@@ -211,8 +211,9 @@ using LimitClock = RateLimiter::Clock;
 
 // One Send call as the lanes share it: the messages not yet started, and the results.
 struct Batch {
-  Batch(std::span<const Message> m, RateLimiter& l, const StopSignal& s)
-      : messages(m), limiter(l), stop(s), results(m.size()), done(m.size(), 0) {}
+  Batch(std::span<const Message> m, RateLimiter& l, const StopSignal& s,
+        const Transport::Accepted& a)
+      : messages(m), limiter(l), stop(s), accepted(a), results(m.size()), done(m.size(), 0) {}
 
   // Under `mutex`. Once the transport is stopped, every message not started yet is answered
   // kNotStarted and none is taken.
@@ -291,6 +292,7 @@ struct Batch {
   std::span<const Message> messages;
   RateLimiter& limiter;
   const StopSignal& stop;
+  const Transport::Accepted& accepted;
   std::mutex mutex;
   std::deque<size_t> pending;               // guarded by mutex
   bool sent_any = false;                    // guarded by mutex
@@ -356,6 +358,7 @@ void RunLane(CurlLane& lane, Batch& batch) {
           std::lock_guard lock(batch.mutex);
           batch.Note(result);
         }
+        if (result.outcome == Outcome::kSent && batch.accepted) batch.accepted(*running[s], result);
         batch.Finish(*running[s], std::move(result));
         curl_multi_remove_handle(multi, easy);
         running[s].reset();
@@ -389,8 +392,9 @@ void RunLane(CurlLane& lane, Batch& batch) {
 
 std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
                                      RateLimiter& limiter, const StopSignal& stop,
-                                     std::span<const Message> messages) {
-  Batch batch(messages, limiter, stop);
+                                     std::span<const Message> messages,
+                                     const Transport::Accepted& accepted) {
+  Batch batch(messages, limiter, stop, accepted);
   for (size_t i = 0; i < messages.size(); ++i) batch.pending.push_back(i);
   // As many lanes as the messages fill: a small batch stays on the first lane's connections.
   std::vector<std::thread> threads;

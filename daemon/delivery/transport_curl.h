@@ -134,7 +134,8 @@ struct CurlLane {
 // the work of the others.
 std::vector<SendResult> RunTransfers(std::vector<std::unique_ptr<CurlLane>>& lanes,
                                      RateLimiter& limiter, const StopSignal& stop,
-                                     std::span<const Message> messages);
+                                     std::span<const Message> messages,
+                                     const Transport::Accepted& accepted);
 
 // A transport over libcurl multi: `options.connections` slots of type Slot (each constructed from
 // the transport's own options), spread over `lanes` lanes (at most one per connection), reused
@@ -164,8 +165,9 @@ class CurlTransport final : public Transport {
                        [](const auto& lane) { return lane->multi.get() != nullptr; });
   }
 
-  std::vector<SendResult> Send(std::span<const Message> messages) override {
-    return RunTransfers(lanes_, limiter_, stop_, messages);
+  std::vector<SendResult> Send(std::span<const Message> messages,
+                               const Accepted& accepted) override {
+    return RunTransfers(lanes_, limiter_, stop_, messages, accepted);
   }
   void Stop() override { stop_.Stop(options_.timeout); }
   std::string_view kind() const override { return kind_; }

@@ -83,6 +83,7 @@ void Decider::FullPass() {
       periods_[r.name] = fired ? fired->period : "";
     }
   metrics_.last_full_pass_seconds = SecondsSince(started);
+  metrics_.ObserveDecision("full_pass", metrics_.last_full_pass_seconds);
   decided_();  // also the deferred sends that fell due
 }
 
@@ -135,6 +136,7 @@ void Decider::NewRows() {
   Recorded(*decided);
   high_water_ = rows->high_water;
   metrics_.last_evaluation_seconds = SecondsSince(started);
+  metrics_.ObserveDecision("new_rows", metrics_.last_evaluation_seconds);
 }
 
 bool Decider::Reload() {

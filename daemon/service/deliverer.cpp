@@ -27,8 +27,11 @@ void LogOutcome(const delivery::DeliveryEvent& e) {
   }
 }
 
-void Count(Metrics& metrics, store::DeliveryStatus status) {
-  switch (status) {
+// An outcome in followup_sends_total and, under its rule, followup_rule_sends_total; a sent one's
+// time since its decision in followup_send_latency_seconds. A send put back in the queue untried
+// is no outcome.
+void Count(Metrics& metrics, const delivery::DeliveryEvent& e, Instant now) {
+  switch (e.status) {
     case store::DeliveryStatus::kSent:
       ++metrics.sent;
       break;
@@ -42,8 +45,12 @@ void Count(Metrics& metrics, store::DeliveryStatus status) {
       ++metrics.suppressed;
       break;
     default:
-      break;
+      return;
   }
+  std::optional<double> latency;
+  if (e.status == store::DeliveryStatus::kSent)
+    latency = std::chrono::duration<double>(now - e.decided_at).count();
+  metrics.CountSend(e.rule, e.status, latency);
 }
 
 }  // namespace
@@ -167,7 +174,7 @@ void Deliverer::Drain() {
   // Counted per stored outcome, so that the rounds of a drain that later fails still count.
   hooks.on_outcome = [&](const delivery::DeliveryEvent& e) {
     LogOutcome(e);
-    Count(metrics_, e.status);
+    Count(metrics_, e, clock_.Now());
     beat();
   };
   beat();

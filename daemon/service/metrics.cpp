@@ -27,7 +27,56 @@ Samples SequenceSamples(const Metrics::SequenceSteps& steps,
   return samples;
 }
 
+// Decisions take milliseconds to minutes (a full pass over millions of customers); a send is
+// accepted seconds after its decision, or hours and days later when it waits for quiet hours,
+// the contact cap or retries.
+const std::vector<double> kDecisionBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                             2.5,   5,    10,    30,   60,  300,  900};
+const std::vector<double> kSendBounds = {1,    5,     15,    60,    300,    900,
+                                         3600, 14400, 43200, 86400, 259200, 604800};
+
 }  // namespace
+
+Metrics::Metrics() : send_latency_(kSendBounds) {}
+
+void Metrics::ObserveDecision(const std::string& job, double seconds) {
+  std::lock_guard lock(mutex_);
+  decision_seconds_.try_emplace(job, kDecisionBounds).first->second.Observe(seconds);
+}
+
+void Metrics::CountSend(const std::string& rule, store::DeliveryStatus status,
+                        std::optional<double> latency_seconds) {
+  std::lock_guard lock(mutex_);
+  ++rule_sends_[{rule, std::string(store::DeliveryStatusName(status))}];
+  if (latency_seconds) send_latency_.Observe(*latency_seconds);
+}
+
+std::string Metrics::LatencyAndRuleText() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::map<std::string, std::string>, Histogram>> decisions;
+  // Both jobs always, so that an alert on either has a series from the start.
+  for (const std::string job : {"full_pass", "new_rows"}) {
+    auto it = decision_seconds_.find(job);
+    decisions.push_back(
+        {{{"job", job}}, it == decision_seconds_.end() ? Histogram(kDecisionBounds) : it->second});
+  }
+  std::string out = PrometheusHistogram(
+      "followup_decision_latency_seconds",
+      "From seeing new rows (job new_rows) or starting a full pass (full_pass) to their decisions "
+      "stored.",
+      decisions);
+  out += PrometheusHistogram(
+      "followup_send_latency_seconds",
+      "From a message's decision to the server accepting it (waits for quiet hours, the contact "
+      "cap and retries included).",
+      {{{}, send_latency_}});
+  Samples rules;
+  for (const auto& [key, n] : rule_sends_)
+    rules.push_back({{{"rule", key.first}, {"status", key.second}}, double(n)});
+  out += PrometheusMetric("followup_rule_sends_total", "counter",
+                          "Delivery outcomes by this process, by rule and outcome.", rules);
+  return out;
+}
 
 void Metrics::SetSequenceSteps(SequenceSteps steps) {
   std::lock_guard lock(mutex_);
@@ -41,7 +90,9 @@ Metrics::SequenceSteps Metrics::sequence_steps() const {
 
 std::string MetricsText(const Metrics& m, const StoreCounts& counts) {
   const auto& outbox = counts.outbox;
-  std::string out;
+  std::string out = PrometheusMetric("followup_build_info", "gauge",
+                                     "Always 1; the labels say which followupd this is.",
+                                     {{{{"version", FOLLOWUP_VERSION}}, 1}});
   out += PrometheusMetric("followup_decisions_total", "counter",
                           "Decisions recorded by this process.", {{{}, double(m.decisions)}});
   out += PrometheusMetric("followup_sends_total", "counter",
@@ -99,6 +150,7 @@ std::string MetricsText(const Metrics& m, const StoreCounts& counts) {
   out += PrometheusMetric("followup_delivery_paused_by_operator", "gauge",
                           "1 while the operator has paused delivery (followupd queue pause).",
                           {{{}, m.delivery_paused_by_operator ? 1.0 : 0.0}});
+  out += m.LatencyAndRuleText();
   return out;
 }
 

@@ -11,11 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "service/prometheus.h"
 #include "store/store.h"
 
 namespace followup::service {
 
 struct Metrics {
+  Metrics();
   std::atomic<int64_t> decisions{0};
   std::atomic<int64_t> sent{0}, deferred{0}, failed{0}, suppressed{0};
   std::atomic<int64_t> reloads_ok{0}, reloads_failed{0};
@@ -51,6 +53,17 @@ struct Metrics {
     return pause_note_;
   }
 
+  // How long the decision thread took from seeing new rows (job "new_rows") or starting a full
+  // pass ("full_pass") until their decisions were stored, in seconds.
+  void ObserveDecision(const std::string& job, double seconds);
+  // For a message the server accepted: its outcome under its rule, and the time from its decision
+  // to the server's acceptance (the daemon's Clock), retries and waits for quiet hours included.
+  // Every other outcome is counted under its rule only.
+  void CountSend(const std::string& rule, store::DeliveryStatus status,
+                 std::optional<double> latency_seconds);
+  // The families the three above fill, in the text exposition format.
+  std::string LatencyAndRuleText() const;
+
   // The steps of every sequence in the rules in force, in order: the decision thread sets them at
   // start and at every accepted reload, so that /metrics shows a step nobody waits for as 0.
   using SequenceSteps = std::vector<std::pair<std::string, std::vector<std::string>>>;
@@ -62,6 +75,10 @@ struct Metrics {
   std::string pause_note_;
   mutable std::mutex mutex_;
   SequenceSteps sequence_steps_;  // guarded by mutex_
+  // Guarded by mutex_.
+  std::map<std::string, Histogram> decision_seconds_;  // by job
+  Histogram send_latency_;
+  std::map<std::pair<std::string, std::string>, int64_t> rule_sends_;  // (rule, status) -> n
 };
 
 // What /metrics reads from the store (on the desk); nullopt where the store failed.

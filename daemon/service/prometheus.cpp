@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 namespace followup::service {
 namespace {
@@ -32,24 +33,10 @@ std::string SanitizedName(std::string_view name, bool allow_colon) {
   return out;
 }
 
-}  // namespace
+using Samples = std::vector<std::pair<std::map<std::string, std::string>, double>>;
 
-std::string PrometheusMetric(
-    std::string_view name, std::string_view type, std::string_view help,
-    const std::vector<std::pair<std::map<std::string, std::string>, double>>& samples) {
-  const std::string metric = SanitizedName(name, true);
-  std::string out = "# HELP " + metric;
-  if (!help.empty()) out += ' ';
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  out += "\n# TYPE " + metric + " " + std::string(type) + "\n";
+// NAME{label="value",...} VALUE, a line per sample.
+void AppendSamples(std::string& out, const std::string& metric, const Samples& samples) {
   for (const auto& [labels, value] : samples) {
     out += metric;
     if (!labels.empty()) {
@@ -79,6 +66,62 @@ std::string PrometheusMetric(
     out += FormatValue(value);
     out += '\n';
   }
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds(std::move(upper_bounds)), counts(bounds.size(), 0) {}
+
+void Histogram::Observe(double value) {
+  for (size_t i = 0; i < bounds.size(); ++i)
+    if (value <= bounds[i]) ++counts[i];
+  ++count;
+  sum += value;
+}
+
+std::string PrometheusHistogram(
+    std::string_view name, std::string_view help,
+    const std::vector<std::pair<std::map<std::string, std::string>, Histogram>>& histograms) {
+  const std::string metric = SanitizedName(name, true);
+  Samples buckets, sums, counts;
+  for (const auto& [labels, h] : histograms) {
+    for (size_t i = 0; i < h.bounds.size(); ++i) {
+      auto with_le = labels;
+      with_le["le"] = FormatValue(h.bounds[i]);
+      buckets.push_back({std::move(with_le), double(h.counts[i])});
+    }
+    auto with_le = labels;
+    with_le["le"] = "+Inf";
+    buckets.push_back({std::move(with_le), double(h.count)});
+    sums.push_back({labels, h.sum});
+    counts.push_back({labels, double(h.count)});
+  }
+  // The family's HELP and TYPE once, then its three kinds of line.
+  std::string out = PrometheusMetric(metric, "histogram", help, {});
+  AppendSamples(out, metric + "_bucket", buckets);
+  AppendSamples(out, metric + "_sum", sums);
+  AppendSamples(out, metric + "_count", counts);
+  return out;
+}
+
+std::string PrometheusMetric(
+    std::string_view name, std::string_view type, std::string_view help,
+    const std::vector<std::pair<std::map<std::string, std::string>, double>>& samples) {
+  const std::string metric = SanitizedName(name, true);
+  std::string out = "# HELP " + metric;
+  if (!help.empty()) out += ' ';
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  out += "\n# TYPE " + metric + " " + std::string(type) + "\n";
+  AppendSamples(out, metric, samples);
   return out;
 }
 

@@ -98,11 +98,11 @@ TEST_F(RulesCommandsTest, CheckSaysWhatAnEditDoesToTheCustomersInFlight) {
             std::string::npos)
       << unchanged.out;
 
-  // The better offer replaced by a last note: they skip to it.
+  // The better offer renamed: they skip to the next step there is.
   std::string rules = *dir_ / "edited-rules";
   std::filesystem::copy(*dir_ / "rules", rules);
   std::string winback = testing::ReadFile(rules + "/lapsed-winback.yaml");
-  winback.replace(winback.find("name: better-offer"), 18, "name: last-note");
+  winback.replace(winback.find("name: better-offer"), 18, "name: other-offer");
   dir_->Write("edited-rules/lapsed-winback.yaml", winback);
   std::string config = testing::ReadFile(*dir_ / "followup.yaml");
   config.replace(config.find("rules_dir: rules"), 16, "rules_dir: edited-rules");
@@ -111,7 +111,7 @@ TEST_F(RulesCommandsTest, CheckSaysWhatAnEditDoesToTheCustomersInFlight) {
   ASSERT_EQ(edited.status, 0) << edited.err;
   EXPECT_NE(edited.out.find("in flight: 3 customers in sequences\n  rule lapsed-winback: 3 "
                             "customers at step 'better-offer' which no longer exists: they skip "
-                            "to 'last-note'\n"),
+                            "to 'other-offer'\n"),
             std::string::npos)
       << edited.out;
 
@@ -338,12 +338,14 @@ TEST_F(RulesCommandsTest, ReportCountsASequencePerEntryAndStep) {
   const auto& sequence = winback["sequence"];
   EXPECT_EQ(sequence["entered"], 1);
   EXPECT_EQ(sequence["completed"], 1);
-  ASSERT_EQ(sequence["steps"].size(), 2u);
+  ASSERT_EQ(sequence["steps"].size(), 3u) << "every step of the rule, the last note never reached";
   EXPECT_EQ(sequence["steps"][0]["step"], "reminder");
   EXPECT_EQ(sequence["steps"][0]["sent"], 1);
   EXPECT_EQ(sequence["steps"][0]["converted"], 0);
   EXPECT_EQ(sequence["steps"][1]["step"], "better-offer");
   EXPECT_EQ(sequence["steps"][1]["converted"], 1);
+  EXPECT_EQ(sequence["steps"][2]["step"], "last-note");
+  EXPECT_EQ(sequence["steps"][2]["sent"], 0);
   auto text = RunAt("2026-08-01", "report");
   EXPECT_NE(text.out.find("sequence: entered 1, in flight 0, completed 1"), std::string::npos)
       << text.out;

@@ -21,6 +21,7 @@
 #include "delivery/test_servers.h"
 #include "delivery/unsubscribe.h"
 #include "store/import.h"
+#include "support/sqlite_util.h"
 #include "support/test_util.h"
 #include "worth/customer_base.h"
 #include "worth/facts.h"
@@ -248,13 +249,17 @@ TEST_F(OutboxTest, AMessageThatCannotRenderFailsWithTheReason) {
 // A transport that answers as told and remembers what it was given, round by round.
 class ScriptedTransport final : public Transport {
  public:
-  std::vector<SendResult> Send(std::span<const Message> messages) override {
+  std::vector<SendResult> Send(std::span<const Message> messages,
+                               const Accepted& accepted) override {
     if (before_send) before_send(messages);
     std::vector<std::string> round;
     std::vector<SendResult> results;
     for (const auto& m : messages) {
       round.push_back(m.to.email);
       results.push_back(reply(m));
+      if (results.back().outcome == Outcome::kSent && accepted)
+        accepted(results.size() - 1, results.back());
+      if (after_each) after_each(results.size() - 1);
     }
     rounds.push_back(std::move(round));
     return results;
@@ -262,6 +267,7 @@ class ScriptedTransport final : public Transport {
   std::string_view kind() const override { return "scripted"; }
 
   std::function<void(std::span<const Message>)> before_send;
+  std::function<void(size_t)> after_each;  // after messages[i] got its result
   std::function<SendResult(const Message&)> reply = [](const Message&) {
     SendResult r;
     r.outcome = Outcome::kSent;
@@ -270,6 +276,45 @@ class ScriptedTransport final : public Transport {
   };
   std::vector<std::vector<std::string>> rounds;  // the recipients of each Send
 };
+
+// A message the server accepted is stored as sent at once, while the rest of its round is still
+// out: a crash then would send again only what had not been accepted yet, not the whole round.
+TEST_F(OutboxTest, AnAcceptedMessageIsStoredAsSentWhileItsRoundIsOut) {
+  for (int i = 1; i <= 3; ++i) Decide(i % 2 ? "ann" : "bob", "k" + std::to_string(i));
+  options_.batch_size = 3;
+  ScriptedTransport transport;
+  std::string mid_round;  // the statuses once the first message was accepted
+  transport.after_each = [&](size_t i) {
+    if (i != 0) return;
+    const std::string db = dir_ / "f.db";
+    testing::WaitFor(
+        [&] {
+          return testing::Sql(db,
+                              "SELECT count(*) FROM outbox WHERE status = "
+                              "'sent'") == "1";
+        },
+        std::chrono::seconds{10});
+    mid_round = testing::Sql(db,
+                             "SELECT group_concat(status, ',') FROM (SELECT status FROM "
+                             "outbox ORDER BY id)");
+  };
+  int outcomes = 0;
+  OutboxWorker worker = Worker(transport);
+  worker.OnOutcome([&](const DeliveryEvent& e) {
+    ++outcomes;
+    EXPECT_EQ(e.status, DeliveryStatus::kSent);
+    EXPECT_EQ(e.attempts, 1);
+  });
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(mid_round, "sent,sending,sending");
+  EXPECT_EQ(summary->sent, 3);
+  EXPECT_EQ(outcomes, 3) << "each outcome reported once";
+  for (const auto& [key, e] : Log()) {
+    EXPECT_EQ(e.status, DeliveryStatus::kSent) << key;
+    EXPECT_EQ(e.attempts, 1) << key << ": an attempt counted once";
+  }
+}
 
 TEST_F(OutboxTest, AStopFinishesTheRoundOnTheWireAndClaimsNoMore) {
   for (int i = 1; i <= 6; ++i) Decide(i % 2 ? "ann" : "bob", "k" + std::to_string(i));

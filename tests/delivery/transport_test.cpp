@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -505,6 +506,28 @@ TEST_F(SmtpTransport, RepliesAreClassifiedOnEveryLane) {
     EXPECT_EQ(r.code, 0) << r.reply;
     EXPECT_NE(r.reply.find("smtp DATA"), std::string::npos) << r.reply;
   }
+}
+
+// The caller hears of each message the server accepted while the call is still out, once, with
+// its index, from the lanes' threads; of a refused one it does not.
+TEST_F(SmtpTransport, TellsOfEachAcceptedMessageAsItGoes) {
+  SmtpSink sink;
+  auto messages = TestMessages(30);
+  messages[7].to.email = "not an address";
+  std::mutex mutex;
+  std::multiset<size_t> told;
+  auto results =
+      Make(SmtpOptions(sink.url(), 8))->Send(messages, [&](size_t index, const SendResult& r) {
+        EXPECT_EQ(r.outcome, Outcome::kSent);
+        std::lock_guard lock(mutex);
+        told.insert(index);
+      });
+  ASSERT_EQ(results.size(), messages.size());
+  std::multiset<size_t> sent;
+  for (size_t i = 0; i < results.size(); ++i)
+    if (results[i].outcome == Outcome::kSent) sent.insert(i);
+  EXPECT_EQ(sent.size(), 29u);
+  EXPECT_EQ(told, sent);
 }
 
 TEST_F(SmtpTransport, SlowServerTimesOutOnEveryLane) {

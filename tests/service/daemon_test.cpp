@@ -193,6 +193,13 @@ TEST_F(DaemonTest, MetricsCountTheSends) {
   EXPECT_NE(text.find("followup_sends_total{status=\"sent\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_decisions_total 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("followup_outbox{status=\"sent\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("followup_build_info{version=\"" FOLLOWUP_VERSION "\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("followup_rule_sends_total{rule=\"welcome\",status=\"sent\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("followup_send_latency_seconds_count 2\n"), std::string::npos) << text;
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
@@ -216,6 +223,30 @@ TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
   EXPECT_NE(text.find("followup_sequence_customers{rule=\"welcome\",step=\"hello\"} 0\n"),
             std::string::npos)
       << text;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// What /metrics serves passes Prometheus's own linter, `promtool check metrics` (Debian's
+// prometheus package). FOLLOWUP_PROMTOOL names it (CI sets it, and then a missing one fails);
+// else the one on PATH; without either the test is skipped.
+TEST_F(DaemonTest, MetricsPassPromtoolCheck) {
+  std::string promtool;
+  if (const char* named = std::getenv("FOLLOWUP_PROMTOOL"); named && *named) {
+    promtool = named;
+    ASSERT_TRUE(fs::exists(promtool)) << "FOLLOWUP_PROMTOOL=" << promtool << " does not exist";
+  } else if (testing::Run("command -v promtool").status == 0) {
+    promtool = "promtool";
+  } else {
+    GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
+  }
+  dir_.Write("rules/welcome.yaml", kWelcomeSequence);
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
+  dir_.Write("metrics.txt", text.substr(text.find("\r\n\r\n") + 4));  // the body
+  auto check = testing::Run("'" + promtool + "' check metrics < '" + (dir_ / "metrics.txt") + "'");
+  EXPECT_EQ(check.status, 0) << check.out << check.err << text;
+  EXPECT_EQ(check.out + check.err, "") << text;
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
 }

@@ -748,6 +748,27 @@ TEST(PrometheusMetricTest, FormatsFamiliesAndEscapes) {
             "followup_sends_total{kind=\"x\",rule=\"plain\"} 0\n");
 }
 
+// A histogram: cumulative buckets, +Inf equal to the count, the sum; labels beside le.
+TEST(PrometheusMetricTest, FormatsHistograms) {
+  Histogram h({0.5, 2});
+  h.Observe(0.25);
+  h.Observe(0.5);  // on the bound: counted in it
+  h.Observe(1);
+  h.Observe(10);
+  EXPECT_EQ(PrometheusHistogram("followup_wait_seconds", "Waits.", {{{{"job", "a"}}, h}}),
+            "# HELP followup_wait_seconds Waits.\n"
+            "# TYPE followup_wait_seconds histogram\n"
+            "followup_wait_seconds_bucket{job=\"a\",le=\"0.5\"} 2\n"
+            "followup_wait_seconds_bucket{job=\"a\",le=\"2\"} 3\n"
+            "followup_wait_seconds_bucket{job=\"a\",le=\"+Inf\"} 4\n"
+            "followup_wait_seconds_sum{job=\"a\"} 11.75\n"
+            "followup_wait_seconds_count{job=\"a\"} 4\n");
+  // Nothing observed yet: every line present, at 0.
+  EXPECT_EQ(PrometheusHistogram("w", "", {{{}, Histogram({1})}}),
+            "# HELP w\n# TYPE w histogram\nw_bucket{le=\"1\"} 0\nw_bucket{le=\"+Inf\"} 0\n"
+            "w_sum 0\nw_count 0\n");
+}
+
 TEST(PrometheusMetricTest, ValuesAndNames) {
   auto line = [](double value) {
     std::string text = PrometheusMetric("m", "gauge", "h", {{{}, value}});

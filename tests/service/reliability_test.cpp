@@ -167,7 +167,9 @@ class ReliabilityTest : public ::testing::Test {
 // 1. kill -9 at random moments. 2,000 queued sends; the daemon is SIGKILLed 20 times at a random
 // moment 50-400 ms after it was started (seeded, so every run kills at the same moments), then
 // left to finish. Every row must end sent, the sink must have every Message-ID at least once, and
-// the only duplicates are messages that were in flight ('sending') at a kill.
+// the only duplicates are messages that were in flight ('sending') at a kill, and no more than
+// about the connections' worth a kill: each message the server accepts is stored as sent at once,
+// not with the rest of its claimed round of 200 (which put ~90 duplicates on each kill).
 //
 // Size: 2,000 x 20 as the issue asks; the whole test takes ~6 s. Unthrottled, the daemon sends all
 // 2,000 to smtp-sink in about half a second, so after the first kill or two the kills would hit an
@@ -178,9 +180,10 @@ class ReliabilityTest : public ::testing::Test {
 TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
   constexpr int kSends = 2000;
   constexpr int kKills = 20;
-  WriteConfig(
-      "  connections: 4\n  timeout: 5s\n  rate_per_second: 800\n"
-      "  retry_base: 1s\n  max_attempts: 50\n");
+  constexpr int kConnections = 4;
+  WriteConfig("  connections: " + std::to_string(kConnections) +
+              "\n  timeout: 5s\n  rate_per_second: 800\n"
+              "  retry_base: 1s\n  max_attempts: 50\n");
   QueueSends(kSends);
   ASSERT_EQ(Count("status = 'queued'"), kSends);
   ASSERT_TRUE(sink_.Start(port_)) << "smtp-sink did not start on port " << port_;
@@ -234,7 +237,9 @@ TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
   EXPECT_EQ(unknown, 0) << "the server received Message-IDs the outbox does not know (a retried "
                            "send went out as a different message)";
   EXPECT_LE(duplicates, in_flight_at_kills) << "duplicates beyond the messages in flight at kills";
-  EXPECT_LE(duplicates, kKills * kBatch);
+  // On the wire at a kill: one message a connection; accepted but not yet stored: those the
+  // server accepted while the last store of accepted ones ran (a few at 800 a second).
+  EXPECT_LE(duplicates, kKills * 2 * kConnections) << "more than the connections' worth a kill";
   int requeued_warnings = 0;
   for (size_t at = Log().find("sending them again"); at != std::string::npos;
        at = Log().find("sending them again", at + 1))
@@ -246,8 +251,9 @@ TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
       " sent meanwhile), all done after " + std::to_string(Seconds(total)) + " s; sink received " +
       std::to_string(total_received) + " messages, " + std::to_string(received.size()) +
       " distinct; duplicates " + std::to_string(duplicates) + " (bound: in flight at kills " +
-      std::to_string(in_flight_at_kills) + ", kills x batch " + std::to_string(kKills * kBatch) +
-      "); restarts that requeued " + std::to_string(requeued_warnings) + "\n" + rounds;
+      std::to_string(in_flight_at_kills) + ", kills x 2 x connections " +
+      std::to_string(kKills * 2 * kConnections) + "); restarts that requeued " +
+      std::to_string(requeued_warnings) + "\n" + rounds;
   std::printf("%s", report.c_str());
   RecordProperty("duplicates", duplicates);
   RecordProperty("in_flight_at_kills", in_flight_at_kills);

@@ -176,6 +176,16 @@ TEST(DeciderTest, ADecisionInQuietHoursWaitsAndGoesOutAtTheirEnd) {
   EXPECT_NE(metrics.find("followup_last_success_timestamp_seconds{job=\"refit\"} 0\n"),
             std::string::npos)
       << metrics;
+  // Nine hours from the decision to the server's acceptance: the send latency says so, and the
+  // rule's count has its send.
+  for (const char* line :
+       {"followup_send_latency_seconds_bucket{le=\"14400\"} 0\n",
+        "followup_send_latency_seconds_bucket{le=\"43200\"} 1\n",
+        "followup_send_latency_seconds_sum 32400\n", "followup_send_latency_seconds_count 1\n",
+        "followup_rule_sends_total{rule=\"welcome\",status=\"sent\"} 1\n",
+        "followup_decision_latency_seconds_count{job=\"full_pass\"} 1\n",
+        "followup_decision_latency_seconds_count{job=\"new_rows\"} 1\n"})
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
 }
 
 TEST(DeciderTest, NewRowsAreDecidedOnceAndTheRulesReloadWhole) {
