@@ -219,9 +219,10 @@ class MailApiServer {
 class TimedTransport final : public delivery::Transport {
  public:
   explicit TimedTransport(delivery::Transport& inner) : inner_(inner) {}
-  std::vector<delivery::SendResult> Send(std::span<const delivery::Message> messages) override {
+  std::vector<delivery::SendResult> Send(std::span<const delivery::Message> messages,
+                                         const Accepted& accepted) override {
     auto t0 = SteadyClock::now();
-    auto r = inner_.Send(messages);
+    auto r = inner_.Send(messages, accepted);
     elapsed += SteadyClock::now() - t0;
     ++calls;
     return r;
