@@ -166,7 +166,7 @@ int RunReport(Env& env, bool json) {
       if (store::IsPending(o.status)) ++pending;
       if (o.kind == store::DecisionKind::kSend) {
         ++decided;
-        if (o.status == store::DeliveryStatus::kSent) contacted.Add(o, scale);
+        if (rules::Arrived(o.status)) contacted.Add(o, scale);
       } else {
         ++held_out;
         holdout.Add(o, scale);
@@ -189,6 +189,8 @@ int RunReport(Env& env, bool json) {
                      {"sent", status[store::DeliveryStatus::kSent]},
                      {"failed", status[store::DeliveryStatus::kFailed]},
                      {"suppressed", status[store::DeliveryStatus::kSuppressed]},
+                     {"bounced", status[store::DeliveryStatus::kBounced]},
+                     {"complained", status[store::DeliveryStatus::kComplained]},
                      {"pending", pending},
                      {"held_out", held_out},
                      {"contacted",
