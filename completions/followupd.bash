@@ -19,7 +19,7 @@ _followupd() {
       return
       ;;
     --status)
-      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out held cancelled" -- "$cur"))
+      COMPREPLY=($(compgen -W "queued sending sent deferred failed suppressed held_out held cancelled bounced complained" -- "$cur"))
       return
       ;;
     --pid)

@@ -76,6 +76,19 @@ Settings MakeSettings(const Config& config, std::string store_url, const date::t
   s.delivery.outbox.retry_base = d.retry_base;
   s.delivery.outbox.max_age = d.max_age;
 
+  const auto& f = config.feedback;
+  s.feedback.bounces = d.bounces;
+  s.feedback.verp_prefix = f.verp_prefix;
+  s.feedback.verp_domain = f.verp_domain;
+  s.feedback.verp_key_file = f.verp_key_file;
+  s.feedback.policy.soft_bounce_limit = f.soft_bounce_limit;
+  s.feedback.policy.soft_bounce_window = std::chrono::days(f.soft_bounce_days);
+  s.feedback.postmark_credentials_path = SecretPath(f.postmark_credentials_file, config);
+  s.feedback.ses_topic_arns = f.ses_topic_arns;
+  s.feedback.sendgrid_public_key = f.sendgrid_public_key;
+  s.feedback.mailgun_signing_key_path = SecretPath(f.mailgun_signing_key_file, config);
+  s.feedback.generic_secret_path = SecretPath(f.generic_secret_file, config);
+
   // The config's reading has checked it; a config with problems runs nothing.
   if (auto listen = ParseListenAddress(config.service.listen); listen && !listen->host.empty())
     s.service.listen = listen->host + ":" + std::to_string(listen->port);
@@ -86,15 +99,21 @@ Settings MakeSettings(const Config& config, std::string store_url, const date::t
   return s;
 }
 
+Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  std::string secret;
+  std::getline(in, secret);
+  if (!in && secret.empty()) return Fail(ErrorCode::kRuntime, "cannot read " + path);
+  return secret;
+}
+
 Result<delivery::TransportOptions> LoadTransportOptions(const DeliverySettings& delivery) {
   delivery::TransportOptions o = delivery.transport;
   const std::string& path = delivery.credentials_path;
   if (path.empty()) return o;
-  std::ifstream in(path);
-  std::string secret;
-  std::getline(in, secret);
-  if (!in && secret.empty())
-    return Fail(ErrorCode::kRuntime, "delivery credentials: cannot read " + path);
+  auto read = ReadSecret(path);
+  if (!read) return Fail(ErrorCode::kRuntime, "delivery credentials: " + read.error().message);
+  const std::string& secret = *read;
   if (o.url.rfind("smtp", 0) == 0) {
     auto colon = secret.find(':');
     if (colon == std::string::npos)
@@ -110,6 +129,10 @@ Result<delivery::TransportOptions> LoadTransportOptions(const DeliverySettings& 
 
 Result<std::string> LoadUnsubscribeKey(const DeliverySettings& delivery) {
   return delivery::LoadOrCreateKey(delivery.unsubscribe_key_file);
+}
+
+Result<std::string> LoadVerpKey(const FeedbackSettings& feedback) {
+  return delivery::LoadOrCreateKey(feedback.verp_key_file);
 }
 
 Result<delivery::ComposerOptions> LoadComposerOptions(const Settings& settings) {
@@ -131,6 +154,14 @@ Result<delivery::ComposerOptions> LoadComposerOptions(const Settings& settings) 
   auto key = LoadUnsubscribeKey(d);
   if (!key) return tl::unexpected(key.error());
   o.unsubscribe_key = std::move(*key);
+  if (const FeedbackSettings& f = settings.feedback; !f.bounces.empty()) {
+    auto verp_key = LoadVerpKey(f);
+    if (!verp_key) return tl::unexpected(verp_key.error());
+    o.verp_key = std::move(*verp_key);
+    o.verp_prefix = f.verp_prefix;
+    o.verp_domain = f.verp_domain;
+    if (o.verp_domain.empty()) o.verp_domain = o.from.email.substr(o.from.email.rfind('@') + 1);
+  }
   return o;
 }
 

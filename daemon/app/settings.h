@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/time.h"
@@ -17,6 +18,7 @@
 #include "delivery/outbox.h"
 #include "delivery/transport.h"
 #include "rules/rule.h"
+#include "store/store.h"
 #include "worth/facts.h"
 
 namespace followup::app {
@@ -46,6 +48,22 @@ struct DeliverySettings {
   delivery::OutboxOptions outbox;
 };
 
+// Bounces and complaints after the send (config delivery.bounces and feedback; docs/feedback.md).
+struct FeedbackSettings {
+  std::string bounces;  // the bounce maildir; "" = none, and no VERP return path
+  std::string verp_prefix;
+  std::string verp_domain;  // the config's, else delivery.from's domain (LoadComposerOptions)
+  std::string verp_key_file;
+  store::FeedbackPolicy policy;
+  // The providers' secrets, as secret files are found (DeliverySettings::credentials_path); ""
+  // (no topics) = no route for that provider.
+  std::string postmark_credentials_path;
+  std::vector<std::string> ses_topic_arns;
+  std::string sendgrid_public_key;
+  std::string mailgun_signing_key_path;
+  std::string generic_secret_path;
+};
+
 struct Settings {
   std::string store_url;
   const date::time_zone* zone = nullptr;  // the business's
@@ -54,6 +72,7 @@ struct Settings {
   ContactPolicy policy;
   worth::FactsOptions facts;  // `at` is set by FactsAt
   DeliverySettings delivery;
+  FeedbackSettings feedback;
   ServiceSettings service;
 
   // The rule loader's options for loading at `now`.
@@ -75,8 +94,17 @@ Result<delivery::TransportOptions> LoadTransportOptions(const DeliverySettings& 
 // missing). kRuntime when it cannot be read or written.
 Result<std::string> LoadUnsubscribeKey(const DeliverySettings& delivery);
 
+// The first line of a secret file (delivery credentials, a provider's webhook secret). kRuntime
+// "cannot read PATH" when it cannot be read or the line is empty.
+Result<std::string> ReadSecret(const std::string& path);
+
+// The VERP return paths' HMAC key, from feedback.verp_key_file (created with a random key when
+// missing). kRuntime when it cannot be read or written.
+Result<std::string> LoadVerpKey(const FeedbackSettings& feedback);
+
 // The composer's options: the addresses parsed (kInvalidInput "delivery.from: ..."), the key
-// loaded as LoadUnsubscribeKey.
+// loaded as LoadUnsubscribeKey; with a bounce maildir, the VERP return path's key (LoadVerpKey),
+// prefix and domain.
 Result<delivery::ComposerOptions> LoadComposerOptions(const Settings& settings);
 
 }  // namespace followup::app

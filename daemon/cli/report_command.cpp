@@ -140,7 +140,7 @@ int RunReport(Env& env, bool json) {
       if (store::IsPending(o.status)) ++pending;
       if (o.kind == store::DecisionKind::kSend) {
         ++decided;
-        if (o.status == store::DeliveryStatus::kSent) contacted.Add(o, window, now, scale);
+        if (rules::Arrived(o.status)) contacted.Add(o, window, now, scale);
       } else {
         ++held_out;
         holdout.Add(o, window, now, scale);
@@ -163,6 +163,8 @@ int RunReport(Env& env, bool json) {
                      {"sent", status[store::DeliveryStatus::kSent]},
                      {"failed", status[store::DeliveryStatus::kFailed]},
                      {"suppressed", status[store::DeliveryStatus::kSuppressed]},
+                     {"bounced", status[store::DeliveryStatus::kBounced]},
+                     {"complained", status[store::DeliveryStatus::kComplained]},
                      {"pending", pending},
                      {"held_out", held_out},
                      {"contacted", GroupJson(contacted, scale)},

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -182,6 +183,22 @@ void Validate(const Config& c, std::vector<Error>& problems) {
     problem("time_unit must be 'days' or 'weeks'", "worth.time_unit");
   if (auto listen = ParseListenAddress(c.service.listen); !listen)
     problem(listen.error().message, "service.listen");
+  // The bounce address's local part is PREFIX+TOKEN: 27 characters leave room for every token in
+  // the 64 of a local part (feedback/verp.h).
+  const std::string& prefix = c.feedback.verp_prefix;
+  if (prefix.empty() || prefix.size() > 27 ||
+      !std::all_of(prefix.begin(), prefix.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+      }))
+    problem("verp_prefix must be 1 to 27 letters, digits, '-', '_' or '.'", "feedback.verp_prefix");
+  const std::string& domain = c.feedback.verp_domain;
+  if (!domain.empty() &&
+      (domain.front() == '.' || domain.back() == '.' || domain.find('.') == std::string::npos ||
+       !std::all_of(domain.begin(), domain.end(), [](char ch) {
+         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
+       })))
+    problem("verp_domain must be a domain name such as shop.example (\"\" = delivery.from's)",
+            "feedback.verp_domain");
 }
 
 }  // namespace
@@ -325,7 +342,46 @@ ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& pa
                   {"retry_base", reader.Duration(d.retry_base)},
                   {"max_age", reader.Duration(d.max_age, std::chrono::seconds{60})},
                   {"unsubscribe_url", reader.String(d.unsubscribe_url)},
-                  {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)}});
+                  {"unsubscribe_key_file", optional_path(d.unsubscribe_key_file)},
+                  {"bounces", optional_path(d.bounces)}});
+      return {};
+    };
+    auto feedback = [&](const YAML::Node& n) -> Result<void> {
+      auto& f = c.feedback;
+      auto one = [&](const char* section, const char* key, std::string& out) {
+        return [&reader, section, key, &out](const YAML::Node& v) -> Result<void> {
+          reader.Map(v, section, {{key, reader.String(out)}});
+          return {};
+        };
+      };
+      auto topics = [&](const YAML::Node& v) -> Result<void> {
+        auto list = [&](const YAML::Node& t) -> Result<void> {
+          if (!t.IsSequence())
+            return InvalidInput("expected a list of SNS topic ARNs", reader.At(t));
+          f.ses_topic_arns.clear();
+          for (const auto& arn : t) {
+            if (!arn.IsScalar() || arn.Scalar().rfind("arn:", 0) != 0)
+              return InvalidInput("expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                                  reader.At(arn));
+            f.ses_topic_arns.push_back(arn.Scalar());
+          }
+          return {};
+        };
+        reader.Map(v, "feedback.ses", {{"topic_arns", list}});
+        return {};
+      };
+      reader.Map(
+          n, "feedback",
+          {{"verp_prefix", reader.String(f.verp_prefix)},
+           {"verp_domain", reader.String(f.verp_domain)},
+           {"verp_key_file", reader.Path(f.verp_key_file, base)},
+           {"soft_bounce_limit", reader.Integer(f.soft_bounce_limit, 1, 1000)},
+           {"soft_bounce_days", reader.Integer(f.soft_bounce_days, 1, 3650)},
+           {"postmark", one("feedback.postmark", "credentials_file", f.postmark_credentials_file)},
+           {"ses", topics},
+           {"sendgrid", one("feedback.sendgrid", "public_key", f.sendgrid_public_key)},
+           {"mailgun", one("feedback.mailgun", "signing_key_file", f.mailgun_signing_key_file)},
+           {"generic", one("feedback.generic", "secret_file", f.generic_secret_file)}});
       return {};
     };
     auto service = [&](const YAML::Node& n) -> Result<void> {
@@ -356,6 +412,7 @@ ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& pa
                 {"import", import},
                 {"contact_policy", policy},
                 {"delivery", delivery},
+                {"feedback", feedback},
                 {"service", service}});
   } catch (const YAML::Exception& e) {
     problems.push_back(Error{ErrorCode::kInvalidInput, e.msg, YamlLocation(path, e.mark)});

@@ -58,6 +58,26 @@ struct DeliveryConfig {
   // the shop's web server), and the file holding the HMAC key that signs its links.
   std::string unsubscribe_url = "https://shop.example.com/unsubscribe";
   std::string unsubscribe_key_file = "/var/lib/followup/unsubscribe.key";
+  // The maildir the bounce address (feedback.verp_prefix+TOKEN@feedback.verp_domain) is delivered
+  // to, with new/, cur/ and unmatched/ (docs/feedback.md). "" = no bounce address: messages go out
+  // with `from` as their return path.
+  std::string bounces;
+};
+
+// Bounces and complaints after the send (feedback.* in the file; docs/feedback.md).
+struct FeedbackConfig {
+  std::string verp_prefix = "bounces";  // the bounce address's local part before '+'
+  std::string verp_domain;              // its domain; "" = delivery.from's
+  std::string verp_key_file = "/var/lib/followup/verp.key";  // created like the unsubscribe key
+  int soft_bounce_limit = 3;  // this many soft bounces of an address ...
+  int soft_bounce_days = 14;  // ... within this many days suppress it
+  // Each provider's secret; a provider without one has no webhook route. Files are read as the
+  // delivery credentials are ($CREDENTIALS_DIRECTORY for a relative name).
+  std::string postmark_credentials_file;    // postmark.credentials_file: "user:password"
+  std::vector<std::string> ses_topic_arns;  // ses.topic_arns
+  std::string sendgrid_public_key;          // sendgrid.public_key: base64 DER
+  std::string mailgun_signing_key_file;     // mailgun.signing_key_file
+  std::string generic_secret_file;          // generic.secret_file
 };
 
 // The always-on daemon (`followupd run`).
@@ -86,6 +106,7 @@ struct Config {
   ImportConfig import;
   ContactPolicy contact_policy;
   DeliveryConfig delivery;
+  FeedbackConfig feedback;
   ServiceConfig service;
 
   // Where each value was read ("delivery.from" -> FILE:LINE:COL), for problems found once the

@@ -3,6 +3,7 @@
 #include "base/money.h"
 #include "delivery/mime.h"
 #include "delivery/unsubscribe.h"
+#include "feedback/verp.h"
 
 namespace followup::delivery {
 namespace {
@@ -105,6 +106,9 @@ Result<Message> Composer::Compose(const store::OutboxItem& item,
       item.message_id.empty() ? NewMessageId(Domain(options_.from.email)) : item.message_id;
   m.date = clock_.Now();
   m.unsubscribe_url = unsubscribe;
+  if (!options_.verp_key.empty())
+    m.return_path = feedback::VerpReturnPath(options_.verp_key, options_.verp_prefix,
+                                             options_.verp_domain, item.id);
   m.idempotency_key = item.dedupe_key;
   m.rule = item.rule;
   m.customer = recipient.external_id;

@@ -28,6 +28,11 @@ struct ComposerOptions {
   std::string currency = "EUR";
   std::string unsubscribe_base_url;
   std::string unsubscribe_key;  // the HMAC key itself (LoadOrCreateKey)
+  // VERP (feedback/verp.h): each message's return path names its outbox row,
+  // PREFIX+TOKEN@DOMAIN. An empty key: no VERP, the return path is `from`.
+  std::string verp_key;
+  std::string verp_prefix = "bounces";
+  std::string verp_domain;
 };
 
 // One customer's facts: a value per worth::AllFacts() entry, in that order (nullopt where the fact

@@ -24,6 +24,9 @@ struct Message {
   std::string message_id;       // "<...@domain>", unique per message
   Instant date;                 // the Date: header
   std::string unsubscribe_url;  // https one-click link (RFC 8058); empty: none
+  // The envelope sender (SMTP MAIL FROM), where bounces go: a VERP address naming the outbox row
+  // (feedback/verp.h); empty: from.email.
+  std::string return_path;
   // Stable per decision (the outbox dedupe key): the Idempotency-Key of HTTP APIs that take one.
   std::string idempotency_key;
   // For the send log and provider tags.

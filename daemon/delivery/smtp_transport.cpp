@@ -138,7 +138,7 @@ class SmtpSlot : public CurlSlot {
     partial_.clear();
     quitting_ = false;
     error_[0] = '\0';
-    from_ = "<" + message.from.email + ">";
+    from_ = "<" + (message.return_path.empty() ? message.from.email : message.return_path) + ">";
     if (recipients_) curl_slist_free_all(recipients_);
     recipients_ = curl_slist_append(nullptr, ("<" + message.to.email + ">").c_str());
     if (!recipients_) {

@@ -45,7 +45,7 @@ SequenceReport ReportSequence(std::span<const std::string> step_names,
       }
       ++step.decided;
       auto status = entry.status.find(done.step);
-      if (status != entry.status.end() && status->second == store::DeliveryStatus::kSent) {
+      if (status != entry.status.end() && Arrived(status->second)) {
         ++step.sent;
         contacts.emplace_back(done.at, &done.step);
       }

@@ -28,6 +28,12 @@ struct ReportedEntry {
   std::vector<Purchase> purchases;
 };
 
+// The send reached its recipient, as far as followupd knows: `sent`, or `complained` (only someone
+// who got it complains). A `bounced` send never arrived: it is no contact (docs/feedback.md).
+inline bool Arrived(store::DeliveryStatus status) {
+  return status == store::DeliveryStatus::kSent || status == store::DeliveryStatus::kComplained;
+}
+
 // Entries of one side (contacted or held out) whose conversion window has closed: how many, how
 // many converted, and the revenue of each (minor units, one value per entry, 0 for those who did
 // not convert). Entries whose window is still open are only counted, in window_open: whether they

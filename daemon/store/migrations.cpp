@@ -138,7 +138,60 @@ CREATE INDEX outbox_by_customer ON outbox(customer_id, decided_at);
 CREATE INDEX outbox_by_decided ON outbox(decided_at);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
+// Bounces and complaints after the send (docs/feedback.md): sends `bounced` and `complained` (the
+// outbox copied again for the wider CHECK), the sends found by their Message-IDs, and every
+// feedback event handled, once each by event_id.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE outbox_v5 (
+  id                  INTEGER PRIMARY KEY,
+  dedupe_key          TEXT NOT NULL UNIQUE,
+  rule                TEXT NOT NULL,
+  customer_id         INTEGER NOT NULL REFERENCES customers(id),
+  recipient_id        INTEGER NOT NULL REFERENCES customers(id),
+  kind                TEXT NOT NULL CHECK (kind = 'send' OR kind = 'holdout' OR kind = 'control'),
+  arm                 TEXT,
+  template            TEXT NOT NULL,
+  template_values     TEXT NOT NULL DEFAULT '{}',
+  decided_at          INTEGER NOT NULL,
+  send_after          INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'deferred',
+                                                      'failed', 'suppressed', 'held_out', 'held',
+                                                      'cancelled', 'bounced', 'complained')),
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at     INTEGER,
+  last_reply          TEXT,
+  provider_message_id TEXT,
+  message_id          TEXT,
+  sent_at             INTEGER,
+  updated_at          INTEGER NOT NULL
+);
+INSERT INTO outbox_v5 SELECT id, dedupe_key, rule, customer_id, recipient_id, kind, arm, template,
+  template_values, decided_at, send_after, status, attempts, next_attempt_at, last_reply,
+  provider_message_id, message_id, sent_at, updated_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(status, send_after);
+CREATE INDEX outbox_by_customer ON outbox(customer_id, decided_at);
+CREATE INDEX outbox_by_decided ON outbox(decided_at);
+CREATE INDEX outbox_by_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX outbox_by_provider_message_id ON outbox(provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+CREATE TABLE feedback_events (
+  event_id    TEXT PRIMARY KEY,
+  source      TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  recipient   TEXT NOT NULL,
+  outbox_id   INTEGER REFERENCES outbox(id),
+  status      TEXT NOT NULL DEFAULT '',
+  reason      TEXT NOT NULL DEFAULT '',
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX feedback_events_by_recipient ON feedback_events(recipient, type, occurred_at);
+CREATE INDEX feedback_events_by_outbox ON feedback_events(outbox_id) WHERE outbox_id IS NOT NULL;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

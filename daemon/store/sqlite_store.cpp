@@ -12,6 +12,7 @@
 #include "store/migrations.h"
 #include "store/record_compare.h"
 #include "store/sqlite.h"
+#include "store/sqlite_feedback.h"
 #include "store/sqlite_places.h"
 #include "store/sqlite_rows.h"
 
@@ -965,6 +966,12 @@ class SqliteStore final : public Store {
       out.push_back({std::string(s->Text(0)), std::string(s->Text(1)),
                      Instant{std::chrono::seconds{s->Int(2)}}});
     }
+  }
+
+  Result<std::vector<FeedbackResult>> RecordFeedback(std::span<const FeedbackEvent> events,
+                                                     const FeedbackPolicy& policy,
+                                                     Instant now) override {
+    return RecordFeedbackIn(db_, events, policy, now);
   }
 
   Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override {

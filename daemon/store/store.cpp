@@ -207,6 +207,18 @@ const std::vector<StoreTable>& StoreTables() {
         {"next_due", kTime},
         {"ended_at", kTime},
         {"end_reason", kText}}},
+      {"feedback_events",
+       "event_id",
+       "",
+       {{"event_id", kText},
+        {"source", kText},
+        {"type", kText},
+        {"recipient", kText},
+        {"outbox_id", kInteger},
+        {"status", kText},
+        {"reason", kText},
+        {"occurred_at", kTime},
+        {"received_at", kTime}}},
       // The daemon's cursors and outcomes; each store keeps its own schema version.
       {"meta", "key", "key <> 'schema_version'", {{"key", kText}, {"value", kText}}},
   };

@@ -127,6 +127,8 @@ enum class DeliveryStatus {
   kHeldOut,     // a holdout or control decision: never sent
   kHeld,        // a send the operator holds (followupd queue hold) until released
   kCancelled,   // a send the operator cancelled, or whose rule was removed or disabled: never sent
+  kBounced,     // sent, and a hard bounce came back for it later (docs/feedback.md)
+  kComplained,  // sent, and its recipient reported it as spam
 };
 
 // The names kinds and statuses have in the store, in `followupd log` and in --json output: the one
@@ -138,11 +140,17 @@ inline constexpr std::pair<DecisionKind, std::string_view> kDecisionKindNames[] 
     {DecisionKind::kControl, "control"},
 };
 inline constexpr std::pair<DeliveryStatus, std::string_view> kDeliveryStatusNames[] = {
-    {DeliveryStatus::kQueued, "queued"},       {DeliveryStatus::kSending, "sending"},
-    {DeliveryStatus::kSent, "sent"},           {DeliveryStatus::kDeferred, "deferred"},
-    {DeliveryStatus::kFailed, "failed"},       {DeliveryStatus::kSuppressed, "suppressed"},
-    {DeliveryStatus::kHeldOut, "held_out"},    {DeliveryStatus::kHeld, "held"},
+    {DeliveryStatus::kQueued, "queued"},
+    {DeliveryStatus::kSending, "sending"},
+    {DeliveryStatus::kSent, "sent"},
+    {DeliveryStatus::kDeferred, "deferred"},
+    {DeliveryStatus::kFailed, "failed"},
+    {DeliveryStatus::kSuppressed, "suppressed"},
+    {DeliveryStatus::kHeldOut, "held_out"},
+    {DeliveryStatus::kHeld, "held"},
     {DeliveryStatus::kCancelled, "cancelled"},
+    {DeliveryStatus::kBounced, "bounced"},
+    {DeliveryStatus::kComplained, "complained"},
 };
 inline constexpr size_t kDeliveryStatusCount = std::size(kDeliveryStatusNames);
 
@@ -360,6 +368,49 @@ struct Suppression {
   Instant created_at;
 };
 
+// What a bounce or complaint that came back after the send does (docs/feedback.md): the kinds of
+// feedback::EventType that change what is sent to whom.
+enum class FeedbackAction { kHardBounce, kSoftBounce, kComplaint, kUnsubscribe };
+// "hard_bounce", "soft_bounce", "complaint", "unsubscribe": as feedback::EventTypeName spells them.
+std::string_view FeedbackActionName(FeedbackAction action);
+
+// One event to record (store table `feedback_events`), with what the caller verified about it.
+struct FeedbackEvent {
+  std::string event_id;  // unique: an event already recorded is not applied again
+  std::string source;    // "postmark", "ses", "sendgrid", "mailgun", "generic", "dsn", "arf"
+  FeedbackAction action = FeedbackAction::kHardBounce;
+  std::string recipient;  // lower-cased; may be empty for a report that names nobody
+  // The recipient is authenticated (a signed webhook). A mail report (dsn, arf) is not: it acts
+  // only through a send it matches.
+  bool trusted = false;
+  std::optional<int64_t> verp_outbox_id;  // from a VERP token whose MAC checked out
+  std::string message_id;                 // the original Message-ID, without <>
+  std::string provider_message_id;
+  std::string status;  // RFC 3463 code, or ""
+  std::string reason;  // the source's words
+  Instant occurred_at;
+};
+
+// How soft bounces add up (config feedback.soft_bounce_limit and soft_bounce_days).
+struct FeedbackPolicy {
+  int soft_bounce_limit = 3;                                // this many ...
+  std::chrono::seconds soft_bounce_window{14 * 24 * 3600};  // ... within this window suppress
+};
+
+enum class FeedbackOutcome {
+  kApplied,    // recorded and acted on
+  kDuplicate,  // its event_id was recorded before: nothing done again
+  kUnmatched,  // a report that matches no send followupd made (or names another recipient), or
+               // an event with no address at all: nothing recorded, nothing changed
+};
+
+struct FeedbackResult {
+  FeedbackOutcome outcome = FeedbackOutcome::kApplied;
+  std::optional<int64_t> outbox_id;  // the send it was matched to
+  std::string rule;                  // that send's rule
+  bool suppressed = false;           // the address was added to the suppressions by this event
+};
+
 // Who delivers for a store (Store::OwnDelivery).
 struct DeliveryOwner {
   bool ours = false;      // this connection holds delivery
@@ -517,6 +568,24 @@ class Store {
   virtual Result<bool> RemoveSuppression(std::string_view email) = 0;
   // Every suppression with its reason and time, by address.
   virtual Result<std::vector<Suppression>> ListSuppressions() = 0;
+
+  // Records bounces and complaints that came back after the send and applies them, all in one
+  // store transaction, each event_id once (docs/feedback.md, "What the daemon does"). Each event is
+  // matched to its send: the verified VERP outbox id, else a send whose message_id (or
+  // provider_message_id) it names; a match whose recipient differs from the event's is no match.
+  // An untrusted event (a mail report) without a match is kUnmatched and changes nothing.
+  //   hard bounce:  the address suppressed ("hard bounce (SOURCE): STATUS REASON"); the send
+  //                 `bounced`
+  //   soft bounce:  counted; the address suppressed once `policy.soft_bounce_limit` soft bounces
+  //                 occurred within `policy.soft_bounce_window` before this one
+  //   complaint:    suppressed, the send's recipient (else every customer with that address)
+  //                 unsubscribed, the send `complained`
+  //   unsubscribe:  the send's recipient (else every customer with that address) unsubscribed
+  // A send is marked only from `sent` (or `bounced`, for a complaint); its last_reply becomes the
+  // event's reason. One result per event, in order.
+  virtual Result<std::vector<FeedbackResult>> RecordFeedback(std::span<const FeedbackEvent> events,
+                                                             const FeedbackPolicy& policy,
+                                                             Instant now) = 0;
 
   // Applies `action` to the sends `which` selects (its since and limit aside) whose status it
   // applies to (QueueActionFrom), in one transaction; a cancel keeps `reason` as the reply.

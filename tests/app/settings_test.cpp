@@ -130,5 +130,34 @@ TEST_F(CredentialsTest, ComposerOptionsParseTheAddressesAndCreateTheKey) {
   EXPECT_EQ(bad.error().message.rfind("delivery.from: ", 0), 0u) << bad.error().message;
 }
 
+// With a bounce maildir, messages get a VERP return path: its key is created like the unsubscribe
+// key, and the domain is delivery.from's unless feedback.verp_domain names one.
+TEST_F(CredentialsTest, ABounceMaildirGivesTheComposerItsVerpKeyAndDomain) {
+  Config config;
+  config.delivery.from = "The Shop <hello@shop.example>";
+  config.delivery.unsubscribe_key_file = dir_ / "key";
+  config.feedback.verp_key_file = dir_ / "verp.key";
+  auto without = LoadComposerOptions(Make(config));
+  ASSERT_TRUE(without) << without.error().ToString();
+  EXPECT_TRUE(without->verp_key.empty()) << "no bounce maildir: no VERP";
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "verp.key"));
+
+  config.delivery.bounces = dir_ / "bounces";
+  config.feedback.soft_bounce_limit = 5;
+  config.feedback.soft_bounce_days = 30;
+  Settings s = Make(config);
+  EXPECT_EQ(s.feedback.policy.soft_bounce_limit, 5);
+  EXPECT_EQ(s.feedback.policy.soft_bounce_window, std::chrono::days(30));
+  auto with = LoadComposerOptions(s);
+  ASSERT_TRUE(with) << with.error().ToString();
+  EXPECT_FALSE(with->verp_key.empty());
+  EXPECT_NE(with->verp_key, with->unsubscribe_key);
+  EXPECT_EQ(*LoadVerpKey(s.feedback), with->verp_key) << "the same key, kept in its file";
+  EXPECT_EQ(with->verp_prefix, "bounces");
+  EXPECT_EQ(with->verp_domain, "shop.example");
+  config.feedback.verp_domain = "bounce.shop.example";
+  EXPECT_EQ(LoadComposerOptions(Make(config))->verp_domain, "bounce.shop.example");
+}
+
 }  // namespace
 }  // namespace followup::app

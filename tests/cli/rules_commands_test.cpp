@@ -76,6 +76,28 @@ TEST_F(RulesCommandsTest, CheckReportsEveryProblemAndTouchesNothing) {
   EXPECT_FALSE(std::filesystem::exists(bad / "never.db")) << "check must not create the store";
 }
 
+// The feedback providers' secrets are checked as run would read them, each at its key.
+TEST_F(RulesCommandsTest, CheckReportsFeedbackSecretsThatRunCouldNotUse) {
+  TempDir bad;
+  bad.Write("postmark", "no-colon\n");
+  bad.Write("followup.yaml", "store: sqlite:never.db\nrules_dir: " + *dir_ / "rules" +
+                                 "\ntemplates_dir: " + *dir_ / "templates" +
+                                 "\nfeedback:\n  postmark:\n    credentials_file: postmark\n"
+                                 "  sendgrid:\n    public_key: bm90IGEga2V5\n"
+                                 "  generic:\n    secret_file: missing\n");
+  auto r = Followupd("--config " + bad / "followup.yaml" + " check");
+  EXPECT_EQ(r.status, 1);
+  const std::string config = bad / "followup.yaml";
+  EXPECT_NE(
+      r.err.find(config + ":6:23: credentials in " + bad / "postmark" + ": expected user:password"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(config + ":8:17: public_key: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(config + ":10:18: cannot read " + bad / "missing"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(bad / "never.db")) << "check must not create the store";
+}
+
 // check reads the customers in flight from the store and says what an edit does to them.
 TEST_F(RulesCommandsTest, CheckSaysWhatAnEditDoesToTheCustomersInFlight) {
   const std::string db = *dir_ / "var/followup.db";

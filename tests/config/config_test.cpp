@@ -179,6 +179,52 @@ TEST(ConfigTest, EveryProblemIsReportedInFileOrder) {
   EXPECT_EQ(r.config.service.listen, "127.0.0.1:99999");
 }
 
+TEST(ConfigTest, FeedbackKeysAreReadAndCheckedWhereTheyAre) {
+  auto c = ParseConfig(
+      "delivery:\n  bounces: ../var/bounces\n"
+      "feedback:\n  verp_prefix: returns\n  verp_domain: mail.shop.example\n"
+      "  verp_key_file: verp.key\n  soft_bounce_limit: 5\n  soft_bounce_days: 30\n"
+      "  postmark:\n    credentials_file: postmark\n"
+      "  ses:\n    topic_arns: [\"arn:aws:sns:eu-west-1:123456789012:bounces\"]\n"
+      "  sendgrid:\n    public_key: MFkw\n"
+      "  mailgun:\n    signing_key_file: mailgun\n"
+      "  generic:\n    secret_file: generic\n",
+      "/etc/f/followup.yaml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->delivery.bounces, "/etc/var/bounces");
+  EXPECT_EQ(c->feedback.verp_prefix, "returns");
+  EXPECT_EQ(c->feedback.verp_domain, "mail.shop.example");
+  EXPECT_EQ(c->feedback.verp_key_file, "/etc/f/verp.key");
+  EXPECT_EQ(c->feedback.soft_bounce_limit, 5);
+  EXPECT_EQ(c->feedback.soft_bounce_days, 30);
+  EXPECT_EQ(c->feedback.postmark_credentials_file, "postmark");
+  EXPECT_EQ(c->feedback.ses_topic_arns,
+            std::vector<std::string>{"arn:aws:sns:eu-west-1:123456789012:bounces"});
+  EXPECT_EQ(c->feedback.sendgrid_public_key, "MFkw");
+  EXPECT_EQ(c->feedback.mailgun_signing_key_file, "mailgun");
+  EXPECT_EQ(c->feedback.generic_secret_file, "generic");
+  EXPECT_EQ(c->Where("feedback.postmark.credentials_file").line, 10);
+  EXPECT_TRUE(Config().delivery.bounces.empty()) << "no bounce address unless configured";
+
+  auto r = ReadConfigText(
+      "feedback:\n  verp_prefix: \"bounces+x\"\n  verp_domain: \"-bad domain\"\n"
+      "  soft_bounce_limit: 0\n  ses:\n    topic_arns: not-a-list\n  postmark:\n"
+      "    password: x\n",
+      "f.yaml");
+  ASSERT_EQ(r.problems.size(), 5u);
+  EXPECT_EQ(r.problems[0].where.line, 2);
+  EXPECT_NE(r.problems[0].message.find("verp_prefix"), std::string::npos);
+  EXPECT_EQ(r.problems[1].where.line, 3);
+  EXPECT_NE(r.problems[1].message.find("verp_domain"), std::string::npos);
+  EXPECT_EQ(r.problems[2].where.line, 4);
+  EXPECT_EQ(r.problems[3].where.line, 6);
+  EXPECT_NE(r.problems[3].message.find("topic ARNs"), std::string::npos);
+  EXPECT_EQ(r.problems[4].where.line, 8);
+  EXPECT_NE(r.problems[4].message.find("unknown key 'password' in 'feedback.postmark'"),
+            std::string::npos)
+      << r.problems[4].message;
+}
+
 TEST(ConfigTest, ListenIsAnAddressAndAPort) {
   for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:abc", "127.0.0.1:-1", "127.0.0.1",
                           "shop.example.com:8025", "[::1:8025", "127.0.0.1:80x"}) {

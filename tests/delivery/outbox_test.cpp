@@ -20,6 +20,7 @@
 #include "delivery/pause.h"
 #include "delivery/test_servers.h"
 #include "delivery/unsubscribe.h"
+#include "feedback/verp.h"
 #include "store/import.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
@@ -613,6 +614,30 @@ TEST_F(OutboxTest, ARefusedSenderPutsTheRoundBackInTheQueueUnattempted) {
     EXPECT_EQ(entry.attempts, 0) << key;
     EXPECT_NE(entry.last_reply.find("MAIL FROM"), std::string::npos) << entry.last_reply;
   }
+}
+
+// With a bounce address configured, each message's MAIL FROM names its outbox row (VERP), so that
+// a bounce sent back to it says which send bounced, and only this key's return paths are read.
+TEST_F(OutboxTest, EachMessageGoesOutWithAReturnPathNamingItsSend) {
+  Decide("ann", "k1");
+  composing_.verp_key = "verp secret";
+  composing_.verp_prefix = "bounces";
+  composing_.verp_domain = "shop.example";
+  testing::SmtpSink sink;
+  ASSERT_TRUE(sink.running());
+  auto transport = Network(sink.url());
+  ASSERT_TRUE(transport);
+  OutboxWorker worker = Worker(*transport);
+  auto summary = worker.Drain();
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(summary->sent, 1);
+  const int64_t id = Log()["k1"].id;
+  const std::string log = sink.Log();
+  const std::string path = feedback::VerpReturnPath("verp secret", "bounces", "shop.example", id);
+  EXPECT_NE(log.find("MAIL FROM:<" + path + ">"), std::string::npos) << log;
+  auto token = feedback::VerpTokenOf(path, "bounces");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(*feedback::ReadVerpToken("verp secret", *token), id);
 }
 
 // An HTTP mail API that refuses the token (401): the sender's failure too.

@@ -109,6 +109,20 @@ TEST(SequenceReportTest, OnlyDeliveredStepsAreContacts) {
   EXPECT_EQ(r.steps[0].sent, 0);
 }
 
+// A send that bounced later never arrived; one its recipient complained about did.
+TEST(SequenceReportTest, ABouncedSendIsNoContactAndAComplainedOneIs) {
+  Entry ann;
+  for (const auto& step : kSteps) ann.reported.status[step] = DeliveryStatus::kBounced;
+  Entry bob;
+  bob.reported.status = {{"first", DeliveryStatus::kComplained}};
+  bob.Buy(3, 1000);
+  auto r = Count({&ann, &bob});
+  EXPECT_EQ(r.contacted.entries, 1);
+  EXPECT_EQ(r.contacted.converted, 1);
+  EXPECT_EQ(r.steps[0].decided, 2);
+  EXPECT_EQ(r.steps[0].sent, 1);
+}
+
 TEST(SequenceReportTest, HeldOutEntriesAreCountedOnTheirRecordedSteps) {
   Entry ann(DecisionKind::kHoldout);
   ann.Buy(8, 4000);

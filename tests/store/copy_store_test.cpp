@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,6 +81,19 @@ void Fill(Store& store) {
   bounced.suppress_email = "Gone@Example.com";
   ASSERT_TRUE(
       store.RecordDeliveries(std::vector<DeliveryUpdate>{sent, bounced}, Day("2026-02-02")));
+  // A complaint that came back for the sent message: the send `complained`, the event kept.
+  FeedbackEvent complaint;
+  complaint.event_id = "postmark:1";
+  complaint.source = "postmark";
+  complaint.action = FeedbackAction::kComplaint;
+  complaint.trusted = true;
+  complaint.verp_outbox_id = sent.id;
+  complaint.reason = "spam complaint";
+  complaint.occurred_at = Day("2026-02-03");
+  auto applied = store.RecordFeedback(std::vector<FeedbackEvent>{complaint}, FeedbackPolicy(),
+                                      Day("2026-02-03"));
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  ASSERT_EQ((*applied)[0].outcome, FeedbackOutcome::kApplied);
   ASSERT_TRUE(store.SetMeta("watch.high_water", "25000"));
   // Two places in a sequence: one in flight, waiting on the cap; one left after a purchase.
   SequencePlace waiting;
@@ -130,9 +144,10 @@ TEST(CopyStoreTest, SqliteToPostgresAndBackKeepsEveryRow) {
   for (const auto& t : *there) rows[t.table] = t.rows;
   EXPECT_EQ(rows, (std::map<std::string, int64_t>{{"customers", 2},
                                                   {"transactions", 25000},
-                                                  {"suppressions", 1},
+                                                  {"suppressions", 2},
                                                   {"outbox", 3},
                                                   {"sequence_places", 2},
+                                                  {"feedback_events", 1},
                                                   {"meta", 1}}));
   EXPECT_EQ(progress["transactions"], 25000);
 
@@ -155,7 +170,12 @@ TEST(CopyStoreTest, SqliteToPostgresAndBackKeepsEveryRow) {
     EXPECT_EQ(log[i].sent_at, log0[i].sent_at);
     EXPECT_EQ(log[i].updated_at, log0[i].updated_at);
   }
-  EXPECT_EQ(*p.Suppressions(), std::vector<std::string>{"gone@example.com"});
+  std::map<std::string, DeliveryStatus> statuses;
+  for (const auto& e : log) statuses[e.dedupe_key] = e.status;
+  EXPECT_EQ(statuses["winback:a:0"], DeliveryStatus::kComplained);
+  auto suppressed = *p.Suppressions();
+  std::sort(suppressed.begin(), suppressed.end());
+  EXPECT_EQ(suppressed, (std::vector<std::string>{"ada@example.com", "gone@example.com"}));
   EXPECT_EQ(*p.GetMeta("watch.high_water"), "25000");
   for (const auto& id : {a->id, (*p.FindCustomer("b"))->id}) {
     auto places = p.SequencePlacesOf(id);

@@ -679,6 +679,142 @@ TEST_P(StoreTest, DeliveryHasOneOwnerUntilItIsClosed) {
   EXPECT_TRUE(third->ours);
 }
 
+FeedbackEvent Feedback(std::string id, FeedbackAction action, std::string recipient, const char* at,
+                       bool trusted = true) {
+  FeedbackEvent e;
+  e.event_id = std::move(id);
+  e.source = trusted ? "postmark" : "dsn";
+  e.action = action;
+  e.recipient = std::move(recipient);
+  e.trusted = trusted;
+  e.status = action == FeedbackAction::kSoftBounce ? "4.2.2" : "5.1.1";
+  e.reason = "550 5.1.1 user unknown";
+  e.occurred_at = Day(at);
+  return e;
+}
+
+// Bounces and complaints after the send (docs/feedback.md): matched to their sends by VERP id,
+// Message-ID or the provider's id; each event once; a mail report without a match changes nothing.
+TEST_P(StoreTest, FeedbackSuppressesUnsubscribesAndMarksTheSendOncePerEvent) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  for (auto [id, email] : {std::pair{"a", "Ada@Example.com"}, std::pair{"b", "bob@example.com"},
+                           std::pair{"c", "cy@example.com"}}) {
+    CustomerRecord c = Customer(id);
+    c.email = email;
+    ASSERT_EQ(batch->PutCustomer(c)->outcome, PutOutcome::kInserted);
+  }
+  ASSERT_TRUE(batch->Commit());
+  std::map<std::string, int64_t> customer, send;
+  for (const char* id : {"a", "b", "c"}) {
+    customer[id] = (*store->FindCustomer(id))->id;
+    ASSERT_EQ(*store->RecordDecisions(std::vector<Decision>{
+                  MakeDecision(std::string("k") + id, customer[id], "2026-01-01")}),
+              1);
+  }
+  const Instant now = Day("2026-01-10T12:00:00Z");
+  auto claimed = store->ClaimDue(now, 10);
+  ASSERT_TRUE(claimed) << claimed.error().ToString();
+  std::vector<DeliveryUpdate> sent;
+  for (const auto& item : *claimed) {
+    const std::string who = item.dedupe_key.substr(1);
+    send[who] = item.id;
+    DeliveryUpdate u;
+    u.id = item.id;
+    u.status = DeliveryStatus::kSent;
+    u.attempts = 1;
+    u.message_id = "<m-" + who + "@shop.example>";
+    u.provider_message_id = "p-" + who;
+    u.sent_at = now;
+    sent.push_back(u);
+  }
+  ASSERT_TRUE(store->RecordDeliveries(sent, now));
+
+  FeedbackPolicy policy;  // 3 soft bounces in 14 days
+  FeedbackEvent verp = Feedback("dsn:1", FeedbackAction::kHardBounce, "ada@example.com",
+                                "2026-01-10T13:00:00Z", false);
+  verp.verp_outbox_id = send["a"];
+  FeedbackEvent unknown = Feedback("dsn:2", FeedbackAction::kHardBounce, "bob@example.com",
+                                   "2026-01-10T13:00:00Z", false);
+  unknown.message_id = "never-sent@shop.example";
+  FeedbackEvent other = Feedback("dsn:3", FeedbackAction::kHardBounce, "eve@example.com",
+                                 "2026-01-10T13:00:00Z", false);
+  other.message_id = "m-b@shop.example";  // a send of ours, but to someone else
+  FeedbackEvent complaint =
+      Feedback("arf:1", FeedbackAction::kComplaint, "", "2026-01-10T14:00:00Z", false);
+  complaint.source = "arf";
+  complaint.message_id = "m-b@shop.example";  // the report names nobody: the send says who
+  auto first = store->RecordFeedback(
+      std::vector<FeedbackEvent>{verp, verp, unknown, other, complaint}, policy, now);
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->size(), 5u);
+  EXPECT_EQ((*first)[0].outcome, FeedbackOutcome::kApplied);
+  EXPECT_EQ((*first)[0].outbox_id, send["a"]);
+  EXPECT_EQ((*first)[0].rule, "r");
+  EXPECT_TRUE((*first)[0].suppressed);
+  EXPECT_EQ((*first)[1].outcome, FeedbackOutcome::kDuplicate) << "the same event in one batch";
+  EXPECT_EQ((*first)[2].outcome, FeedbackOutcome::kUnmatched) << "a report for no send of ours";
+  EXPECT_EQ((*first)[3].outcome, FeedbackOutcome::kUnmatched) << "a report for another address";
+  EXPECT_EQ((*first)[4].outcome, FeedbackOutcome::kApplied);
+  EXPECT_EQ((*first)[4].outbox_id, send["b"]);
+
+  // Delivered again (a webhook retried, a report read twice): nothing is applied twice.
+  auto again = store->RecordFeedback(std::vector<FeedbackEvent>{verp, complaint}, policy, now);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ((*again)[0].outcome, FeedbackOutcome::kDuplicate);
+  EXPECT_EQ((*again)[1].outcome, FeedbackOutcome::kDuplicate);
+
+  // Soft bounces: suppressed at the third within 14 days of each other. A webhook is trusted:
+  // its address is acted on without a send to match; its provider id finds the send.
+  std::vector<FeedbackEvent> soft;
+  for (auto [id, at] : {std::pair{"s1", "2026-01-01"}, std::pair{"s2", "2026-01-20"},
+                        std::pair{"s3", "2026-01-25"}, std::pair{"s4", "2026-01-30"}})
+    soft.push_back(Feedback(id, FeedbackAction::kSoftBounce, "cy@example.com", at));
+  FeedbackEvent unsubscribe =
+      Feedback("u1", FeedbackAction::kUnsubscribe, "", "2026-01-11T00:00:00Z");
+  unsubscribe.provider_message_id = "p-c";
+  soft.push_back(unsubscribe);
+  FeedbackEvent stranger =
+      Feedback("u2", FeedbackAction::kUnsubscribe, "zoe@example.com", "2026-01-11T00:00:00Z");
+  soft.push_back(stranger);
+  auto later = store->RecordFeedback(soft, policy, Day("2026-02-01"));
+  ASSERT_TRUE(later) << later.error().ToString();
+  std::vector<bool> suppressed;
+  for (const auto& r : *later) {
+    EXPECT_EQ(r.outcome, FeedbackOutcome::kApplied);
+    suppressed.push_back(r.suppressed);
+  }
+  EXPECT_EQ(suppressed, (std::vector<bool>{false, false, false, true, false, false}));
+  EXPECT_EQ((*later)[4].outbox_id, send["c"]);
+  EXPECT_FALSE((*later)[5].outbox_id);
+
+  std::map<std::string, std::string> why;
+  auto suppressions = store->ListSuppressions();
+  ASSERT_TRUE(suppressions) << suppressions.error().ToString();
+  for (const auto& s : *suppressions) why[s.email] = s.reason;
+  EXPECT_EQ(why, (std::map<std::string, std::string>{
+                     {"ada@example.com", "hard bounce (dsn): 550 5.1.1 user unknown"},
+                     {"bob@example.com", "complaint (arf): 550 5.1.1 user unknown"},
+                     {"cy@example.com",
+                      "3 soft bounces in 14 days, the last (postmark): 4.2.2 550 5.1.1 user "
+                      "unknown"}}));
+  EXPECT_FALSE((*store->FindCustomer("a"))->unsubscribed_at) << "a bounce is no unsubscribe";
+  EXPECT_EQ((*store->FindCustomer("b"))->unsubscribed_at, Day("2026-01-10T12:00:00Z"))
+      << "a complaint unsubscribes, at the latest now";
+  EXPECT_EQ((*store->FindCustomer("c"))->unsubscribed_at, Day("2026-01-11T00:00:00Z"));
+
+  std::map<std::string, LogEntry> log;
+  ASSERT_TRUE(store->ForEachLogEntry({}, [&](const LogEntry& e) { log[e.dedupe_key] = e; }));
+  EXPECT_EQ(log["ka"].status, DeliveryStatus::kBounced);
+  EXPECT_EQ(log["ka"].last_reply, "hard bounce (dsn): 550 5.1.1 user unknown");
+  EXPECT_EQ(log["kb"].status, DeliveryStatus::kComplained);
+  EXPECT_EQ(log["kc"].status, DeliveryStatus::kSent) << "soft bounces leave the send as it was";
+  auto counts = *store->OutboxStatusCounts();
+  EXPECT_EQ(counts[DeliveryStatus::kBounced], 1);
+  EXPECT_EQ(counts[DeliveryStatus::kComplained], 1);
+}
+
 FOLLOWUP_ON_EVERY_BACKEND(StoreTest);
 
 }  // namespace

@@ -125,7 +125,32 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
                     'held', 'cancelled'));
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// Bounces and complaints after the send, as SQLite's version 5: sends `bounced` and `complained`,
+// the sends found by their Message-IDs, and every feedback event handled, once each by event_id.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
+  CHECK (status IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'suppressed', 'held_out',
+                    'held', 'cancelled', 'bounced', 'complained'));
+CREATE INDEX outbox_by_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX outbox_by_provider_message_id ON outbox(provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+CREATE TABLE feedback_events (
+  event_id    text PRIMARY KEY,
+  source      text NOT NULL,
+  type        text NOT NULL,
+  recipient   text NOT NULL,
+  outbox_id   bigint REFERENCES outbox(id),
+  status      text NOT NULL DEFAULT '',
+  reason      text NOT NULL DEFAULT '',
+  occurred_at timestamptz NOT NULL,
+  received_at timestamptz NOT NULL
+);
+CREATE INDEX feedback_events_by_recipient ON feedback_events(recipient, type, occurred_at);
+CREATE INDEX feedback_events_by_outbox ON feedback_events(outbox_id) WHERE outbox_id IS NOT NULL;
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

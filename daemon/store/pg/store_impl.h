@@ -100,6 +100,10 @@ class PostgresStore final : public Store {
   Result<bool> AddSuppression(std::string_view email, std::string_view reason, Instant at) override;
   Result<bool> RemoveSuppression(std::string_view email) override;
   Result<std::vector<Suppression>> ListSuppressions() override;
+  // pg/feedback.cpp
+  Result<std::vector<FeedbackResult>> RecordFeedback(std::span<const FeedbackEvent> events,
+                                                     const FeedbackPolicy& policy,
+                                                     Instant now) override;
   Result<int64_t> ChangeQueue(QueueAction action, const LogFilter& which, std::string_view reason,
                               Instant now) override;
   Result<std::map<std::string, int64_t>> CancelSendsOfRules(std::span<const std::string> rules,
