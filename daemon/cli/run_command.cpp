@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/bounces.h"
 #include "app/decide.h"
 #include "app/deliver.h"
 #include "app/rule_set.h"
@@ -73,6 +74,16 @@ int RunOnce(Env& env) {
   // Sends a crash left half-done go out again (at-least-once).
   auto requeued = (*store)->RequeueInFlight();
   if (!requeued) return Report(requeued.error());
+  // The bounce folder first (paused or not): what bounced since is suppressed before sending.
+  if (!settings.feedback.bounces.empty()) {
+    auto key = app::LoadVerpKey(settings.feedback);
+    if (!key) return Report(key.error());
+    auto read = app::ReadBounceFolder(**store, settings.feedback, *key, env.clock().Now());
+    if (!read) return Report(read.error());
+    if (read->files > 0)
+      std::printf("bounces: %d reports read: %d events applied, %d recorded before, %d unmatched\n",
+                  read->files, read->applied, read->duplicates, read->unmatched);
+  }
   auto pause = app::DeliveryPause(**store);
   if (!pause) return Report(pause.error());
   if (*pause) {

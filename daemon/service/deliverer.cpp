@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/bounces.h"
 #include "service/log.h"
 #include "service/open_store.h"
 
@@ -101,6 +102,14 @@ std::optional<int> Deliverer::Start() {
       spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
     requeue_ = false;
   }
+  if (!settings_.feedback.bounces.empty()) {
+    auto key = app::LoadVerpKey(settings_.feedback);
+    if (!key) {
+      spdlog::error("bounces: {}", key.error().ToString());
+      return ExitCodeFor(key.error());
+    }
+    verp_key_ = std::move(*key);
+  }
   auto delivery = app::OpenDelivery(settings_, facts_, clock_);
   if (!delivery) {
     spdlog::error("delivery: {}", delivery.error().ToString());
@@ -139,8 +148,21 @@ void Deliverer::Resumed() {
                FormatDuration(clock_.Now() - since), failures);
 }
 
+void Deliverer::ReadBounces() {
+  if (settings_.feedback.bounces.empty()) return;
+  auto pass = app::ReadBounceFolder(*store_, settings_.feedback, verp_key_, clock_.Now());
+  if (!pass) {
+    spdlog::error("{} (retrying)", pass.error().ToString());
+    return;
+  }
+  if (pass->files > 0)
+    spdlog::info("bounces: {} reports read: {} events applied, {} recorded before, {} unmatched",
+                 pass->files, pass->applied, pass->duplicates, pass->unmatched);
+}
+
 void Deliverer::Drain() {
   if (!Own()) return;
+  ReadBounces();
   // Paused by the operator (followupd queue pause): said once, and once when it is resumed.
   if (auto pause = app::DeliveryPause(*store_); !pause) {
     spdlog::error("outbox: {} (retrying)", pause.error().ToString());

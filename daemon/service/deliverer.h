@@ -35,6 +35,8 @@ class Deliverer {
 
   // The exit status on failure (3: store or transport), else nullopt.
   std::optional<int> Start();
+  // Reads the bounce folder when one is configured (app/bounces.h), then sends what is due. The
+  // folder is read by the process that delivers, paused or not.
   void Drain();
   void Stop();
 
@@ -47,6 +49,7 @@ class Deliverer {
   bool Own();
   void Paused(const delivery::DrainSummary& done);
   void Resumed();
+  void ReadBounces();
 
   bool owned_ = false;        // delivery for the store is this process's (Store::OwnDelivery)
   int64_t waiting_for_ = -1;  // the other owner last reported, -1 when none was
@@ -55,6 +58,7 @@ class Deliverer {
   std::unique_ptr<store::Store> store_;
   std::optional<app::Delivery> delivery_;
   delivery::DeliveryPause pause_;
+  std::string verp_key_;  // with a bounce folder: the VERP tokens' key
 };
 
 }  // namespace followup::service
