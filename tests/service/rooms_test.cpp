@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "delivery/test_servers.h"
+#include "feedback/verp.h"
 #include "service/decider.h"
 #include "service/deliverer.h"
 #include "service/health.h"
@@ -136,6 +137,46 @@ TEST(DeciderTest, ADailyScheduleFiresOnceAtTenBerlinAcrossTheDstChange) {
   // 10:00 local: 08:00Z in summer time on the 29th and the 30th.
   EXPECT_EQ(passes, (std::vector<Instant>{At("2026-03-29T08:00:00Z"), At("2026-03-30T08:00:00Z")}));
   EXPECT_EQ(testing::Sql(f.db(), "SELECT count(*) FROM outbox"), "3");
+}
+
+// With a bounce folder, the delivering room reads it before each drain: the mail server's bounce
+// of a message the daemon sent (to the message's own VERP return path) marks that send bounced
+// and suppresses the address, so nothing more goes to it.
+TEST(DelivererTest, ABounceThatArrivesAfterTheSendSuppressesTheAddress) {
+  testing::StoreFixture f;
+  f.config.delivery.bounces = f.dir / "bounces";
+  f.config.feedback.verp_key_file = f.dir / "verp.key";
+  f.WriteRule("welcome", testing::kWelcomeRule);
+  f.Customers("id,email,name\nnobody,nobody@example.com,No Body\n");
+  Rooms rooms(f, At("2026-06-30T12:00:00Z"));
+  rooms.Start();
+  rooms.decider.FullPass();
+  f.Transactions(
+      "id,customer_id,occurred_at,kind,amount,currency\nt1,nobody,2026-06-30,purchase,25.00,EUR\n");
+  rooms.decider.NewRows();
+  rooms.deliverer.Drain();
+  ASSERT_EQ(testing::Sql(f.db(), "SELECT status FROM outbox"), "sent");
+  // The bounce, as Postfix writes it, to the return path the message went out with.
+  auto key = app::LoadVerpKey(rooms.settings.feedback);
+  ASSERT_TRUE(key) << key.error().ToString();
+  const std::string return_path = feedback::VerpReturnPath(
+      *key, "bounces", "shop.example", std::stoll(testing::Sql(f.db(), "SELECT id FROM outbox")));
+  const std::string local = return_path.substr(0, return_path.find('@'));
+  std::string dsn =
+      testing::ReadFile(FOLLOWUP_SOURCE_DIR "/tests/data/feedback/dsn/postfix_hard.eml");
+  for (size_t at; (at = dsn.find("bounces+4711-ywl6kbgtljhyhral")) != std::string::npos;)
+    dsn.replace(at, 29, local);
+  std::filesystem::create_directories(f.dir / "bounces/new");
+  f.dir.Write("bounces/new/1782820000.M1P1.mail", dsn);
+  rooms.clock.Advance(minutes(5));
+  rooms.deliverer.Drain();
+  EXPECT_EQ(testing::Sql(f.db(), "SELECT status FROM outbox"), "bounced");
+  EXPECT_EQ(testing::Sql(f.db(),
+                         "SELECT count(*) FROM suppressions WHERE email = "
+                         "'nobody@example.com'"),
+            "1");
+  EXPECT_TRUE(std::filesystem::is_empty(f.dir / "bounces/new"));
+  EXPECT_FALSE(std::filesystem::is_empty(f.dir / "bounces/cur"));
 }
 
 TEST(DeciderTest, ADecisionInQuietHoursWaitsAndGoesOutAtTheirEnd) {
