@@ -130,8 +130,9 @@ int RunReport(Env& env, bool json) {
         "has closed; 95%% intervals, or too few to tell below %lld customers a group\n",
         FormatInstant(now).c_str(), static_cast<long long>(worth::kMinCustomersPerGroup));
   for (const auto& name : names) {
-    auto [window, code] =
+    auto [rule_window, code] =
         windows.count(name) ? windows[name] : std::make_pair(std::chrono::seconds{14 * 86400}, "");
+    const std::chrono::seconds window = rule_window;  // a plain variable: lambdas capture it
     std::map<store::DeliveryStatus, int64_t> status;
     int64_t decided = 0, held_out = 0, pending = 0;
     app::ReportGroup contacted, holdout;
