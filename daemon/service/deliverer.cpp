@@ -102,14 +102,6 @@ std::optional<int> Deliverer::Start() {
       spdlog::warn("outbox: {} sends were in flight at the last stop; sending them again", *n);
     requeue_ = false;
   }
-  if (!settings_.feedback.bounces.empty()) {
-    auto key = app::LoadVerpKey(settings_.feedback);
-    if (!key) {
-      spdlog::error("bounces: {}", key.error().ToString());
-      return ExitCodeFor(key.error());
-    }
-    verp_key_ = std::move(*key);
-  }
   auto delivery = app::OpenDelivery(settings_, facts_, clock_);
   if (!delivery) {
     spdlog::error("delivery: {}", delivery.error().ToString());
@@ -150,7 +142,9 @@ void Deliverer::Resumed() {
 
 void Deliverer::ReadBounces() {
   if (settings_.feedback.bounces.empty()) return;
-  auto pass = app::ReadBounceFolder(*store_, settings_.feedback, verp_key_, clock_.Now());
+  // The key the composer signs the return paths with (LoadComposerOptions read it).
+  auto pass = app::ReadBounceFolder(*store_, settings_.feedback,
+                                    delivery_->composer->options().verp_key, clock_.Now());
   if (!pass) {
     spdlog::error("{} (retrying)", pass.error().ToString());
     return;

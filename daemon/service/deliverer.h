@@ -58,7 +58,6 @@ class Deliverer {
   std::unique_ptr<store::Store> store_;
   std::optional<app::Delivery> delivery_;
   delivery::DeliveryPause pause_;
-  std::string verp_key_;  // with a bounce folder: the VERP tokens' key
 };
 
 }  // namespace followup::service
