@@ -479,9 +479,13 @@ TEST_F(DaemonTest, TellsSystemdReadyReloadingAndStopping) {
 namespace followup {
 namespace {
 
-// Whether process `pid` blocks SIGTERM (SigBlk in /proc/PID/status).
+// Whether process `pid` runs followupd and blocks SIGTERM (SigBlk in /proc/PID/status). The name
+// is read first: between fork and exec the child may still carry a mask of its own (a sanitizer
+// blocks every signal around fork), and a SIGTERM sent then would kill it before followupd runs.
 bool BlocksSigterm(pid_t pid) {
-  std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (testing::ReadFile(proc + "/comm") != "followupd\n") return false;
+  std::string status = testing::ReadFile(proc + "/status");
   auto at = status.find("SigBlk:\t");
   if (at == std::string::npos) return false;
   uint64_t mask = std::stoull(status.substr(at + 8, 16), nullptr, 16);
