@@ -3,6 +3,7 @@
 // or will serve: GET pages with query strings, POST forms, webhook POSTs with bodies and headers.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,9 @@ struct Route {
   std::string method;  // "GET" (serves HEAD too), "POST", ...
   std::string path;    // exact
   HttpHandler handler;
+  // The most body this route takes (a webhook's bodies are larger than a form's); 0: the server's
+  // HttpServerOptions::body_limit_bytes.
+  uint64_t body_limit_bytes = 0;
 };
 
 }  // namespace followup::service

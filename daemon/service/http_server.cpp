@@ -1,5 +1,6 @@
 #include "service/http_server.h"
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <cstdio>
 
@@ -62,6 +63,19 @@ const Route* HttpServerState::Find(std::string_view method, std::string_view pat
     if (route.method == "GET") allow += ", HEAD";
   }
   return nullptr;
+}
+
+uint64_t HttpServerState::BodyLimitFor(std::string_view method, std::string_view target) const {
+  std::string allow;
+  const Route* route =
+      Find(method == "HEAD" ? "GET" : method, target.substr(0, target.find('?')), allow);
+  return route && route->body_limit_bytes > 0 ? route->body_limit_bytes : options.body_limit_bytes;
+}
+
+uint64_t HttpServerState::LargestBodyLimit() const {
+  uint64_t largest = options.body_limit_bytes;
+  for (const Route& route : routes) largest = std::max(largest, route.body_limit_bytes);
+  return largest;
 }
 
 void HttpServerState::Accept(const std::shared_ptr<HttpServerState>& self) {

@@ -9,7 +9,8 @@
 //
 // Everything from the network is bounded: the request header (start line + fields) to
 // header_limit_bytes (else 431) and to header_timeout from when the server starts waiting for it;
-// the body to body_limit_bytes (else 413, decided from Content-Length before the body is read);
+// the body to body_limit_bytes, or the route's own Route::body_limit_bytes (else 413, decided from
+// Content-Length before the body is read, or as a chunked body arrives);
 // the whole request to read_timeout; writing a response to write_timeout; a connection's whole life
 // to connection_timeout and max_requests_per_connection; and live connections to max_connections.
 // When all are taken, a new connection makes room by closing the connection that has waited

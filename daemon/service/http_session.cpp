@@ -72,7 +72,7 @@ void Session::ReadRequest() {
   EnterStage(kReading);
   parser_.emplace();
   ConfigureRequestParser(*parser_,
-                         {state_->options.header_limit_bytes, state_->options.body_limit_bytes});
+                         {state_->options.header_limit_bytes, state_->LargestBodyLimit()});
   request_start_ = Clock::now();
   auto header_time = std::min(state_->options.header_timeout, state_->options.read_timeout);
   stream_.expires_at(std::min(request_start_ + header_time, deadline_));
@@ -87,6 +87,11 @@ void Session::OnHeader(beast::error_code ec) {
   // The body (and the 100 Continue before it) within what is left of the whole request's time.
   stream_.expires_at(std::min(request_start_ + state_->options.read_timeout, deadline_));
   const Request& request = parser_->get();
+  // Now that the route is known, its own limit: from Content-Length at once, else (chunked) as
+  // the body arrives.
+  const uint64_t limit = state_->BodyLimitFor(request.method_string(), request.target());
+  if (parser_->content_length().value_or(0) > limit) return OnReadError(http::error::body_limit);
+  parser_->body_limit(limit);
   if (!parser_->is_done() && request.version() >= 11 &&
       beast::iequals(request[http::field::expect], "100-continue")) {
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),

@@ -47,6 +47,11 @@ struct HttpServerState {
   // The route for `method` on `path`; else nullptr and `allow` (the methods the path takes: 405)
   // or "" (no such path: 404).
   const Route* Find(std::string_view method, std::string_view path, std::string& allow) const;
+  // The body limit for a request to `target` (path and query) with `method`: its route's, else
+  // the server's.
+  uint64_t BodyLimitFor(std::string_view method, std::string_view target) const;
+  // The largest body any route takes: the parser's limit until the request's route is known.
+  uint64_t LargestBodyLimit() const;
 
   const HttpServerOptions options;
   const std::vector<Route> routes;

@@ -415,6 +415,54 @@ TEST_F(HttpServerTest, OversizedRequestsAreRefusedAndTheServerKeepsServing) {
   EXPECT_TRUE(Logged("body limit exceeded"));
 }
 
+// A route with a body limit of its own (a webhook) takes bodies the server's default refuses, and
+// is bounded by its own limit, declared or chunked; the other routes keep the default.
+TEST_F(HttpServerTest, ARouteWithItsOwnBodyLimitTakesLargerBodiesUpToIt) {
+  extra_routes_.push_back({"POST", "/large",
+                           [](const HttpRequest& request, Respond respond) {
+                             respond(TextResponse(200, std::to_string(request.body.size()) + "\n"));
+                           },
+                           200'000});
+  StartServer();
+  const std::string body(100'000, 'a');
+  Response taken = Fetch(Post("/large", "application/json", body));
+  EXPECT_EQ(taken.result(), http::status::ok);
+  EXPECT_EQ(taken.body(), "100000\n");
+  {
+    std::string chunked = "POST /large HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 100; ++i) chunked += "3e8\r\n" + std::string(1000, 'c') + "\r\n";
+    chunked += "0\r\n\r\n";
+    Response response = Fetch(chunked);
+    EXPECT_EQ(response.result(), http::status::ok);
+    EXPECT_EQ(response.body(), "100000\n");
+  }
+  for (const std::string& refused : {Post("/large", "application/json", std::string(300'000, 'b')),
+                                     Post("/unsubscribe?" + std::string(kGoodQuery),
+                                          "application/x-www-form-urlencoded", body)}) {
+    Client client(port_);
+    client.Send(refused);
+    Response response;
+    if (!client.Read(response)) {
+      EXPECT_EQ(response.result(), http::status::payload_too_large);
+    }  // else the server closed the connection: fine too
+    EXPECT_TRUE(client.ClosedWithin(3s));
+  }
+  {
+    // Chunked past the route's own limit.
+    Client client(port_);
+    std::string chunked = "POST /large HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 250; ++i) chunked += "3e8\r\n" + std::string(1000, 'c') + "\r\n";
+    chunked += "0\r\n\r\n";
+    client.Send(chunked);
+    Response response;
+    if (!client.Read(response)) {
+      EXPECT_EQ(response.result(), http::status::payload_too_large);
+    }
+    EXPECT_TRUE(client.ClosedWithin(3s));
+  }
+  EXPECT_TRUE(Calls().empty());  // the unsubscribe callback never ran
+}
+
 TEST_F(HttpServerTest, GarbageGetsBadRequest) {
   StartServer();
   Client client(port_);
