@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "app/settings.h"
+#include "delivery/https_get.h"
 #include "delivery/unsubscribe.h"
 #include "service/log.h"
 #include "service/open_store.h"
@@ -24,6 +25,13 @@ std::optional<int> Desk::Start() {
     return 3;
   }
   key_ = std::move(*key);
+  auto get = [](const std::string& url) { return delivery::HttpsGet(url); };
+  auto webhooks = app::LoadWebhooks(settings_.feedback, get, get);
+  if (!webhooks) {
+    spdlog::error("webhooks: {}", webhooks.error().ToString());
+    return webhooks.error().code == ErrorCode::kInvalidInput ? 1 : 3;
+  }
+  webhooks_ = std::move(*webhooks);
   if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
   return std::nullopt;
 }
@@ -61,6 +69,28 @@ EndpointHandlers Desk::Handlers() {
       done(customer);
     });
   };
+  for (const std::string& provider : webhooks_.Providers()) {
+    EndpointHandlers::Webhook webhook;
+    webhook.provider = provider;
+    webhook.body_limit_bytes = webhooks_.BodyLimit(provider);
+    webhook.receive = [this, provider](const HttpRequest& request,
+                                       std::function<void(int, std::string)> done) {
+      feedback::WebhookRequest copy;
+      for (const auto& [name, value] : request.headers) copy.headers.emplace(name, value);
+      boost::asio::post(thread_, [this, provider, copy = std::move(copy), body = request.body,
+                                  peer = request.peer, done = std::move(done)]() mutable {
+        copy.body = body;
+        app::WebhookAnswer answer = app::ReceiveWebhook(*store_, webhooks_, provider, copy,
+                                                        settings_.feedback.policy, clock_.Now());
+        if (answer.status == 200)
+          spdlog::info("{} from {}", answer.log, peer);
+        else
+          spdlog::warn("{} from {} (HTTP {})", answer.log, peer, answer.status);
+        done(answer.status, std::move(answer.body));
+      });
+    };
+    handlers.webhooks.push_back(std::move(webhook));
+  }
   return handlers;
 }
 

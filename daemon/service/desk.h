@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/settings.h"
+#include "app/webhooks.h"
 #include "base/time.h"
 #include "service/endpoints.h"
 #include "service/health.h"
@@ -25,11 +26,12 @@ class Desk {
        const Health& health);
   ~Desk();
 
-  // Opens the desk's store connection and reads the unsubscribe key; the exit status on failure
-  // (3). Before any handler is called.
+  // Opens the desk's store connection, reads the unsubscribe key and the webhooks' secrets; the
+  // exit status on failure (3; 1 for secrets that are not what the config says). Before any
+  // handler is called.
   std::optional<int> Start();
-  // The handlers of /healthz (answered on the loop: it only reads atomics), /metrics and
-  // /unsubscribe (on the desk). After Start.
+  // The handlers of /healthz (answered on the loop: it only reads atomics), /metrics,
+  // /unsubscribe and the configured /webhooks/PROVIDER (on the desk). After Start.
   EndpointHandlers Handlers();
   // Finishes the work in hand and ends the thread; later work is dropped. Idempotent.
   void Stop();
@@ -40,6 +42,7 @@ class Desk {
   const Metrics& metrics_;
   const Health& health_;
   std::string key_;
+  app::Webhooks webhooks_;
   std::unique_ptr<store::Store> store_;  // used on the desk thread only
   boost::asio::thread_pool thread_{1};
 };

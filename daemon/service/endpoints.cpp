@@ -90,6 +90,15 @@ std::vector<Route> Endpoints(EndpointHandlers handlers, std::function<void(std::
                });
          }});
   }
+  for (const auto& webhook : shared->webhooks) {
+    routes.push_back({"POST", "/webhooks/" + webhook.provider,
+                      [receive = webhook.receive](const HttpRequest& request, Respond respond) {
+                        receive(request, [respond](int status, std::string text) {
+                          respond(TextResponse(status, std::move(text) + "\n"));
+                        });
+                      },
+                      webhook.body_limit_bytes});
+  }
   return routes;
 }
 

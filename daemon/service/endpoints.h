@@ -12,10 +12,14 @@
 //                            kNotFound and kUsage (bad or forged token), 503 for kRuntime (store
 //                            down: the mail receiver retries); 400 without calling it when the body
 //                            lacks List-Unsubscribe=One-Click.
+//   POST      /webhooks/P    a provider's bounces and complaints (docs/feedback.md), one route per
+//                            provider P configured, each with the body limit it gives; the handler
+//                            answers with a status and one line of text
 //   Q is the raw query string (after '?', not decoded), as delivery/unsubscribe.h's links carry it
 //   (c=CUSTOMER&t=TOKEN) and VerifyUnsubscribe takes it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -37,6 +41,17 @@ struct EndpointHandlers {
   // external id, or an Error (kInvalidInput for a bad or forged token, kRuntime when the store
   // fails), at once or later from any thread. Unset: no /unsubscribe.
   std::function<void(std::string query, std::function<void(Result<std::string>)> done)> unsubscribe;
+
+  struct Webhook {
+    std::string provider;           // the route is POST /webhooks/PROVIDER
+    uint64_t body_limit_bytes = 0;  // Route::body_limit_bytes
+    // Handles the request (copy what later work needs) and hands `done` the status and the
+    // response's text, at once or later from any thread.
+    std::function<void(const HttpRequest& request,
+                       std::function<void(int status, std::string text)> done)>
+        receive;
+  };
+  std::vector<Webhook> webhooks;
 };
 
 // The routes for the handlers that are set. `log` gets one line per refused or failed unsubscribe

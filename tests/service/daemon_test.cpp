@@ -17,6 +17,7 @@
 #include <functional>
 #include <thread>
 
+#include "feedback/webhook.h"
 #include "service/smtp_sink.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
@@ -41,6 +42,29 @@ std::string HttpGet(int port, const std::string& path) {
   std::string response;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// An HTTP POST of `body` with `headers` ("Name: value\r\n" each) to a loopback port: the whole
+// response, headers first.
+std::string HttpPost(int port, const std::string& path, const std::string& headers,
+                     const std::string& body) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                          headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                          body;
     if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
       char buffer[4096];
       for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
@@ -182,6 +206,45 @@ TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
       << Log();
   Buy("ann");
   EXPECT_TRUE(WaitFor([&] { return StatusOf("ann") == "sent"; }, 10s)) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// A provider's signed webhook, posted to the running daemon, suppresses the address it names (as
+// `followupd suppress list` shows); a forged one is refused and changes nothing; a provider that
+// is not configured has no route.
+TEST_F(DaemonTest, ASignedWebhookSuppressesTheAddressAndAForgedOneIsRefused) {
+  dir_.Write("generic.secret", "generic-webhook-secret\n");
+  dir_.Write("followup.yaml",
+             testing::ReadFile(dir_ / "followup.yaml") +
+                 "feedback:\n  generic:\n    secret_file: " + dir_ / "generic.secret" + "\n");
+  int port = StartListening();
+  ASSERT_NE(port, 0) << Log();
+
+  const std::string body =
+      R"({"events": [{"id": "e-1", "type": "hard_bounce", "email": "old@example.com",)"
+      R"( "reason": "550 5.1.1 user unknown"}]})";
+  const int64_t now = std::time(nullptr);
+  auto headers = [&](const std::string& secret) {
+    return "Content-Type: application/json\r\nX-Followup-Timestamp: " + std::to_string(now) +
+           "\r\nX-Followup-Signature: " + feedback::GenericSignature(secret, now, body) + "\r\n";
+  };
+  std::string forged = HttpPost(port, "/webhooks/generic", headers("a guess"), body);
+  EXPECT_EQ(forged.rfind("HTTP/1.1 401", 0), 0u) << forged;
+  EXPECT_EQ(Run("suppress list").out.find("old@example.com"), std::string::npos);
+
+  std::string taken = HttpPost(port, "/webhooks/generic", headers("generic-webhook-secret"), body);
+  EXPECT_EQ(taken.rfind("HTTP/1.1 200", 0), 0u) << taken;
+  EXPECT_NE(taken.find("1 applied"), std::string::npos) << taken;
+  auto list = Run("suppress list");
+  EXPECT_NE(list.out.find("old@example.com"), std::string::npos) << list.out << list.err;
+  EXPECT_NE(list.out.find("hard bounce (generic)"), std::string::npos) << list.out;
+
+  std::string again = HttpPost(port, "/webhooks/generic", headers("generic-webhook-secret"), body);
+  EXPECT_NE(again.find("0 applied, 1 recorded before"), std::string::npos) << again;
+  std::string mailgun = HttpPost(port, "/webhooks/mailgun", headers("x"), body);
+  EXPECT_EQ(mailgun.rfind("HTTP/1.1 404", 0), 0u) << mailgun;
+  EXPECT_NE(Log().find("webhook generic: refused"), std::string::npos) << Log();
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
