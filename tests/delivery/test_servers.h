@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -340,6 +341,90 @@ struct HttpReply {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+};
+
+// An HTTPS file server on 127.0.0.1: OpenSSL's own `openssl s_server -WWW`, serving the files of
+// its folder (Write) under a self-signed certificate for 127.0.0.1 (ca_file(): what a client must
+// trust). One connection at a time. Killed when the object dies; port() is 0 when it could not
+// start.
+class HttpsFileServer {
+ public:
+  explicit HttpsFileServer(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_ / "www");
+    const std::string made =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout '" +
+        (dir_ / "key.pem").string() + "' -out '" + (dir_ / "cert.pem").string() +
+        "' >/dev/null 2>&1";
+    if (std::system(made.c_str()) != 0) return;
+    for (int attempt = 0; attempt < 5 && port_ == 0; ++attempt) Start();
+  }
+  ~HttpsFileServer() { Stop(); }
+  HttpsFileServer(const HttpsFileServer&) = delete;
+  HttpsFileServer& operator=(const HttpsFileServer&) = delete;
+
+  int port() const { return port_; }
+  std::string ca_file() const { return (dir_ / "cert.pem").string(); }
+  std::string url(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  // Serves `text` at /`name`.
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / "www" / name, std::ios::binary) << text;
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+ private:
+  void Start() {
+    int port = FreeLoopbackPort();
+    std::vector<std::string> argv = {"openssl", "s_server",
+                                     "-accept", "127.0.0.1:" + std::to_string(port),
+                                     "-cert",   (dir_ / "cert.pem").string(),
+                                     "-key",    (dir_ / "key.pem").string(),
+                                     "-WWW"};
+    const std::string log = (dir_ / "log").string();
+    const std::string www = (dir_ / "www").string();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      if (chdir(www.c_str()) != 0) _exit(127);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp("openssl", args.data());
+      _exit(127);
+    }
+    pid_ = pid;
+    // Ready once it says ACCEPT; gone if it exited (the port was taken): try another.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::ifstream in(log);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("ACCEPT") != std::string::npos) {
+        port_ = port;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Stop();
+  }
+
+  std::filesystem::path dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
 };
 
 // A scripted HTTP/1.1 server on 127.0.0.1 (keep-alive; a thread per connection). `handler` decides
