@@ -7,7 +7,10 @@
 #include <string>
 
 #include "base/time.h"
+#include "delivery/https_get.h"
+#include "delivery/test_servers.h"
 #include "feedback/crypto.h"
+#include "feedback/sns_messages.h"
 #include "support/sqlite_util.h"
 #include "support/store_fixture.h"
 #include "support/test_util.h"
@@ -141,6 +144,96 @@ TEST_F(WebhooksTest, AStoreThatFailsGets503) {
   testing::Exec(f_.db(), "DROP TABLE feedback_events");
   WebhookAnswer answer = Generic(Fixture("generic/events.json"), "generic-webhook-secret");
   EXPECT_EQ(answer.status, 503) << answer.log;
+}
+
+// Amazon SES through SNS, with the certificate and the subscription URL served over real HTTPS
+// (OpenSSL's s_server, trusted by the test's CA file): the subscription is confirmed by visiting
+// its URL, a signed bounce is verified with the fetched certificate and suppresses, the
+// certificate is fetched once; a message signed by another key is refused.
+TEST(SesWebhookTest, ConfirmsTheSubscriptionAndVerifiesNotificationsWithTheFetchedCertificate) {
+  using nlohmann::json;
+  const Instant now = *ParseInstant("2025-02-13T10:00:30Z", nullptr);
+  const std::string topic = "arn:aws:sns:us-east-1:123456789012:shop-ses-feedback";
+  testing::StoreFixture f;
+  f.Customers("id,email,name\nnobody,nobody@example.com,No Body\n");
+  testing::TempDir www;
+  testing::HttpsFileServer server(www.path());
+  ASSERT_NE(server.port(), 0) << "openssl s_server did not start";
+  feedback::testing::SigningCertificate cert{*ParseInstant("2025-01-01T00:00:00Z", nullptr),
+                                             *ParseInstant("2026-01-01T00:00:00Z", nullptr)};
+  server.Write("SimpleNotificationService-test.pem", cert.pem);
+  server.Write("confirm", "<ConfirmSubscriptionResponse/>");
+  const std::string cert_url = server.url("/SimpleNotificationService-test.pem");
+
+  int fetches = 0, visits = 0;
+  delivery::HttpsGetOptions trusting;
+  trusting.ca_file = server.ca_file();
+  FeedbackSettings settings;
+  settings.ses_topic_arns = {topic};
+  auto loaded = LoadWebhooks(
+      settings,
+      [&](const std::string& url) {
+        ++fetches;
+        return delivery::HttpsGet(url, trusting);
+      },
+      [&](const std::string& url) {
+        ++visits;
+        return delivery::HttpsGet(url, trusting);
+      });
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  Webhooks webhooks = std::move(*loaded);
+  ASSERT_TRUE(webhooks.ses);
+  webhooks.ses->test_allowed_host = "127.0.0.1:" + std::to_string(server.port());
+  store::FeedbackPolicy policy;
+  auto post = [&](const json& m, const char* type) {
+    feedback::WebhookRequest request;
+    request.headers["x-amz-sns-message-type"] = type;
+    const std::string body = m.dump();
+    request.body = body;
+    return ReceiveWebhook(*f.store, webhooks, "ses", request, policy, now);
+  };
+
+  json confirmation = feedback::testing::SignSns(
+      {{"Type", "SubscriptionConfirmation"},
+       {"MessageId", "165545c9-2a5c-472c-8df2-7ff2be2b3b1b"},
+       {"Token", "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92"},
+       {"TopicArn", topic},
+       {"Message", "You have chosen to subscribe to the topic " + topic + "."},
+       {"SubscribeURL", server.url("/confirm")},
+       {"Timestamp", "2025-02-13T10:00:00.000Z"}},
+      cert.key.get(), cert_url);
+  WebhookAnswer confirmed = post(confirmation, "SubscriptionConfirmation");
+  EXPECT_EQ(confirmed.status, 200) << confirmed.log;
+  EXPECT_EQ(visits, 1);
+
+  auto notification = [&](const std::string& id) {
+    return feedback::testing::SignSns({{"Type", "Notification"},
+                                       {"MessageId", id},
+                                       {"TopicArn", topic},
+                                       {"Message", Fixture("ses/bounce_permanent.json")},
+                                       {"Timestamp", "2025-02-13T10:00:07.125Z"}},
+                                      cert.key.get(), cert_url);
+  };
+  WebhookAnswer bounce = post(notification("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"), "Notification");
+  EXPECT_EQ(bounce.status, 200) << bounce.log;
+  EXPECT_GE(bounce.applied, 1) << bounce.log;
+  auto list = f.store->ListSuppressions();
+  ASSERT_TRUE(list);
+  ASSERT_FALSE(list->empty());
+  EXPECT_NE(list->front().reason.find("hard bounce (ses)"), std::string::npos)
+      << list->front().reason;
+
+  server.Stop();  // the certificate is kept: the next notification needs no fetch
+  WebhookAnswer second = post(notification("5f0a6a7c-3b1e-4f7a-9c55-0d2f1e8b7a61"), "Notification");
+  EXPECT_EQ(second.status, 200) << second.log;
+  EXPECT_EQ(fetches, 1);
+
+  feedback::testing::SigningCertificate other{*ParseInstant("2025-01-01T00:00:00Z", nullptr),
+                                              *ParseInstant("2026-01-01T00:00:00Z", nullptr)};
+  json forged = notification("9d7e5c3a-1b2f-4e6d-8a9c-0b1d2e3f4a5b");
+  forged = feedback::testing::SignSns(forged, other.key.get(), cert_url);
+  WebhookAnswer refused = post(forged, "Notification");
+  EXPECT_EQ(refused.status, 401) << refused.log;
 }
 
 TEST(LoadWebhooksTest, SecretsThatCannotBeReadOrAreNotUserPasswordAreErrors) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "feedback/crypto.h"
+#include "feedback/sns_messages.h"
 #include "feedback/test_keys.h"
 #include "feedback/webhook.h"
 
@@ -38,28 +39,8 @@ class SesTest : public ::testing::Test {
     return options;
   }
 
-  // The SNS string to sign, as the SNS documentation gives it.
-  static std::string ToSign(const json& m) {
-    std::string out;
-    bool confirmation = m["Type"] != "Notification";
-    std::vector<std::string> names =
-        confirmation ? std::vector<std::string>{"Message", "MessageId", "SubscribeURL", "Timestamp",
-                                                "Token",   "TopicArn",  "Type"}
-                     : std::vector<std::string>{"Message",   "MessageId", "Subject",
-                                                "Timestamp", "TopicArn",  "Type"};
-    for (const std::string& name : names) {
-      if (!m.contains(name)) continue;
-      out += name + "\n" + m[name].get<std::string>() + "\n";
-    }
-    return out;
-  }
-
   json Signed(json m, int version = 1) {
-    m["SignatureVersion"] = std::to_string(version);
-    m["SigningCertURL"] = kCertUrl;
-    m["Signature"] = Base64Encode(
-        testing::Sign(cert_.key.get(), version == 1 ? EVP_sha1() : EVP_sha256(), ToSign(m)));
-    return m;
+    return testing::SignSns(std::move(m), cert_.key.get(), kCertUrl, version);
   }
 
   json Notification(const std::string& ses_fixture,
