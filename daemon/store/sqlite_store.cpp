@@ -781,6 +781,8 @@ class SqliteStore final : public Store {
     if (f.status) sql += " AND o.status = ?4";
     if (f.in_queue) sql += " AND o.status IN ('queued', 'sending', 'deferred', 'held')";
     if (!f.ids.empty()) sql += " AND o.id IN (SELECT value FROM json_each(?6))";
+    if (f.until) sql += " AND o.decided_at <= ?10";
+    if (f.after) sql += " AND (o.decided_at, o.id) < (?11, ?12)";
     return sql;
   }
   static void BindLogSelection(Statement& s, const LogFilter& f) {
@@ -789,6 +791,11 @@ class SqliteStore final : public Store {
     if (!f.customer.empty()) s.Bind(3, std::string_view(f.customer));
     if (f.status) s.Bind(4, DeliveryStatusName(*f.status));
     if (!f.ids.empty()) s.Bind(6, std::string_view(JsonList(f.ids)));
+    if (f.until) s.Bind(10, static_cast<int64_t>(f.until->time_since_epoch().count()));
+    if (f.after) {
+      s.Bind(11, static_cast<int64_t>(f.after->first.time_since_epoch().count()));
+      s.Bind(12, f.after->second);
+    }
   }
 
   Result<void> ForEachLogEntry(const LogFilter& f,

@@ -300,6 +300,11 @@ struct LogFilter {
   int64_t limit = 0;                     // 0 = no limit
   bool in_queue = false;                 // only sends in the queue (IsInQueue)
   std::vector<int64_t> ids;              // only these outbox ids; empty = any
+  std::optional<Instant> until;          // decided at or before; none = any
+  // Keyset paging: only the entries after this one (its decided_at and id) in the log's order,
+  // newest first: the last entry of the previous page. Uses the decided_at index, so a page
+  // deep in millions of rows costs what the first does.
+  std::optional<std::pair<Instant, int64_t>> after;
 };
 
 // What happened after one decision, for `report`.

@@ -471,6 +471,46 @@ TEST_P(StoreTest, DecisionsAreRecordedOnceAndTheLogAndReportReadThem) {
   EXPECT_EQ(outcomes[0].purchases, 0) << "only purchases with the offer code";
 }
 
+// Paging the send log by its last entry (keyset): every entry once, in order, ties on the
+// decision time broken by id; a date range bounds it at both ends.
+TEST_P(StoreTest, TheLogPagesByItsLastEntryAndTakesADateRange) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto batch = std::move(*store->BeginImport());
+  ASSERT_EQ(batch->PutCustomer(Customer("a", "Ada"))->outcome, PutOutcome::kInserted);
+  ASSERT_TRUE(batch->Commit());
+  int64_t ida = (*store->FindCustomer("a"))->id;
+  std::vector<Decision> decisions;
+  const char* days[] = {"2026-01-01", "2026-01-02", "2026-01-02", "2026-01-02",
+                        "2026-01-03", "2026-01-04", "2026-01-05"};
+  for (int i = 0; i < 7; ++i)
+    decisions.push_back(MakeDecision("r:a:" + std::to_string(i), ida, days[i]));
+  ASSERT_EQ(*store->RecordDecisions(decisions), 7);
+
+  std::vector<std::string> all;
+  ASSERT_TRUE(store->ForEachLogEntry({}, [&](const LogEntry& e) { all.push_back(e.dedupe_key); }));
+  ASSERT_EQ(all.size(), 7u);
+  std::vector<std::string> paged;
+  LogFilter page;
+  page.limit = 2;
+  for (int pages = 0; pages < 10; ++pages) {
+    std::vector<LogEntry> got;
+    ASSERT_TRUE(store->ForEachLogEntry(page, [&](const LogEntry& e) { got.push_back(e); }));
+    if (got.empty()) break;
+    for (const auto& e : got) paged.push_back(e.dedupe_key);
+    page.after = std::pair{got.back().decided_at, got.back().id};
+  }
+  EXPECT_EQ(paged, all) << "each entry once, in the log's order, across the tie on 01-02";
+
+  LogFilter range;
+  range.since = Day("2026-01-01T12:00:00Z");
+  range.until = Day("2026-01-03");
+  std::vector<std::string> in_range;
+  ASSERT_TRUE(
+      store->ForEachLogEntry(range, [&](const LogEntry& e) { in_range.push_back(e.dedupe_key); }));
+  EXPECT_EQ(in_range, (std::vector<std::string>{"r:a:4", "r:a:3", "r:a:2", "r:a:1"}));
+}
+
 TEST_P(StoreTest, AKnownCustomerImportedAgainTakesTheChangedFieldsAndKeepsHistory) {
   auto store = OpenStore();
   ASSERT_TRUE(store);

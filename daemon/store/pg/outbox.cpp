@@ -260,7 +260,9 @@ constexpr std::string_view kLogSelection =
     "AND ($3::text IS NULL OR c.external_id = $3 OR r.external_id = $3) "
     "AND ($4::text IS NULL OR o.status = $4) "
     "AND (NOT $5::boolean OR o.status IN ('queued', 'sending', 'deferred', 'held')) "
-    "AND ($6::bigint[] IS NULL OR o.id = ANY($6::bigint[]))";
+    "AND ($6::bigint[] IS NULL OR o.id = ANY($6::bigint[])) "
+    "AND ($7::bigint IS NULL OR o.decided_at <= to_timestamp($7::bigint)) "
+    "AND ($8::bigint IS NULL OR (o.decided_at, o.id) < (to_timestamp($8::bigint), $9::bigint))";
 
 Params LogSelectionParams(const LogFilter& f) {
   std::vector<std::string> ids;
@@ -271,7 +273,10 @@ Params LogSelectionParams(const LogFilter& f) {
       .Add(NonEmpty(f.customer))
       .Add(f.status ? std::optional<std::string>(DeliveryStatusName(*f.status)) : std::nullopt)
       .Add(std::string(f.in_queue ? "true" : "false"))
-      .Add(ids.empty() ? std::optional<std::string>() : std::optional<std::string>(TextArray(ids)));
+      .Add(ids.empty() ? std::optional<std::string>() : std::optional<std::string>(TextArray(ids)))
+      .Add(f.until ? std::optional<int64_t>(Secs(*f.until)) : std::nullopt)
+      .Add(f.after ? std::optional<int64_t>(Secs(f.after->first)) : std::nullopt)
+      .Add(f.after ? std::optional<int64_t>(f.after->second) : std::nullopt);
   return params;
 }
 
@@ -291,10 +296,10 @@ Result<int64_t> PostgresStore::ChangeQueue(QueueAction action, const LogFilter& 
   const bool requeue = action == QueueAction::kRequeue;
   auto rows = Retrying([&] {
     return conn_.Exec(
-        "UPDATE outbox SET status = $7, updated_at = " + Timestamp("$8") +
+        "UPDATE outbox SET status = $10, updated_at = " + Timestamp("$11") +
             (requeue ? ", attempts = 0, next_attempt_at = NULL" : "") +
             (action == QueueAction::kRelease ? ", next_attempt_at = NULL" : "") +
-            ", last_reply = coalesce($10::text, last_reply) WHERE status = ANY($9::text[]) AND "
+            ", last_reply = coalesce($13::text, last_reply) WHERE status = ANY($12::text[]) AND "
             "id IN (SELECT o.id" +
             std::string(kLogSelection) + ")",
         params, "store change the queue");
@@ -330,7 +335,7 @@ Result<void> PostgresStore::ForEachLogEntry(const LogFilter& f,
           ", coalesce(o.last_reply, ''), coalesce(o.provider_message_id, ''), "
           "coalesce(o.message_id, ''), o.dedupe_key, " +
           Seconds("o.updated_at") + std::string(kLogSelection) +
-          " ORDER BY o.decided_at DESC, o.id DESC LIMIT $7::bigint",
+          " ORDER BY o.decided_at DESC, o.id DESC LIMIT $10::bigint",
       params, "store read the send log", [&](const Rows& r, int i) -> Result<void> {
         LogEntry e;
         e.id = r.Int(i, 0);
