@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "console/access.h"
 #include "delivery/mime.h"
 #include "feedback/webhook.h"
 
@@ -37,6 +38,9 @@ std::vector<Error> CheckRunnable(const Config& config, const Settings& settings)
       problem(ErrorCode::kInvalidInput, "credentials in " + *path + ": expected user:password",
               key);
   }
+  if (settings.service.console && !settings.service.console_credentials_path.empty())
+    if (auto users = console::ReadCredentials(settings.service.console_credentials_path); !users)
+      problem(ErrorCode::kInvalidInput, users.error().message, "service.console.credentials_file");
   return problems;
 }
 

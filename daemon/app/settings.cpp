@@ -96,6 +96,8 @@ Settings MakeSettings(const Config& config, std::string store_url, const date::t
   s.service.poll_interval = std::chrono::milliseconds(config.service.poll_interval_ms);
   s.service.full_pass = config.service.full_pass;
   s.service.refit_minute = config.service.refit_minute;
+  s.service.console = config.service.console;
+  s.service.console_credentials_path = SecretPath(config.service.console_credentials_file, config);
   return s;
 }
 

@@ -32,6 +32,10 @@ struct ServiceSettings {
   std::chrono::milliseconds poll_interval{50};
   std::chrono::seconds full_pass{300};
   int refit_minute = 3 * 60;  // local minute of the day
+  bool console = true;        // the console's routes under /console
+  // Its USER:HASH file, as secret files are found (DeliverySettings::credentials_path); "" = no
+  // login asked (the config allows that on loopback only).
+  std::string console_credentials_path;
 };
 
 // Delivery as configured, before anything is read from a file.

@@ -17,6 +17,10 @@ int HexValue(char c);
 // broken escape.
 std::optional<std::string> FormDecode(std::string_view s);
 
+// Percent-encoding of every byte but the unreserved ones (RFC 3986: letters, digits, "-._~"):
+// safe as a query value, a form value or a path segment.
+std::string PercentEncode(std::string_view s);
+
 // Whether a store URL names a PostgreSQL database: postgresql://..., postgres://... or a libpq
 // key=value string ("host=/run/postgresql dbname=followup").
 bool IsPostgresStoreUrl(std::string_view url);

@@ -181,8 +181,16 @@ void Validate(const Config& c, std::vector<Error>& problems) {
             "delivery.unsubscribe_url");
   if (c.worth.time_unit != "days" && c.worth.time_unit != "weeks")
     problem("time_unit must be 'days' or 'weeks'", "worth.time_unit");
-  if (auto listen = ParseListenAddress(c.service.listen); !listen)
+  if (auto listen = ParseListenAddress(c.service.listen); !listen) {
     problem(listen.error().message, "service.listen");
+  } else if (!listen->host.empty() && c.service.console &&
+             c.service.console_credentials_file.empty() && !IsLoopback(listen->host)) {
+    // Open on loopback only: anyone who reaches another address could read the send log.
+    problem("the console on " + c.service.listen +
+                " (not a loopback address) needs service.console.credentials_file, or "
+                "service.console.enabled: false",
+            "service.listen");
+  }
   // The bounce address's local part is PREFIX+TOKEN: 27 characters leave room for every token in
   // the 64 of a local part (feedback/verp.h).
   const std::string& prefix = c.feedback.verp_prefix;
@@ -202,6 +210,14 @@ void Validate(const Config& c, std::vector<Error>& problems) {
 }
 
 }  // namespace
+
+bool IsLoopback(std::string_view host) {
+  in_addr v4;
+  in6_addr v6;
+  const std::string h(host);
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   if (text.empty()) return ListenAddress{};
@@ -395,8 +411,20 @@ ConfigReading ReadConfigText(const std::string& yaml_text, const std::string& pa
         v.refit_minute = h * 60 + m;
         return {};
       };
+      auto console = [&](const YAML::Node& t) -> Result<void> {
+        auto enabled = [&](const YAML::Node& b) -> Result<void> {
+          if (!b.IsScalar() || !YAML::convert<bool>::decode(b, v.console))
+            return InvalidInput("expected true or false", reader.At(b));
+          return {};
+        };
+        reader.Map(t, "service.console",
+                   {{"enabled", enabled},
+                    {"credentials_file", reader.String(v.console_credentials_file)}});
+        return {};
+      };
       reader.Map(n, "service",
                  {{"listen", reader.String(v.listen)},
+                  {"console", console},
                   {"max_connections", reader.Integer(v.max_connections, 1, 65536)},
                   {"poll_interval_ms", reader.Integer(v.poll_interval_ms, 10, 60000)},
                   {"full_pass", reader.Duration(v.full_pass, ServiceConfig::kMinFullPass)},

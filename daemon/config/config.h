@@ -89,6 +89,11 @@ struct ServiceConfig {
   // Every rule over everyone, this often (and on start); at least kMinFullPass.
   std::chrono::seconds full_pass{300};
   int refit_minute = 3 * 60;  // refit the worth models daily at this local time
+  // The console (docs/console.md) under /console: console.enabled, and console.credentials_file
+  // (USER:HASH lines, read as delivery.credentials_file is), which a listen address other than
+  // loopback requires.
+  bool console = true;
+  std::string console_credentials_file;
   static constexpr std::chrono::seconds kMinFullPass{10};
 };
 
@@ -124,6 +129,8 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text);
+// Whether `host` (as ListenAddress has it) is a loopback address: 127.0.0.0/8 or ::1.
+bool IsLoopback(std::string_view host);
 
 // A config as read: every value that could be read (defaults for the rest), and every problem
 // found, in file order, each with FILE:LINE:COL. `check` reports them all.

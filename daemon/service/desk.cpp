@@ -32,6 +32,14 @@ std::optional<int> Desk::Start() {
     return webhooks.error().code == ErrorCode::kInvalidInput ? 1 : 3;
   }
   webhooks_ = std::move(*webhooks);
+  if (settings_.service.console && !settings_.service.console_credentials_path.empty()) {
+    auto users = console::ReadCredentials(settings_.service.console_credentials_path);
+    if (!users) {
+      spdlog::error("console: {}", users.error().ToString());
+      return users.error().code == ErrorCode::kInvalidInput ? 1 : 3;
+    }
+    console_users_ = std::move(*users);
+  }
   if (auto failed = OpenStore(settings_.store_url, store_)) return failed;
   return std::nullopt;
 }
@@ -69,6 +77,28 @@ EndpointHandlers Desk::Handlers() {
       done(customer);
     });
   };
+  if (settings_.service.console) {
+    handlers.console = [this](const HttpRequest& request, Respond respond) {
+      boost::asio::post(thread_, [this, path = request.path, query = request.query,
+                                  authorization = std::string(request.Header("Authorization")),
+                                  respond = std::move(respond)] {
+        console::Page page;
+        if (console_users_ && !ConsoleAuthorized(authorization)) {
+          page = console::ErrorPage(401, "Sign in to see the console.");
+          page.headers.emplace_back("WWW-Authenticate",
+                                    "Basic realm=\"followup console\", charset=\"UTF-8\"");
+        } else {
+          page = ConsolePage(path, query);
+        }
+        HttpResponse response;
+        response.status = page.status;
+        response.content_type = std::move(page.content_type);
+        response.body = std::move(page.body);
+        response.headers = std::move(page.headers);
+        respond(std::move(response));
+      });
+    };
+  }
   for (const std::string& provider : webhooks_.Providers()) {
     EndpointHandlers::Webhook webhook;
     webhook.provider = provider;
@@ -92,6 +122,72 @@ EndpointHandlers Desk::Handlers() {
     handlers.webhooks.push_back(std::move(webhook));
   }
   return handlers;
+}
+
+bool Desk::ConsoleAuthorized(const std::string& authorization) {
+  // crypt(3) takes milliseconds on purpose: a value that passed once is remembered.
+  for (const auto& known : console_authorized_)
+    if (known == authorization) return true;
+  if (!console::Authorized(*console_users_, authorization)) {
+    spdlog::warn("console: a request with wrong or missing credentials");
+    return false;
+  }
+  if (console_authorized_.size() >= 16) console_authorized_.erase(console_authorized_.begin());
+  console_authorized_.push_back(authorization);
+  return true;
+}
+
+console::Page Desk::ConsolePage(const std::string& path, const std::string& query) {
+  const date::time_zone* zone = settings_.zone;
+  if (path == "/console/style.css") {
+    console::Page page;
+    page.content_type = "text/css; charset=utf-8";
+    page.body = std::string(console::Stylesheet());
+    page.headers = console::SecurityHeaders();
+    return page;
+  }
+  if (path == "/console/log") {
+    auto q = console::ParseLogQuery(query);
+    if (!q) return console::ErrorPage(400, q.error().message);
+    std::vector<store::LogEntry> rows;
+    auto read = store_->ForEachLogEntry(console::LogFilterFor(*q, zone),
+                                        [&](const store::LogEntry& e) { rows.push_back(e); });
+    if (!read) {
+      spdlog::warn("console: {}", read.error().ToString());
+      return console::ErrorPage(503, "The store cannot be read now: " + read.error().message);
+    }
+    return console::RenderLog(*q, rows, zone);
+  }
+  console::Overview o;
+  o.now = clock_.Now();
+  o.version = FOLLOWUP_VERSION;
+  if (auto why = health_.Stalled()) {
+    o.healthy = false;
+    o.health = *why;
+  } else if (auto degraded = health_.Degraded()) {
+    o.healthy = false;
+    o.health = *degraded;
+  }
+  if (auto counts = store_->OutboxStatusCounts())
+    o.queue = std::move(*counts);
+  else
+    spdlog::warn("console: outbox counts: {}", counts.error().ToString());
+  if (metrics_.delivery_paused) o.paused = metrics_.PauseNote();
+  if (metrics_.delivery_paused_by_operator)
+    o.paused = "paused by the operator (followupd queue resume lets it go on)";
+  auto at = [](int64_t seconds) {
+    return seconds > 0 ? std::optional<Instant>(Instant{std::chrono::seconds{seconds}})
+                       : std::nullopt;
+  };
+  o.jobs = {{"full pass", at(metrics_.last_full_pass_at), ""},
+            {"drain", at(metrics_.last_drain_at), ""},
+            {"refit", at(metrics_.last_refit_at), ""},
+            {"reload", std::nullopt,
+             std::to_string(metrics_.reloads_ok.load()) + " accepted, " +
+                 std::to_string(metrics_.reloads_failed.load()) + " rejected" +
+                 (metrics_.last_reload_ok ? "" : "; the last was rejected: see the log")}};
+  o.problems = RecentProblems();
+  return console::RenderOverview(o, zone);
 }
 
 void Desk::Stop() { thread_.join(); }

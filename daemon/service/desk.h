@@ -8,10 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/settings.h"
 #include "app/webhooks.h"
 #include "base/time.h"
+#include "console/access.h"
+#include "console/console.h"
 #include "service/endpoints.h"
 #include "service/health.h"
 #include "service/metrics.h"
@@ -41,9 +44,16 @@ class Desk {
   const Clock& clock_;
   const Metrics& metrics_;
   const Health& health_;
+  // Whether the Authorization header names a user of console_users_ with the right password.
+  bool ConsoleAuthorized(const std::string& authorization);
+  // The console's page for `path` and `query`, from the store and the daemon's state (desk thread).
+  console::Page ConsolePage(const std::string& path, const std::string& query);
+
   std::string key_;
   app::Webhooks webhooks_;
-  std::unique_ptr<store::Store> store_;  // used on the desk thread only
+  std::optional<console::Credentials> console_users_;  // none: no login asked
+  std::vector<std::string> console_authorized_;  // Authorization values that passed (desk only)
+  std::unique_ptr<store::Store> store_;          // used on the desk thread only
   boost::asio::thread_pool thread_{1};
 };
 

@@ -90,6 +90,12 @@ std::vector<Route> Endpoints(EndpointHandlers handlers, std::function<void(std::
                });
          }});
   }
+  if (shared->console) {
+    for (const char* path : {"/console", "/console/log", "/console/style.css"})
+      routes.push_back({"GET", path, [shared](const HttpRequest& request, Respond respond) {
+                          shared->console(request, std::move(respond));
+                        }});
+  }
   for (const auto& webhook : shared->webhooks) {
     routes.push_back({"POST", "/webhooks/" + webhook.provider,
                       [receive = webhook.receive](const HttpRequest& request, Respond respond) {

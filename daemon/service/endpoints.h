@@ -15,6 +15,7 @@
 //   POST      /webhooks/P    a provider's bounces and complaints (docs/feedback.md), one route per
 //                            provider P configured, each with the body limit it gives; the handler
 //                            answers with a status and one line of text
+//   GET|HEAD  /console, /console/log, /console/style.css   the console (docs/console.md)
 //   Q is the raw query string (after '?', not decoded), as delivery/unsubscribe.h's links carry it
 //   (c=CUSTOMER&t=TOKEN) and VerifyUnsubscribe takes it.
 #pragma once
@@ -52,6 +53,10 @@ struct EndpointHandlers {
         receive;
   };
   std::vector<Webhook> webhooks;
+
+  // The console's pages (GET /console, /console/log, /console/style.css; docs/console.md): the
+  // handler answers through `respond`, at once or later from any thread. Unset: no console.
+  HttpHandler console;
 };
 
 // The routes for the handlers that are set. `log` gets one line per refused or failed unsubscribe

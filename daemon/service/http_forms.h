@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/html.h"  // HtmlEscape, for the pages that answer forms
+
 namespace followup::service {
 
 // `s` without leading and trailing spaces, tabs, CR and LF.
@@ -21,8 +23,5 @@ std::optional<std::string> HeaderParameter(std::string_view header, std::string_
 // fields. A part or pair that does not decode is skipped.
 std::vector<std::string> FormValues(std::string_view content_type, std::string_view body,
                                     std::string_view name);
-
-// `s` with &, <, >, " and ' written as HTML character references.
-std::string HtmlEscape(std::string_view s);
 
 }  // namespace followup::service

@@ -5,6 +5,7 @@
 
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -138,6 +140,29 @@ bool StderrIsJournal() {
   return stream != nullptr && IsJournalStream(stream, STDERR_FILENO);
 }
 
+namespace {
+
+// The latest warnings and errors, for the console (RecentProblems).
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> Problems() {
+  static auto sink = [] {
+    auto s = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(20);
+    s->set_level(spdlog::level::warn);
+    s->set_pattern("%Y-%m-%dT%H:%M:%S %l %v");
+    return s;
+  }();
+  return sink;
+}
+
+}  // namespace
+
+std::vector<std::string> RecentProblems() {
+  std::vector<std::string> lines = Problems()->last_formatted();
+  std::reverse(lines.begin(), lines.end());
+  for (auto& line : lines)
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return lines;
+}
+
 void SetUpLogging() {
   std::shared_ptr<spdlog::logger> logger;
   if (StderrIsJournal()) {
@@ -148,6 +173,7 @@ void SetUpLogging() {
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   }
+  logger->sinks().push_back(Problems());
   spdlog::set_default_logger(logger);
   spdlog::cfg::load_env_levels();
 }

@@ -31,6 +31,10 @@ inline constexpr std::string_view kSyslogIdentifier = "followupd";
 // Sets spdlog's default logger as described above. Call once, early, from the main thread.
 void SetUpLogging();
 
+// The latest warnings and errors the default logger took (at most 20), newest first, each
+// "YYYY-MM-DDTHH:MM:SS LEVEL MESSAGE" (the machine's clock): for the console's overview.
+std::vector<std::string> RecentProblems();
+
 // True when $JOURNAL_STREAM is "DEVICE:INODE" (decimal) and names the file that standard error is
 // open on (fstat(2): st_dev and st_ino), as sd_journal_stream_fd(3) and systemd.exec(5) say to
 // check. False when it is unset, unparsable, or names another file (standard error was redirected

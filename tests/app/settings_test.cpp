@@ -57,7 +57,9 @@ TEST(SettingsTest, TheListenerIsAnAddressTheSocketTakes) {
                                 {"0.0.0.0:80", "0.0.0.0:80"},
                                 {"127.0.0.1:0", "127.0.0.1:0"},
                                 {"", ""}}) {
-    auto config = ParseConfig(std::string("service:\n  listen: \"") + written + "\"\n", "f.yaml");
+    auto config = ParseConfig(
+        std::string("service:\n  listen: \"") + written + "\"\n  console:\n    enabled: false\n",
+        "f.yaml");
     ASSERT_TRUE(config) << config.error().ToString();
     EXPECT_EQ(Make(*config).service.listen, taken) << written;
   }

@@ -225,6 +225,33 @@ TEST(ConfigTest, FeedbackKeysAreReadAndCheckedWhereTheyAre) {
       << r.problems[4].message;
 }
 
+// The console is open on loopback only: any other address needs its credentials file, or the
+// console turned off.
+TEST(ConfigTest, TheConsoleOnAnAddressBeyondLoopbackNeedsCredentials) {
+  for (const char* open : {"127.0.0.1:8025", "127.9.9.9:1", "[::1]:8025", "localhost:0"})
+    EXPECT_TRUE(ParseConfig(std::string("service:\n  listen: \"") + open + "\"\n", "f.yaml"))
+        << open;
+  for (const char* wide : {"0.0.0.0:8025", "192.0.2.7:80", "[::]:8025"}) {
+    auto c = ParseConfig(std::string("service:\n  listen: \"") + wide + "\"\n", "f.yaml");
+    ASSERT_FALSE(c) << wide;
+    EXPECT_NE(c.error().message.find("needs service.console.credentials_file"), std::string::npos)
+        << c.error().message;
+    EXPECT_EQ(c.error().where.line, 2) << wide;
+    EXPECT_TRUE(ParseConfig(std::string("service:\n  listen: \"") + wide +
+                                "\"\n  console:\n    credentials_file: console-users\n",
+                            "f.yaml"))
+        << wide;
+    auto off = ParseConfig(
+        std::string("service:\n  listen: \"") + wide + "\"\n  console:\n    enabled: false\n",
+        "f.yaml");
+    ASSERT_TRUE(off) << wide;
+    EXPECT_FALSE(off->service.console);
+  }
+  auto bad = ParseConfig("service:\n  console:\n    enabled: maybe\n", "f.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where.line, 3);
+}
+
 TEST(ConfigTest, ListenIsAnAddressAndAPort) {
   for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:abc", "127.0.0.1:-1", "127.0.0.1",
                           "shop.example.com:8025", "[::1:8025", "127.0.0.1:80x"}) {

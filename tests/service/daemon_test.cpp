@@ -11,13 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <thread>
+#include <tuple>
 
+#include "feedback/crypto.h"
 #include "feedback/webhook.h"
+#include "service/browser.h"
 #include "service/smtp_sink.h"
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
@@ -32,8 +36,9 @@ using testing::SqlColumn;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
-// An HTTP GET of `path` from a loopback port: the whole response, headers first.
-std::string HttpGet(int port, const std::string& path) {
+// An HTTP GET of `path` from a loopback port, with `headers` ("Name: value\r\n" each): the whole
+// response, headers first.
+std::string HttpGet(int port, const std::string& path, const std::string& headers = "") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -41,7 +46,8 @@ std::string HttpGet(int port, const std::string& path) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   std::string response;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n";
     if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
       char buffer[4096];
       for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
@@ -563,6 +569,190 @@ TEST_F(DaemonTest, ASigtermAtTheVeryStartIsHeldAndStopsCleanly) {
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(), 0) << Log();
   EXPECT_NE(Log().find("SIGTERM: stopping"), std::string::npos) << Log();
+}
+
+}  // namespace
+}  // namespace followup
+
+// ---- The console's access (docs/console.md, "Access") ----
+namespace followup {
+namespace {
+
+// With a credentials file, every console page asks for a login and takes the right one; the
+// unsubscribe and health endpoints stay open.
+TEST_F(DaemonTest, TheConsoleAsksForALoginWhenCredentialsAreConfigured) {
+  // openssl passwd -6 -salt followupconsole 'open sesame'
+  dir_.Write("console-users",
+             "ada:$6$followupconsole$PyvSq3cSAzMilwgCc6ktLoHwkTp1/"
+             "w.SVzanAFxipLVJ2uqKZHxxUeTtqbRKE2eoADZnhhlHKIvabGou2gWpl1\n");
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("service:\n"), 9,
+                 "service:\n  console:\n    credentials_file: " + dir_ / "console-users" + "\n");
+  dir_.Write("followup.yaml", config);
+  int port = StartListening();
+  ASSERT_NE(port, 0) << Log();
+  for (const char* path : {"/console", "/console/log", "/console/style.css"}) {
+    std::string refused = HttpGet(port, path);
+    EXPECT_EQ(refused.rfind("HTTP/1.1 401", 0), 0u) << path << refused;
+    EXPECT_NE(refused.find("WWW-Authenticate: Basic realm=\"followup console\""), std::string::npos)
+        << refused;
+  }
+  auto with = [&](const std::string& user_password) {
+    return HttpGet(port, "/console/log",
+                   "Authorization: Basic " + feedback::Base64Encode(user_password) + "\r\n");
+  };
+  EXPECT_EQ(with("ada:wrong").rfind("HTTP/1.1 401", 0), 0u);
+  std::string page = with("ada:open sesame");
+  EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u) << page;
+  EXPECT_NE(page.find("<h1>Send log</h1>"), std::string::npos);
+  EXPECT_EQ(HttpGet(port, "/healthz").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(HttpGet(port, "/unsubscribe?c=old&t=x").rfind("HTTP/1.1 200", 0), 0u);
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
+// On an address beyond loopback the daemon does not start with an open console.
+TEST_F(DaemonTest, AnOpenConsoleBeyondLoopbackIsRefusedAtStart) {
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("listen: \"\""), 10, "listen: \"0.0.0.0:0\"");
+  dir_.Write("followup.yaml", config);
+  auto r = Run("run");
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("needs service.console.credentials_file"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace followup
+
+// ---- The console (docs/console.md), served by the daemon and read in headless Chromium ----
+namespace followup {
+namespace {
+
+constexpr int kLoggedSends = 120;
+constexpr const char* kEvil = "<script>alert(1)</script>";
+
+class ConsoleTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    if (!testing::HaveChromium() && !testing::ChromiumRequired())
+      GTEST_SKIP() << "no " << testing::kChromium << " (apt-get install chromium)";
+    ASSERT_TRUE(testing::HaveChromium()) << "FOLLOWUP_REQUIRE_CHROMIUM is set";
+    // c0 ... c119, each sent one win-back an hour apart, and a customer whose id is markup.
+    const std::string db = dir_ / "f.db";
+    Exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+                 std::to_string(kLoggedSends - 1) +
+                 ") INSERT INTO customers(external_id, email, name) SELECT 'c' || i, 'c' || i || "
+                 "'@example.com', 'C ' || i FROM n");
+    Exec(db, std::string("INSERT INTO customers(external_id, email, name) VALUES('") + kEvil +
+                 "', 'evil@example.com', '" + kEvil + "')");
+    Exec(db,
+         "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+         "template_values, decided_at, send_after, status, updated_at, sent_at, attempts, "
+         "last_reply) SELECT 'winback:' || external_id, 'winback', id, id, 'send', 'winback', "
+         "'{}', 1767225600 + id * 3600, 1767225600 + id * 3600, 'sent', 1767225600 + id * 3600, "
+         "1767225600 + id * 3600 + 60, 1, '250 2.0.0 Ok: queued as <' || external_id || '>' "
+         "FROM customers WHERE external_id <> 'old'");
+    port_ = StartListening();
+    ASSERT_NE(port_, 0) << Log();
+  }
+
+  std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // The outbox ids in the rows of a send log page's table, in order.
+  static std::vector<int64_t> Ids(const std::string& dom) {
+    std::vector<int64_t> ids;
+    const std::string cell = "<tr><td class=\"num wide\">";
+    for (size_t at = dom.find("<tbody>"); (at = dom.find(cell, at)) != std::string::npos;) {
+      at += cell.size();
+      ids.push_back(std::stoll(dom.substr(at)));
+    }
+    return ids;
+  }
+
+  // The Older link's target on a send log page, unescaped; "" when there is none.
+  static std::string Next(const std::string& dom) {
+    const std::string marker = "rel=\"next\" href=\"";
+    size_t at = dom.find(marker);
+    if (at == std::string::npos) return "";
+    at += marker.size();
+    std::string href = dom.substr(at, dom.find('"', at) - at);
+    for (size_t amp; (amp = href.find("&amp;")) != std::string::npos;) href.replace(amp, 5, "&");
+    return href;
+  }
+
+  int port_ = 0;
+};
+
+// Every page loads in a real browser with nothing on its console (no script error, no
+// Content-Security-Policy violation), and is screenshot at a desktop and a phone width into
+// test-output/console/ for a person to look at.
+TEST_F(ConsoleTest, EveryPageLoadsWithoutConsoleMessagesAtBothWidths) {
+  for (auto [path, name, heading] :
+       {std::tuple{"/console", "overview", "<h1>Overview</h1>"},
+        std::tuple{"/console/log", "log", "<h1>Send log</h1>"},
+        std::tuple{"/console/log?status=sent&customer=c7&from=2026-01-01", "log-filtered",
+                   "<h1>Send log</h1>"}}) {
+    testing::BrowserPage page = testing::LoadPage(Url(path));
+    ASSERT_TRUE(page.loaded) << path << "\n" << page.log;
+    EXPECT_NE(page.dom.find(heading), std::string::npos) << path << page.dom;
+    EXPECT_TRUE(page.messages.empty()) << path << "\n" << testing::Joined(page.messages);
+    for (int width : {1280, 390}) {
+      testing::BrowserPage shot = testing::Screenshot(Url(path), name, width);
+      EXPECT_TRUE(shot.loaded) << path << " at " << width << "\n" << shot.log;
+      EXPECT_TRUE(shot.messages.empty()) << testing::Joined(shot.messages);
+    }
+  }
+}
+
+// Paging by the Older link walks every send exactly once, newest first; a filter gives its rows.
+TEST_F(ConsoleTest, TheSendLogPagesThroughEveryRowAndFilters) {
+  std::vector<int64_t> seen;
+  std::string path = "/console/log";
+  int pages = 0;
+  while (!path.empty() && pages < 10) {
+    testing::BrowserPage page = testing::LoadPage(Url(path));
+    ASSERT_TRUE(page.loaded) << path << "\n" << page.log;
+    EXPECT_TRUE(page.messages.empty()) << testing::Joined(page.messages);
+    std::vector<int64_t> ids = Ids(page.dom);
+    EXPECT_LE(ids.size(), 50u);
+    seen.insert(seen.end(), ids.begin(), ids.end());
+    path = Next(page.dom);
+    ++pages;
+  }
+  EXPECT_EQ(pages, 3);  // 50 + 50 + 21
+  // Each row once, newest decision first.
+  std::vector<int64_t> expected;
+  for (const std::string& id :
+       SqlColumn(dir_ / "f.db", "SELECT id FROM outbox ORDER BY decided_at DESC, id DESC"))
+    expected.push_back(std::stoll(id));
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kLoggedSends + 1));
+  EXPECT_EQ(seen, expected);
+
+  testing::BrowserPage one = testing::LoadPage(Url("/console/log?customer=c7"));
+  std::vector<int64_t> ids = Ids(one.dom);
+  ASSERT_EQ(ids.size(), 1u) << one.dom;
+  EXPECT_EQ(std::to_string(ids[0]), Sql(dir_ / "f.db",
+                                        "SELECT o.id FROM outbox o JOIN customers c ON c.id = "
+                                        "o.customer_id WHERE c.external_id = 'c7'"));
+  testing::BrowserPage none = testing::LoadPage(Url("/console/log?status=failed"));
+  EXPECT_TRUE(Ids(none.dom).empty());
+  EXPECT_NE(none.dom.find("no sends match"), std::string::npos);
+}
+
+// A customer whose id is a script shows as text: the page holds no script element, and the
+// browser logs no blocked script either.
+TEST_F(ConsoleTest, ACustomerNamedScriptIsShownAsText) {
+  testing::BrowserPage page =
+      testing::LoadPage(Url("/console/log?customer=%3Cscript%3E"
+                            "alert%281%29%3C%2Fscript%3E"));
+  ASSERT_TRUE(page.loaded) << page.log;
+  EXPECT_EQ(Ids(page.dom).size(), 1u) << page.dom;
+  EXPECT_NE(page.dom.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos) << page.dom;
+  EXPECT_EQ(page.dom.find("<script"), std::string::npos) << page.dom;
+  EXPECT_TRUE(page.messages.empty()) << testing::Joined(page.messages);
 }
 
 }  // namespace
