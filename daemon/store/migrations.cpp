@@ -191,7 +191,15 @@ CREATE INDEX feedback_events_by_recipient ON feedback_events(recipient, type, oc
 CREATE INDEX feedback_events_by_outbox ON feedback_events(outbox_id) WHERE outbox_id IS NOT NULL;
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
+// The console's send log (docs/console.md): a page filtered by status, rule or recipient, newest
+// first, read from an index in that order rather than by scanning the log for matches.
+constexpr std::string_view kV6 = R"sql(
+CREATE INDEX outbox_by_status_decided ON outbox(status, decided_at);
+CREATE INDEX outbox_by_rule_decided ON outbox(rule, decided_at);
+CREATE INDEX outbox_by_recipient ON outbox(recipient_id, decided_at);
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

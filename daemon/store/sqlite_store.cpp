@@ -777,7 +777,11 @@ class SqliteStore final : public Store {
         "JOIN customers r ON r.id = o.recipient_id WHERE 1";
     if (f.since) sql += " AND o.decided_at > ?1";
     if (!f.rule.empty()) sql += " AND o.rule = ?2";
-    if (!f.customer.empty()) sql += " AND (c.external_id = ?3 OR r.external_id = ?3)";
+    // By id, so that each side is read from its index (outbox_by_customer, outbox_by_recipient).
+    if (!f.customer.empty())
+      sql +=
+          " AND (o.customer_id = (SELECT id FROM customers WHERE external_id = ?3) OR "
+          "o.recipient_id = (SELECT id FROM customers WHERE external_id = ?3))";
     if (f.status) sql += " AND o.status = ?4";
     if (f.in_queue) sql += " AND o.status IN ('queued', 'sending', 'deferred', 'held')";
     if (!f.ids.empty()) sql += " AND o.id IN (SELECT value FROM json_each(?6))";
