@@ -143,7 +143,7 @@ Result<FeedbackCounts> CountFeedbackIn(Database& db, int64_t last_sends) {
       (*into)[{std::string(s->Text(0)), std::string(s->Text(1))}] = s->Int(2);
     }
   }
-  auto s = db.Prepare(RecentComplaintsSql("?1"));
+  auto s = db.Prepare(RecentComplaintsSql("+status", "?1"));
   if (!s) return tl::unexpected(s.error());
   s->Bind(1, last_sends);
   auto row = s->Step();

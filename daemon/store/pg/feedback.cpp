@@ -135,8 +135,9 @@ Result<FeedbackCounts> PostgresStore::CountFeedback(int64_t last_sends) {
     for (int i = 0; i < rows->size(); ++i)
       (*into)[{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1))}] = rows->Int(i, 2);
   }
-  auto rows = Retrying(
-      [&] { return conn_.Exec(RecentComplaintsSql("$1"), Params().Add(last_sends), kCount); });
+  auto rows = Retrying([&] {
+    return conn_.Exec(RecentComplaintsSql("status", "$1"), Params().Add(last_sends), kCount);
+  });
   if (!rows) return tl::unexpected(rows.error());
   counts.recent_sends = rows->Int(0, 0);
   counts.recent_complained = rows->Int(0, 1);
