@@ -45,6 +45,8 @@ Json SequenceJson(const rules::SequenceReport& s) {
     steps.push_back({{"step", step.step},
                      {"decided", step.decided},
                      {"sent", step.sent},
+                     {"bounced", step.bounced},
+                     {"complained", step.complained},
                      {"held_out", step.held_out},
                      {"skipped", step.skipped},
                      {"converted", step.converted},
@@ -69,13 +71,15 @@ void PrintSequence(const rules::SequenceReport& s) {
   std::printf("  sequence: entered %lld, in flight %lld, completed %lld, left %s\n",
               static_cast<long long>(s.entered), static_cast<long long>(s.in_flight),
               static_cast<long long>(s.completed), CountsText(s.exits).c_str());
-  std::printf("  %-16s %8s %8s %8s %8s %10s %10s  %s\n", "step", "decided", "sent", "held out",
-              "skipped", "converted", "conv. held", "left after it");
+  std::printf("  %-16s %8s %8s %8s %10s %8s %8s %10s %10s  %s\n", "step", "decided", "sent",
+              "bounced", "complained", "held out", "skipped", "converted", "conv. held",
+              "left after it");
   for (const auto& step : s.steps)
-    std::printf("  %-16s %8lld %8lld %8lld %8lld %10lld %10lld  %s\n", step.step.c_str(),
-                static_cast<long long>(step.decided), static_cast<long long>(step.sent),
-                static_cast<long long>(step.held_out), static_cast<long long>(step.skipped),
-                static_cast<long long>(step.converted),
+    std::printf("  %-16s %8lld %8lld %8lld %10lld %8lld %8lld %10lld %10lld  %s\n",
+                step.step.c_str(), static_cast<long long>(step.decided),
+                static_cast<long long>(step.sent), static_cast<long long>(step.bounced),
+                static_cast<long long>(step.complained), static_cast<long long>(step.held_out),
+                static_cast<long long>(step.skipped), static_cast<long long>(step.converted),
                 static_cast<long long>(step.converted_held_out), CountsText(step.exits).c_str());
 }
 
@@ -180,10 +184,12 @@ int RunReport(Env& env, bool json) {
                 static_cast<long long>(window.count() / 86400), code.empty() ? "" : ", offer ",
                 code.c_str());
     std::printf(
-        "  decided %lld, sent %lld, failed %lld, suppressed %lld, pending %lld, held out "
-        "%lld\n",
+        "  decided %lld, sent %lld, bounced %lld, complained %lld, failed %lld, suppressed %lld, "
+        "pending %lld, held out %lld\n",
         static_cast<long long>(decided),
         static_cast<long long>(status[store::DeliveryStatus::kSent]),
+        static_cast<long long>(status[store::DeliveryStatus::kBounced]),
+        static_cast<long long>(status[store::DeliveryStatus::kComplained]),
         static_cast<long long>(status[store::DeliveryStatus::kFailed]),
         static_cast<long long>(status[store::DeliveryStatus::kSuppressed]),
         static_cast<long long>(pending), static_cast<long long>(held_out));
@@ -220,7 +226,8 @@ Command AddReportCommand(CLI::App& root) {
   auto json = std::make_shared<bool>(false);
   auto* app = root.add_subcommand(
       "report",
-      "Per rule: decided, sent, failed, held out; conversions and revenue after the send for "
+      "Per rule: decided, sent, bounced, complained, failed, held out; conversions and revenue "
+      "after the send for "
       "contacted against held-out customers once their conversion window has closed (those "
       "still open counted apart), and the difference with a 95% interval, or too few to tell.");
   app->add_flag("--json", *json, "one JSON document");

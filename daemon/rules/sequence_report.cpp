@@ -45,7 +45,10 @@ SequenceReport ReportSequence(std::span<const std::string> step_names,
       }
       ++step.decided;
       auto status = entry.status.find(done.step);
-      if (status != entry.status.end() && Arrived(status->second)) {
+      if (status == entry.status.end()) continue;
+      if (status->second == store::DeliveryStatus::kBounced) ++step.bounced;
+      if (status->second == store::DeliveryStatus::kComplained) ++step.complained;
+      if (Arrived(status->second)) {
         ++step.sent;
         contacts.emplace_back(done.at, &done.step);
       }

@@ -47,12 +47,14 @@ struct EntryGroup {
 
 struct StepReport {
   std::string step;
-  int64_t decided = 0;    // step decisions for entries to be contacted
-  int64_t sent = 0;       // of those, delivered
-  int64_t held_out = 0;   // step decisions recorded for holdout and control entries
-  int64_t skipped = 0;    // passed over (where: not true, not for the arm, missed too long)
-  int64_t converted = 0;  // contacted entries whose conversion came after this step (and before
-                          // the next)
+  int64_t decided = 0;     // step decisions for entries to be contacted
+  int64_t sent = 0;        // of those, delivered (Arrived: complained ones too)
+  int64_t bounced = 0;     // of those decided, bounced after the send: not delivered
+  int64_t complained = 0;  // of those sent, the ones whose recipient complained
+  int64_t held_out = 0;    // step decisions recorded for holdout and control entries
+  int64_t skipped = 0;     // passed over (where: not true, not for the arm, missed too long)
+  int64_t converted = 0;   // contacted entries whose conversion came after this step (and before
+                           // the next)
   int64_t converted_held_out = 0;        // the same for held-out entries
   std::map<std::string, int64_t> exits;  // entries that left after this step, by reason
 };

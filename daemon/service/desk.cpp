@@ -62,6 +62,10 @@ EndpointHandlers Desk::Handlers() {
         counts.sequence_steps = std::move(*steps);
       else
         spdlog::warn("metrics: sequence step counts: {}", steps.error().ToString());
+      if (auto feedback = store_->CountFeedback(kComplaintRateSends))
+        counts.feedback = std::move(*feedback);
+      else
+        spdlog::warn("metrics: feedback counts: {}", feedback.error().ToString());
       done(MetricsText(metrics_, counts));
     });
   };

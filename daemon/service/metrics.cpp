@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "feedback/event.h"
 #include "service/prometheus.h"
 
 namespace followup::service {
@@ -25,6 +26,38 @@ Samples SequenceSamples(const Metrics::SequenceSteps& steps,
     }
   for (const auto& [key, n] : counts) add(key.first, key.second, n);
   return samples;
+}
+
+// followup_feedback_events_total and followup_complaint_rate.
+std::string FeedbackText(const store::FeedbackCounts& counts) {
+  auto events = counts.events;
+  // Every source with every type acted on, 0 where none: a series that appears only with its
+  // first event cannot be alerted on.
+  using feedback::Source;
+  for (Source source : {Source::kPostmark, Source::kSes, Source::kSendGrid, Source::kMailgun,
+                        Source::kGeneric, Source::kDsn, Source::kArf})
+    for (auto action : {store::FeedbackAction::kHardBounce, store::FeedbackAction::kSoftBounce,
+                        store::FeedbackAction::kComplaint, store::FeedbackAction::kUnsubscribe})
+      events.try_emplace({std::string(feedback::SourceName(source)),
+                          std::string(store::FeedbackActionName(action))},
+                         0);
+  Samples samples;
+  for (const auto& [key, n] : events)
+    samples.push_back({{{"source", key.first}, {"type", key.second}}, double(n)});
+  std::string out = PrometheusMetric(
+      "followup_feedback_events_total", "counter",
+      "Bounces, complaints and unsubscribes recorded after the send, by any process, by source "
+      "and type.",
+      samples);
+  const double rate = counts.recent_sends == 0
+                          ? 0.0
+                          : double(counts.recent_complained) / double(counts.recent_sends);
+  out += PrometheusMetric("followup_complaint_rate", "gauge",
+                          "Complained among the latest " + std::to_string(kComplaintRateSends) +
+                              " sends (sent, bounced or complained, by sent time); 0 when there "
+                              "are none.",
+                          {{{}, rate}});
+  return out;
 }
 
 // Decisions take milliseconds to minutes (a full pass over millions of customers); a send is
@@ -51,7 +84,8 @@ void Metrics::CountSend(const std::string& rule, store::DeliveryStatus status,
   if (latency_seconds) send_latency_.Observe(*latency_seconds);
 }
 
-std::string Metrics::LatencyAndRuleText() const {
+std::string Metrics::LatencyAndRuleText(
+    const std::map<std::pair<std::string, std::string>, int64_t>& stored) const {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<std::map<std::string, std::string>, Histogram>> decisions;
   // Both jobs always, so that an alert on either has a series from the start.
@@ -70,11 +104,16 @@ std::string Metrics::LatencyAndRuleText() const {
       "From a message's decision to the server accepting it (waits for quiet hours, the contact "
       "cap and retries included).",
       {{{}, send_latency_}});
+  auto sends = rule_sends_;
+  sends.insert(stored.begin(), stored.end());  // bounced and complained: never counted here
   Samples rules;
-  for (const auto& [key, n] : rule_sends_)
+  for (const auto& [key, n] : sends)
     rules.push_back({{{"rule", key.first}, {"status", key.second}}, double(n)});
   out += PrometheusMetric("followup_rule_sends_total", "counter",
-                          "Delivery outcomes by this process, by rule and outcome.", rules);
+                          "Delivery outcomes by this process, by rule and outcome; bounced and "
+                          "complained: the rule's sends a hard bounce or a complaint was recorded "
+                          "for, by any process.",
+                          rules);
   return out;
 }
 
@@ -150,7 +189,12 @@ std::string MetricsText(const Metrics& m, const StoreCounts& counts) {
   out += PrometheusMetric("followup_delivery_paused_by_operator", "gauge",
                           "1 while the operator has paused delivery (followupd queue pause).",
                           {{{}, m.delivery_paused_by_operator ? 1.0 : 0.0}});
-  out += m.LatencyAndRuleText();
+  if (const auto& feedback = counts.feedback) {
+    out += FeedbackText(*feedback);
+    out += m.LatencyAndRuleText(feedback->rule_sends);
+  } else {
+    out += m.LatencyAndRuleText();
+  }
   return out;
 }
 

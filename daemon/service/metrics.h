@@ -61,8 +61,11 @@ struct Metrics {
   // Every other outcome is counted under its rule only.
   void CountSend(const std::string& rule, store::DeliveryStatus status,
                  std::optional<double> latency_seconds);
-  // The families the three above fill, in the text exposition format.
-  std::string LatencyAndRuleText() const;
+  // The families the three above fill, in the text exposition format; `stored` adds the store's
+  // counts to followup_rule_sends_total (the sends that bounced or drew a complaint, by (rule,
+  // status), FeedbackCounts::rule_sends).
+  std::string LatencyAndRuleText(
+      const std::map<std::pair<std::string, std::string>, int64_t>& stored = {}) const;
 
   // The steps of every sequence in the rules in force, in order: the decision thread sets them at
   // start and at every accepted reload, so that /metrics shows a step nobody waits for as 0.
@@ -86,11 +89,20 @@ struct StoreCounts {
   std::optional<std::map<store::DeliveryStatus, int64_t>> outbox;
   // Customers in flight by (rule, the step they wait for): Store::SequenceStepCounts.
   std::optional<std::map<std::pair<std::string, std::string>, int64_t>> sequence_steps;
+  // The feedback every process recorded: Store::CountFeedback(kComplaintRateSends).
+  std::optional<store::FeedbackCounts> feedback;
 };
+
+// How many of the latest sends followup_complaint_rate looks at.
+inline constexpr int64_t kComplaintRateSends = 1000;
 
 // The /metrics body: the counters; the outbox rows by status and the customers in each sequence
 // step when the store gave them (every step of the sequences in force, 0 where nobody is, and
-// any other step customers still wait for, e.g. of a sequence no longer loaded).
+// any other step customers still wait for, e.g. of a sequence no longer loaded); and from the
+// feedback the store recorded, followup_feedback_events_total{source,type} (every source and
+// acted-on type, 0 where none), the bounced and complained sends of each rule under
+// followup_rule_sends_total, and followup_complaint_rate (complained among the latest sends, 0
+// when there are none).
 std::string MetricsText(const Metrics& m, const StoreCounts& counts);
 
 }  // namespace followup::service

@@ -28,6 +28,14 @@ std::string StatusList(std::span<const DeliveryStatus> statuses) {
   return out;
 }
 
+std::string RecentComplaintsSql(std::string_view status, std::string_view limit) {
+  return "SELECT count(*), coalesce(sum(CASE WHEN status = 'complained' THEN 1 ELSE 0 END), 0) "
+         "FROM (SELECT status FROM outbox WHERE " +
+         std::string(status) +
+         " IN ('sent', 'bounced', 'complained') ORDER BY sent_at DESC NULLS LAST, id DESC LIMIT " +
+         std::string(limit) + ") AS latest";
+}
+
 namespace {
 
 // "hard bounce (postmark): 5.1.1 550 user unknown": what the suppression list and the send log say.

@@ -52,6 +52,20 @@ Result<std::vector<FeedbackResult>> ApplyFeedback(FeedbackSteps& steps,
                                                   std::span<const FeedbackEvent> events,
                                                   const FeedbackPolicy& policy, Instant now);
 
+// Store::CountFeedback's three queries, the same SQL on both backends: the events by (source,
+// type); the sends with a hard bounce or complaint by (rule, status name); and over the latest
+// `limit` sent, bounced or complained sends (`limit` the SQL text of the parameter, "?1" or
+// "$1"), how many there are and how many complained. `status` is how the outbox's status column
+// is named in that query: SQLite needs "+status", so that it reads the sends by the sent-time
+// index (outbox_by_sent) rather than sorting every sent send found by outbox_due.
+inline constexpr std::string_view kFeedbackEventCountsSql =
+    "SELECT source, type, count(*) FROM feedback_events GROUP BY source, type";
+inline constexpr std::string_view kFeedbackRuleSendsSql =
+    "SELECT o.rule, CASE e.type WHEN 'hard_bounce' THEN 'bounced' ELSE 'complained' END, "
+    "count(DISTINCT e.outbox_id) FROM feedback_events e JOIN outbox o ON o.id = e.outbox_id "
+    "WHERE e.type IN ('hard_bounce', 'complaint') GROUP BY 1, 2";
+std::string RecentComplaintsSql(std::string_view status, std::string_view limit);
+
 // The SQL text of `statuses` as a list of quoted names: 'sent', 'bounced'.
 std::string StatusList(std::span<const DeliveryStatus> statuses);
 

@@ -130,4 +130,27 @@ Result<std::vector<FeedbackResult>> RecordFeedbackIn(Database& db,
   return results;
 }
 
+Result<FeedbackCounts> CountFeedbackIn(Database& db, int64_t last_sends) {
+  FeedbackCounts counts;
+  for (auto [sql, into] : {std::pair{kFeedbackEventCountsSql, &counts.events},
+                           std::pair{kFeedbackRuleSendsSql, &counts.rule_sends}}) {
+    auto s = db.Prepare(std::string(sql));
+    if (!s) return tl::unexpected(s.error());
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      (*into)[{std::string(s->Text(0)), std::string(s->Text(1))}] = s->Int(2);
+    }
+  }
+  auto s = db.Prepare(RecentComplaintsSql("+status", "?1"));
+  if (!s) return tl::unexpected(s.error());
+  s->Bind(1, last_sends);
+  auto row = s->Step();
+  if (!row) return tl::unexpected(row.error());
+  counts.recent_sends = s->Int(0);
+  counts.recent_complained = s->Int(1);
+  return counts;
+}
+
 }  // namespace followup::store

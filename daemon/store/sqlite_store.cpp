@@ -985,6 +985,10 @@ class SqliteStore final : public Store {
     return RecordFeedbackIn(db_, events, policy, now);
   }
 
+  Result<FeedbackCounts> CountFeedback(int64_t last_sends) override {
+    return CountFeedbackIn(db_, last_sends);
+  }
+
   Result<std::optional<CustomerRow>> FindCustomerById(int64_t id) override {
     // Asked once per message and per changed customer: the statement is prepared once.
     if (!find_by_id_) {

@@ -416,6 +416,19 @@ struct FeedbackResult {
   bool suppressed = false;           // the address was added to the suppressions by this event
 };
 
+// What /metrics counts of the feedback recorded by every process (Store::CountFeedback).
+struct FeedbackCounts {
+  // The events in feedback_events by (source, type): ("dsn", "hard_bounce") -> n.
+  std::map<std::pair<std::string, std::string>, int64_t> events;
+  // Sends with a hard bounce, or a complaint, recorded for them, by (rule, "bounced" or
+  // "complained"): each send once however many events name it. Never falls.
+  std::map<std::pair<std::string, std::string>, int64_t> rule_sends;
+  // The latest sends (sent, bounced or complained; newest sent_at first, at most the number
+  // asked for), and how many of them are complained.
+  int64_t recent_sends = 0;
+  int64_t recent_complained = 0;
+};
+
 // Who delivers for a store (Store::OwnDelivery).
 struct DeliveryOwner {
   bool ours = false;      // this connection holds delivery
@@ -591,6 +604,10 @@ class Store {
   virtual Result<std::vector<FeedbackResult>> RecordFeedback(std::span<const FeedbackEvent> events,
                                                              const FeedbackPolicy& policy,
                                                              Instant now) = 0;
+
+  // The feedback counts above, from every process's events; `last_sends` is how many of the
+  // latest sends the complaint rate looks at.
+  virtual Result<FeedbackCounts> CountFeedback(int64_t last_sends) = 0;
 
   // Applies `action` to the sends `which` selects (its since and limit aside) whose status it
   // applies to (QueueActionFrom), in one transaction; a cancel keeps `reason` as the reply.

@@ -505,6 +505,87 @@ TEST_F(RulesCommandsTest, ReportIntervalsMatchTheReferenceValues) {
   EXPECT_NE(text.out.find(money_line), std::string::npos) << money_line << text.out;
 }
 
+// report says how many of a rule's sends bounced and how many drew a complaint, per rule and per
+// sequence step: a bounced send never arrived and is no contact; a complained one did.
+TEST_F(RulesCommandsTest, ReportShowsBouncesAndComplaintsBesideContacted) {
+  const std::string db = *dir_ / "var/followup.db";
+  SqlOnExit clean_up{db, "DELETE FROM sequence_places; DELETE FROM outbox"};
+  // The win-back's reminder to two customers: one bounced, one complained; the better offer a
+  // week later only to the second, sent.
+  std::string sql;
+  for (auto [customer, status] : {std::pair{"c000295", "bounced"}, {"c000296", "complained"}}) {
+    const bool both = std::string(status) == "complained";
+    sql += std::string(
+               "INSERT INTO sequence_places(rule, customer_id, occurrence, kind, entered_at, "
+               "steps_done, last_at, ended_at, end_reason) SELECT 'lapsed-winback', id, "
+               "'2026-07-01', 'send', 1782900000, '[{\"step\":\"reminder\",\"at\":1782900000,"
+               "\"outcome\":\"send\"}") +
+           (both ? ",{\"step\":\"better-offer\",\"at\":1783504800,\"outcome\":\"send\"}" : "") +
+           "]', 1783504800, 1783504800, 'completed' FROM customers WHERE external_id = '" +
+           customer +
+           "';"
+           "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+           "decided_at, send_after, status, updated_at) SELECT 'lapsed-winback:" +
+           customer +
+           ":2026-07-01:reminder', 'lapsed-winback', id, id, 'send', 'winback', "
+           "1782900000, 1782900000, '" +
+           status + "', 1782900000 FROM customers WHERE external_id = '" + customer + "';";
+    if (both)
+      sql +=
+          "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+          "decided_at, send_after, status, updated_at) SELECT 'lapsed-winback:" +
+          std::string(customer) +
+          ":2026-07-01:better-offer', 'lapsed-winback', id, id, 'send', 'winback', "
+          "1783504800, 1783504800, 'sent', 1783504800 FROM customers WHERE external_id = '" +
+          customer + "';";
+  }
+  // A rule without steps: 10 sends, 7 arrived, 2 bounced, 1 complained.
+  const int64_t jan = 1799020800;  // 2027-01-04
+  testing::Exec(db, sql + Decisions("mailed", "send", "sent", jan, 1, 7) +
+                        Decisions("mailed", "send", "bounced", jan, 8, 9) +
+                        Decisions("mailed", "send", "complained", jan, 10, 10));
+  auto r = RunAt("2027-03-01", "report --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, nlohmann::json> rules;
+  for (const auto& rule : nlohmann::json::parse(r.out)) rules[rule["rule"]] = rule;
+  const auto& mailed = rules["mailed"];
+  EXPECT_EQ(mailed["decided"], 10);
+  EXPECT_EQ(mailed["sent"], 7);
+  EXPECT_EQ(mailed["bounced"], 2);
+  EXPECT_EQ(mailed["complained"], 1);
+  EXPECT_EQ(mailed["contacted"]["customers"], 8) << "the complained one arrived, the bounced not";
+  const auto& winback = rules["lapsed-winback"];
+  EXPECT_EQ(winback["bounced"], 1);
+  EXPECT_EQ(winback["complained"], 1);
+  EXPECT_EQ(winback["sent"], 1);
+  EXPECT_EQ(winback["contacted"]["customers"], 1) << "only the entry a step reached";
+  const auto& steps = winback["sequence"]["steps"];
+  ASSERT_EQ(steps.size(), 3u) << winback;
+  EXPECT_EQ(steps[0]["step"], "reminder");
+  EXPECT_EQ(steps[0]["decided"], 2);
+  EXPECT_EQ(steps[0]["sent"], 1);
+  EXPECT_EQ(steps[0]["bounced"], 1);
+  EXPECT_EQ(steps[0]["complained"], 1);
+  EXPECT_EQ(steps[1]["sent"], 1);
+  EXPECT_EQ(steps[1]["bounced"], 0);
+  EXPECT_EQ(steps[1]["complained"], 0);
+
+  auto text = RunAt("2027-03-01", "report");
+  ASSERT_EQ(text.status, 0) << text.err;
+  for (const char* line :
+       {"  decided 10, sent 7, bounced 2, complained 1, failed 0, suppressed 0, pending 0, held "
+        "out 0\n",
+        "  decided 3, sent 1, bounced 1, complained 1, failed 0, suppressed 0, pending 0, held out "
+        "0\n",
+        "  step              decided     sent  bounced complained held out  skipped  converted "
+        "conv. held  left after it\n",
+        "  reminder                2        1        1          1        0        0          0 "
+        "         0  -\n",
+        "  better-offer            1        1        0          0        0        0          0 "
+        "         0  -\n"})
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+}
+
 // The first of c000001..c000100 for whom `pick` holds.
 std::string FirstCustomer(const std::function<bool(const std::string&)>& pick) {
   for (int i = 1; i <= 100; ++i) {

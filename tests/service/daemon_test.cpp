@@ -296,6 +296,59 @@ TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// Bounces and complaints that came back after the send, as /metrics counts them from the store's
+// feedback events: by source and type, the rule's bounced and complained sends, and the complaint
+// rate over the latest sends. A restart keeps them: they are the store's, not the process's.
+TEST_F(DaemonTest, MetricsCountBouncesAndComplaintsAcrossARestart) {
+  std::string config = testing::ReadFile(dir_ / "followup.yaml");
+  config.replace(config.find("  unsubscribe_key_file: key\n"), 27,
+                 "  unsubscribe_key_file: key\n  bounces: bounces\n");
+  dir_.Write("followup.yaml", config + "feedback:\n  verp_key_file: verp.key\n");
+  std::string text = MetricsAfterTwoSends();
+  ASSERT_FALSE(text.empty()) << Log();
+  EXPECT_NE(text.find("followup_complaint_rate 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("followup_feedback_events_total{source=\"dsn\",type=\"hard_bounce\"} 0\n"),
+            std::string::npos)
+      << text;
+  auto message_id = [&](const std::string& customer) {
+    return Sql(dir_ / "f.db",
+               "SELECT o.message_id FROM outbox o JOIN customers c ON c.id = o.customer_id "
+               "WHERE c.external_id = '" +
+                   customer + "'");
+  };
+  testing::DeliverToMaildir(
+      dir_ / "bounces", "1.dsn",
+      testing::BounceReport("dsn/postfix_hard.eml", "ann@example.com", message_id("ann"), "r1"));
+  testing::DeliverToMaildir(
+      dir_ / "bounces", "2.arf",
+      testing::BounceReport("arf/abuse.eml", "bob@example.com", message_id("bob"), "r2"));
+  ASSERT_TRUE(WaitFor([&] {
+    return StatusOf("ann") == "bounced" && StatusOf("bob") == "complained";
+  })) << Log();
+  kill(pid_, SIGTERM);
+  ASSERT_EQ(WaitExit(), 0) << Log();
+
+  Start();
+  const std::string listening = "http: listening on 127.0.0.1:";
+  ASSERT_TRUE(WaitFor([&] {
+    std::string log = Log();
+    return log.find("followupd running") != log.rfind("followupd running");
+  })) << Log();
+  std::string log = Log();
+  const int port = std::atoi(log.c_str() + log.rfind(listening) + listening.size());
+  text = HttpGet(port, "/metrics");
+  for (const char* line :
+       {"followup_feedback_events_total{source=\"dsn\",type=\"hard_bounce\"} 1\n",
+        "followup_feedback_events_total{source=\"arf\",type=\"complaint\"} 1\n",
+        "followup_feedback_events_total{source=\"arf\",type=\"hard_bounce\"} 0\n",
+        "followup_rule_sends_total{rule=\"welcome\",status=\"bounced\"} 1\n",
+        "followup_rule_sends_total{rule=\"welcome\",status=\"complained\"} 1\n",
+        "followup_complaint_rate 0.5\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
 // What /metrics serves passes Prometheus's own linter, `promtool check metrics` (Debian's
 // prometheus package). FOLLOWUP_PROMTOOL names it (CI sets it, and then a missing one fails);
 // else the one on PATH; without either the test is skipped.

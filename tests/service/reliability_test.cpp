@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -365,6 +366,99 @@ TEST_F(ReliabilityTest, RefusedSenderPausesThenSendsWhenTheServerTakesMail) {
   EXPECT_EQ(Occurrences(Log(), "delivery paused"), 1u) << Log();
   EXPECT_EQ(Occurrences(Log(), "delivery resumed"), 1u) << Log();
   EXPECT_EQ(Count("status = 'failed'"), 0);
+}
+
+// 4. kill -9 while the daemon reads the bounce folder (docs/feedback.md, "The bounce folder"). It
+// sends 300 messages; then a Postfix bounce of each (matched by its Message-ID) is delivered to the
+// bounce folder, and the daemon is SIGKILLed three times as it reads them (once at least 1, 100
+// and 200 reports are filed, each life filing at least one), then left to finish. Every report
+// ends in cur/ exactly once: none left in new/, none lost, none in unmatched/; each bounce is
+// recorded once and each address suppressed once. The whole takes a few seconds.
+TEST_F(ReliabilityTest, KillNineWhileReadingBouncesFilesEachReportOnce) {
+  constexpr size_t kReports = 300;
+  WriteConfig("  connections: 4\n  timeout: 5s\n  bounces: bounces\n", 50,
+              "feedback:\n  verp_key_file: verp.key\n");
+  std::string csv = "id,email,name\n";
+  for (size_t i = 0; i < kReports; ++i)
+    csv += "b" + std::to_string(i) + ",b" + std::to_string(i) + "@example.com,Bounce\n";
+  auto imported = Run("import customers " + dir_.Write("b.csv", csv));
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  Exec(db(),
+       "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+       "template_values, decided_at, send_after, status, updated_at) SELECT 'bounce:' || "
+       "external_id, 'test', id, id, 'send', 'winback', '{\"offer\":\"x\",\"offer_code\":\"Y\"}', "
+       "strftime('%s', 'now'), 0, 'queued', strftime('%s', 'now') FROM customers WHERE "
+       "external_id LIKE 'b%'");
+  ASSERT_TRUE(sink_.Start(port_)) << "smtp-sink did not start on port " << port_;
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Count("status = 'sent'") == int(kReports); }, 30s, 100ms))
+      << StatusCounts() << "\n"
+      << Log();
+  ASSERT_EQ(Stop(), 0) << Log();
+
+  const std::string bounces = dir_ / "bounces";
+  std::set<std::string> delivered;
+  for (const auto& row :
+       SqlColumn(db(),
+                 "SELECT c.email || ' ' || o.message_id FROM outbox o JOIN customers c "
+                 "ON c.id = o.recipient_id WHERE o.status = 'sent' ORDER BY o.id")) {
+    const auto space = row.find(' ');
+    const std::string n = std::to_string(delivered.size());
+    const std::string name = "1739440805.M" + n + "P1.mail";
+    testing::DeliverToMaildir(bounces, name,
+                              testing::BounceReport("dsn/postfix_hard.eml", row.substr(0, space),
+                                                    row.substr(space + 1), "r" + n));
+    delivered.insert(name + ":2,");  // as cur/ keeps it
+  }
+  ASSERT_EQ(delivered.size(), kReports);
+  auto files = [&](const std::string& folder) {
+    std::set<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(bounces + "/" + folder, ec), end; !ec && it != end;
+         it.increment(ec))
+      names.insert(it->path().filename().string());
+    return names;
+  };
+
+  auto started = Clock::now();
+  int killed_mid_read = 0;
+  std::string lives;
+  for (size_t filed : {size_t{1}, size_t{100}, size_t{200}}) {
+    const size_t wanted = std::max(filed, files("cur").size() + 1);
+    Start();
+    ASSERT_TRUE(WaitFor([&] { return files("cur").size() >= wanted || !Running(); }, 20s, 1ms))
+        << Log();
+    ASSERT_TRUE(Running()) << "the daemon exited by itself\n" << Log();
+    Kill9();
+    const size_t left = files("new").size();
+    killed_mid_read += left > 0;
+    lives += "  killed with " + std::to_string(files("cur").size()) + " filed, " +
+             std::to_string(left) + " left\n";
+  }
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return files("new").empty() || !Running(); }, 20s, 10ms)) << Log();
+  const double took = Seconds(Clock::now() - started);
+  EXPECT_EQ(Stop(), 0) << Log();
+  std::printf("kill -9 while reading %zu bounces: all filed %.1f s after the first start\n%s",
+              kReports, took, lives.c_str());
+
+  EXPECT_GE(killed_mid_read, 1) << "no kill landed while reports were left\n" << lives;
+  EXPECT_TRUE(files("new").empty());
+  EXPECT_TRUE(files("unmatched").empty()) << files("unmatched").size() << " unmatched";
+  EXPECT_EQ(files("cur"), delivered) << "a report lost, or filed twice";
+  EXPECT_EQ(Sql(db(),
+                "SELECT count(*) || ' ' || count(DISTINCT outbox_id) || ' ' || "
+                "count(DISTINCT recipient) FROM feedback_events WHERE source = 'dsn' AND "
+                "type = 'hard_bounce'"),
+            "300 300 300");
+  EXPECT_EQ(Sql(db(), "SELECT count(*) FROM feedback_events"), "300");
+  EXPECT_EQ(Count("status = 'bounced'"), int(kReports)) << StatusCounts();
+  EXPECT_EQ(Sql(db(),
+                "SELECT count(*) || ' ' || count(DISTINCT email) FROM suppressions WHERE "
+                "reason LIKE 'hard bounce (dsn): %'"),
+            "300 300");
+  EXPECT_EQ(Sql(db(), "SELECT count(*) FROM suppressions"), "300");
+  EXPECT_LT(took, 20.0) << lives;
 }
 
 // Holds BEGIN EXCLUSIVE on the store from another connection, as another program would, until

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -180,6 +181,38 @@ inline void QueueSends(const std::string& db, const std::string& key, int first,
                "'{\"offer\":\"x\",\"offer_code\":\"Y\"}', strftime('%s', 'now'), 0, 'queued', "
                "strftime('%s', 'now') FROM n JOIN customers c ON c.external_id = 'c' || (i % " +
                std::to_string(customers) + ")");
+}
+
+// A bounce or feedback-loop report from tests/data/feedback, as the mail server would deliver it
+// to the bounce folder, about the message `message_id` (with or without <>) sent to `email`:
+// "dsn/postfix_hard.eml" (Postfix's hard bounce) or "arf/abuse.eml" (a complaint). `tag` is put in
+// the report's own Message-ID, so that each report is another event.
+inline std::string BounceReport(const std::string& fixture, const std::string& email,
+                                std::string message_id, const std::string& tag) {
+  std::string text = ReadFile(FOLLOWUP_SOURCE_DIR "/tests/data/feedback/" + fixture);
+  if (message_id.size() > 1 && message_id.front() == '<')
+    message_id = message_id.substr(1, message_id.size() - 2);
+  const std::pair<std::string, std::string> changes[] = {
+      {"nobody@example.com", email},
+      {"Complainer@Example.COM", email},
+      {"complainer@example.com", email},
+      {"9b1f0c6e4d3a2b18a7f6e5d4c3b2a190@shop.example", message_id},
+      {"20250213100005.4B5C6C0456@mail.shop.example", tag + "@mail.shop.example"},
+      {"arf-20250214081500-77aa@fbl.mailbox.example", tag + "@fbl.mailbox.example"}};
+  for (const auto& [from, to] : changes)
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  return text;
+}
+
+// Delivers `text` into the maildir `maildir` as a mail server does: written into tmp/, then
+// renamed into new/, so that a reader never sees half a file.
+inline void DeliverToMaildir(const std::string& maildir, const std::string& name,
+                             const std::string& text) {
+  std::filesystem::create_directories(maildir + "/tmp");
+  std::filesystem::create_directories(maildir + "/new");
+  std::ofstream(maildir + "/tmp/" + name, std::ios::binary) << text;
+  std::filesystem::rename(maildir + "/tmp/" + name, maildir + "/new/" + name);
 }
 
 }  // namespace followup::testing

@@ -766,7 +766,8 @@ TEST_P(StoreTest, FeedbackSuppressesUnsubscribesAndMarksTheSendOncePerEvent) {
     u.attempts = 1;
     u.message_id = "<m-" + who + "@shop.example>";
     u.provider_message_id = "p-" + who;
-    u.sent_at = now;
+    u.sent_at = now - std::chrono::minutes(
+                          static_cast<int64_t>(sent.size()));  // a's the latest, c's the earliest
     sent.push_back(u);
   }
   ASSERT_TRUE(store->RecordDeliveries(sent, now));
@@ -853,6 +854,46 @@ TEST_P(StoreTest, FeedbackSuppressesUnsubscribesAndMarksTheSendOncePerEvent) {
   auto counts = *store->OutboxStatusCounts();
   EXPECT_EQ(counts[DeliveryStatus::kBounced], 1);
   EXPECT_EQ(counts[DeliveryStatus::kComplained], 1);
+
+  // What /metrics shows of it: the events by source and type; the sends of each rule that bounced
+  // or drew a complaint, a send once however many events name it (a's bounce, again from a
+  // webhook); complaints among the latest sends by sent time.
+  FeedbackEvent twice =
+      Feedback("postmark:9", FeedbackAction::kHardBounce, "ada@example.com", "2026-02-02");
+  twice.provider_message_id = "p-a";
+  ASSERT_EQ(store->RecordFeedback(std::vector<FeedbackEvent>{twice}, policy, Day("2026-02-02"))
+                ->front()
+                .outbox_id,
+            send["a"]);
+  auto feedback = store->CountFeedback(1000);
+  ASSERT_TRUE(feedback) << feedback.error().ToString();
+  using Key = std::pair<std::string, std::string>;
+  EXPECT_EQ(feedback->events, (std::map<Key, int64_t>{{{"arf", "complaint"}, 1},
+                                                      {{"dsn", "hard_bounce"}, 1},
+                                                      {{"postmark", "hard_bounce"}, 1},
+                                                      {{"postmark", "soft_bounce"}, 4},
+                                                      {{"postmark", "unsubscribe"}, 2}}));
+  EXPECT_EQ(feedback->rule_sends,
+            (std::map<Key, int64_t>{{{"r", "bounced"}, 1}, {{"r", "complained"}, 1}}));
+  EXPECT_EQ(feedback->recent_sends, 3);
+  EXPECT_EQ(feedback->recent_complained, 1);
+  auto latest = store->CountFeedback(1);  // a's send, the latest: bounced
+  ASSERT_TRUE(latest) << latest.error().ToString();
+  EXPECT_EQ(latest->recent_sends, 1);
+  EXPECT_EQ(latest->recent_complained, 0);
+  EXPECT_EQ(store->CountFeedback(2)->recent_complained, 1);  // and b's, complained
+}
+
+// With nothing sent there is no complaint rate to speak of: no sends, no complaints.
+TEST_P(StoreTest, FeedbackCountsOfAnEmptyStoreAreZero) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto feedback = store->CountFeedback(1000);
+  ASSERT_TRUE(feedback) << feedback.error().ToString();
+  EXPECT_TRUE(feedback->events.empty());
+  EXPECT_TRUE(feedback->rule_sends.empty());
+  EXPECT_EQ(feedback->recent_sends, 0);
+  EXPECT_EQ(feedback->recent_complained, 0);
 }
 
 FOLLOWUP_ON_EVERY_BACKEND(StoreTest);

@@ -1,5 +1,5 @@
 // The PostgreSQL Store's feedback events (table feedback_events, migration 4; docs/store.md):
-// Store::RecordFeedback in one transaction.
+// Store::RecordFeedback in one transaction, and Store::CountFeedback.
 #include "store/feedback_apply.h"
 #include "store/pg/store_impl.h"
 #include "store/pg/values.h"
@@ -123,6 +123,25 @@ Result<std::vector<FeedbackResult>> PostgresStore::RecordFeedback(
     if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
     return results;
   });
+}
+
+Result<FeedbackCounts> PostgresStore::CountFeedback(int64_t last_sends) {
+  constexpr std::string_view kCount = "store count feedback";
+  FeedbackCounts counts;
+  for (auto [sql, into] : {std::pair{kFeedbackEventCountsSql, &counts.events},
+                           std::pair{kFeedbackRuleSendsSql, &counts.rule_sends}}) {
+    auto rows = Retrying([&] { return conn_.Exec(sql, kCount); });
+    if (!rows) return tl::unexpected(rows.error());
+    for (int i = 0; i < rows->size(); ++i)
+      (*into)[{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1))}] = rows->Int(i, 2);
+  }
+  auto rows = Retrying([&] {
+    return conn_.Exec(RecentComplaintsSql("status", "$1"), Params().Add(last_sends), kCount);
+  });
+  if (!rows) return tl::unexpected(rows.error());
+  counts.recent_sends = rows->Int(0, 0);
+  counts.recent_complained = rows->Int(0, 1);
+  return counts;
 }
 
 }  // namespace followup::store::pg

@@ -150,11 +150,14 @@ CREATE INDEX feedback_events_by_recipient ON feedback_events(recipient, type, oc
 CREATE INDEX feedback_events_by_outbox ON feedback_events(outbox_id) WHERE outbox_id IS NOT NULL;
 )sql";
 
-// The console's send log, as SQLite's version 6: a page filtered by status or rule, newest
-// first, read from an index in that order (outbox_by_recipient is there from version 1).
+// As SQLite's version 6: the console's send log filtered by status or rule, newest first, read
+// from an index in that order (outbox_by_recipient is there from version 1); and the latest sends
+// by sent time for the complaint rate of /metrics, in the order the query reads them (newest
+// first, sends never sent last).
 constexpr std::string_view kV5 = R"sql(
 CREATE INDEX outbox_by_status_decided ON outbox(status, decided_at);
 CREATE INDEX outbox_by_rule_decided ON outbox(rule, decided_at);
+CREATE INDEX outbox_by_sent ON outbox(sent_at DESC NULLS LAST, id DESC);
 )sql";
 
 constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};

@@ -104,6 +104,7 @@ class PostgresStore final : public Store {
   Result<std::vector<FeedbackResult>> RecordFeedback(std::span<const FeedbackEvent> events,
                                                      const FeedbackPolicy& policy,
                                                      Instant now) override;
+  Result<FeedbackCounts> CountFeedback(int64_t last_sends) override;
   Result<int64_t> ChangeQueue(QueueAction action, const LogFilter& which, std::string_view reason,
                               Instant now) override;
   Result<std::map<std::string, int64_t>> CancelSendsOfRules(std::span<const std::string> rules,
