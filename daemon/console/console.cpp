@@ -50,13 +50,6 @@ std::string Layout(std::string_view title, std::string_view current, const std::
          "</main></body></html>\n";
 }
 
-Page HtmlPage(std::string body) {
-  Page page;
-  page.body = std::move(body);
-  page.headers = SecurityHeaders();
-  return page;
-}
-
 bool IsDate(std::string_view s) {
   return s.size() == 10 && s[4] == '-' && s[7] == '-' &&
          ParseInstant(s, date::locate_zone("UTC")).has_value();
@@ -73,9 +66,16 @@ std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
           {"X-Frame-Options", "DENY"}};
 }
 
+Page HtmlPageFor(std::string_view title, const std::string& content) {
+  Page page;
+  page.body = Layout(title, "", content);
+  page.headers = SecurityHeaders();
+  return page;
+}
+
 Page ErrorPage(int status, std::string_view message) {
-  Page page = HtmlPage(Layout("Error " + std::to_string(status), "",
-                              "<p class=\"error\">" + HtmlEscape(message) + "</p>\n"));
+  Page page = HtmlPageFor("Error " + std::to_string(status),
+                          "<p class=\"error\">" + HtmlEscape(message) + "</p>\n");
   page.status = status;
   return page;
 }
@@ -109,6 +109,7 @@ form.filters label { display: flex; flex-direction: column; font-size: .85rem; }
 .pager { display: flex; gap: 1rem; margin: 1rem 0; }
 ul.problems { padding-left: 1.2rem; font-family: ui-monospace, monospace; font-size: .85rem; }
 .error { color: var(--bad); }
+.controls { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: end; }
 td.when { white-space: nowrap; }
 @media (max-width: 40rem) { th.wide, td.wide { display: none; } table { font-size: .85rem; }
   th, td { padding: .3rem .3rem; } }
@@ -146,9 +147,31 @@ Page RenderOverview(const Overview& o, const date::time_zone* zone) {
     for (const std::string& line : o.problems) c += "<li>" + HtmlEscape(line) + "</li>";
     c += "</ul>\n";
   }
+  const std::string token =
+      "<input type=\"hidden\" name=\"csrf\" value=\"" + HtmlEscape(o.csrf) + "\">";
+  c += "<h2>Controls</h2>\n<div class=\"controls\">";
+  c +=
+      "<form method=\"post\" action=\"/console/action\">" + token +
+      (o.paused.empty() ? std::string("<input type=\"hidden\" name=\"action\" value=\"pause\">"
+                                      "<button type=\"submit\">Pause delivery&hellip;</button>")
+                        : std::string("<input type=\"hidden\" name=\"action\" value=\"resume\">"
+                                      "<button type=\"submit\">Resume delivery&hellip;</button>")) +
+      "</form>";
+  c += "<form method=\"post\" action=\"/console/action\">" + token +
+       "<input type=\"hidden\" name=\"action\" value=\"unsubscribe\"><label>customer id "
+       "<input name=\"customer\" required size=\"12\"></label> <button "
+       "type=\"submit\">Unsubscribe&hellip;</button></form>";
+  c += "<form method=\"post\" action=\"/console/action\">" + token +
+       "<input type=\"hidden\" name=\"action\" value=\"suppress\"><label>address <input "
+       "name=\"email\" type=\"email\" required size=\"18\"></label> <button "
+       "type=\"submit\">Suppress&hellip;</button></form>";
+  c += "</div>\n";
   c += "<p class=\"muted\">followupd " + HtmlEscape(o.version) + ", " + Local(o.now, zone) +
        (zone ? " " + HtmlEscape(zone->name()) : std::string(" UTC")) + "</p>\n";
-  return HtmlPage(Layout("Overview", "/console", c));
+  Page page;
+  page.body = Layout("Overview", "/console", c);
+  page.headers = SecurityHeaders();
+  return page;
 }
 
 Result<LogQuery> ParseLogQuery(std::string_view query) {
@@ -202,7 +225,7 @@ store::LogFilter LogFilterFor(const LogQuery& q, const date::time_zone* zone) {
 }
 
 Page RenderLog(const LogQuery& q, std::span<const store::LogEntry> rows,
-               const date::time_zone* zone) {
+               const date::time_zone* zone, std::string_view csrf) {
   std::string c;
   c += "<form class=\"filters\" method=\"get\" action=\"/console/log\">";
   c += "<label>rule<input name=\"rule\" value=\"" + HtmlEscape(q.rule) + "\" size=\"14\"></label>";
@@ -243,7 +266,26 @@ Page RenderLog(const LogQuery& q, std::span<const store::LogEntry> rows,
          HtmlEscape(QueryString(q, std::pair{rows.back().decided_at, rows.back().id})) +
          "\">Older</a>";
   c += "</div>\n";
-  return HtmlPage(Layout("Send log", "/console/log", c));
+  if (!q.rule.empty() || !q.status.empty() || !q.customer.empty()) {
+    // The sends this filter selects (every page of them), changed as followupd queue does.
+    c += "<form class=\"filters\" method=\"post\" action=\"/console/action\">"
+         "<input type=\"hidden\" name=\"csrf\" value=\"" +
+         HtmlEscape(csrf) + "\">";
+    for (auto [name, value] :
+         {std::pair{"rule", &q.rule}, std::pair{"status", &q.status},
+          std::pair{"customer", &q.customer}, std::pair{"from", &q.from}, std::pair{"to", &q.to}})
+      if (!value->empty())
+        c += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" +
+             HtmlEscape(*value) + "\">";
+    c += "<label>with every send this filter selects<select name=\"action\">"
+         "<option>hold</option><option>release</option><option>cancel</option>"
+         "<option>requeue</option></select></label><button type=\"submit\">Change&hellip;"
+         "</button></form>\n";
+  }
+  Page page;
+  page.body = Layout("Send log", "/console/log", c);
+  page.headers = SecurityHeaders();
+  return page;
 }
 
 }  // namespace followup::console

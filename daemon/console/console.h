@@ -11,6 +11,7 @@
 //   /console/log    the send log, filtered (rule, status, customer, a date range in the
 //                   business's zone) and paged by its last row (keyset: a page deep in millions
 //                   of rows costs what the first does)
+//   /console/action the operator's controls, as POST forms (actions.h)
 #pragma once
 
 #include <date/tz.h>
@@ -44,6 +45,10 @@ std::vector<std::pair<std::string, std::string>> SecurityHeaders();
 // A page that says what went wrong ("400 Bad Request: from: not a date ..."), with the status.
 Page ErrorPage(int status, std::string_view message);
 
+// A console page titled `title` around `content` (HTML), with the navigation and
+// SecurityHeaders().
+Page HtmlPageFor(std::string_view title, const std::string& content);
+
 // The stylesheet, served as text/css at /console/style.css.
 std::string_view Stylesheet();
 
@@ -62,6 +67,7 @@ struct Overview {
   std::string paused;  // why delivery is paused ("" = it runs)
   std::vector<Job> jobs;
   std::vector<std::string> problems;  // the latest warnings and errors, newest first
+  std::string csrf;                   // the token its forms carry (actions.h)
 };
 Page RenderOverview(const Overview& overview, const date::time_zone* zone);
 
@@ -85,8 +91,9 @@ Result<LogQuery> ParseLogQuery(std::string_view query);
 // The store's filter for one page: `from` and `to` as whole days in `zone`; kLogPageSize + 1 rows
 // asked for, to know whether a next page exists.
 store::LogFilter LogFilterFor(const LogQuery& query, const date::time_zone* zone);
-// The page for the rows the filter gave (at most kLogPageSize + 1).
+// The page for the rows the filter gave (at most kLogPageSize + 1). With a rule, status or
+// customer filter it offers to change the sends it selects (actions.h), with `csrf`.
 Page RenderLog(const LogQuery& query, std::span<const store::LogEntry> rows,
-               const date::time_zone* zone);
+               const date::time_zone* zone, std::string_view csrf);
 
 }  // namespace followup::console

@@ -3,10 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <set>
 
+#include "app/deliver.h"
 #include "app/settings.h"
 #include "delivery/https_get.h"
 #include "delivery/unsubscribe.h"
+#include "feedback/crypto.h"
+#include "service/http_forms.h"
 #include "service/log.h"
 #include "service/open_store.h"
 
@@ -25,6 +29,9 @@ std::optional<int> Desk::Start() {
     return 3;
   }
   key_ = std::move(*key);
+  // The console's form tokens: a key of their own, derived from the unsubscribe key, so that
+  // they outlive a restart and share nothing with the links in mail.
+  csrf_key_ = feedback::HmacSha256(key_, "followup-console-csrf-key");
   auto get = [](const std::string& url) { return delivery::HttpsGet(url); };
   auto webhooks = app::LoadWebhooks(settings_.feedback, get, get);
   if (!webhooks) {
@@ -83,16 +90,28 @@ EndpointHandlers Desk::Handlers() {
   };
   if (settings_.service.console) {
     handlers.console = [this](const HttpRequest& request, Respond respond) {
-      boost::asio::post(thread_, [this, path = request.path, query = request.query,
-                                  authorization = std::string(request.Header("Authorization")),
-                                  respond = std::move(respond)] {
+      ConsoleRequest r;
+      r.post = request.method == "POST";
+      r.path = request.path;
+      r.query = request.query;
+      r.authorization = request.Header("Authorization");
+      r.origin = request.Header("Origin");
+      r.host = request.Header("Host");
+      r.peer = request.peer;
+      if (r.post)
+        for (const char* name : {"action", "csrf", "confirm", "rule", "status", "customer", "from",
+                                 "to", "email", "reason"})
+          if (auto values = FormValues(request.Header("Content-Type"), request.body, name);
+              !values.empty())
+            r.form[name] = values.front();
+      boost::asio::post(thread_, [this, r = std::move(r), respond = std::move(respond)] {
         console::Page page;
-        if (console_users_ && !ConsoleAuthorized(authorization)) {
+        if (console_users_ && !ConsoleAuthorized(r.authorization)) {
           page = console::ErrorPage(401, "Sign in to see the console.");
           page.headers.emplace_back("WWW-Authenticate",
                                     "Basic realm=\"followup console\", charset=\"UTF-8\"");
         } else {
-          page = ConsolePage(path, query);
+          page = r.post ? ConsoleAction(r) : ConsolePage(r.path, r.query);
         }
         HttpResponse response;
         response.status = page.status;
@@ -141,6 +160,91 @@ bool Desk::ConsoleAuthorized(const std::string& authorization) {
   return true;
 }
 
+console::Page Desk::ConsoleAction(const ConsoleRequest& r) {
+  const Instant now = clock_.Now();
+  // A form from another site: its Origin (sent with every POST by today's browsers) is not ours.
+  if (!r.origin.empty() && r.origin != "http://" + r.host && r.origin != "https://" + r.host) {
+    spdlog::warn("console: a form from {} refused (Origin {})", r.peer, r.origin);
+    return console::ErrorPage(403, "This form did not come from the console.");
+  }
+  auto it = r.form.find("csrf");
+  if (it == r.form.end() || !console::CsrfValid(csrf_key_, it->second, now)) {
+    spdlog::warn("console: a form without a valid token from {} refused", r.peer);
+    return console::ErrorPage(
+        403, "This form's token is missing or too old: go back, reload the page and try again.");
+  }
+  auto action = console::ReadAction(r.form);
+  if (!action) return console::ErrorPage(400, action.error().message);
+  const date::time_zone* zone = settings_.zone;
+  if (!action->confirmed) {
+    int64_t matching = -1;
+    if (action->kind == console::ActionKind::kQueue) {
+      matching = 0;
+      std::set<store::DeliveryStatus> from;
+      for (auto status : store::QueueActionFrom(action->queue)) from.insert(status);
+      auto counted = store_->ForEachLogEntry(
+          console::QueueFilterFor(*action, zone),
+          [&](const store::LogEntry& e) { matching += from.count(e.status) ? 1 : 0; });
+      if (!counted) return console::ErrorPage(503, counted.error().message);
+    }
+    return console::RenderConfirm(*action, matching, console::CsrfToken(csrf_key_, now));
+  }
+
+  std::string done;
+  Result<void> ok;
+  switch (action->kind) {
+    case console::ActionKind::kQueue: {
+      std::string reason = action->reason.empty() ? std::string("cancelled by the operator")
+                                                  : "cancelled: " + action->reason;
+      auto n =
+          store_->ChangeQueue(action->queue, console::QueueFilterFor(*action, zone), reason, now);
+      if (!n) {
+        ok = tl::unexpected(n.error());
+        break;
+      }
+      done = action->name + ": " + std::to_string(*n) + " send" + (*n == 1 ? "" : "s") + " changed";
+      break;
+    }
+    case console::ActionKind::kPause:
+      ok = app::PauseDelivery(*store_, now,
+                              action->reason.empty() ? "paused by the operator" : action->reason);
+      done = "delivery paused";
+      break;
+    case console::ActionKind::kResume:
+      ok = app::ResumeDelivery(*store_);
+      done = "delivery resumed";
+      break;
+    case console::ActionKind::kUnsubscribe: {
+      auto found = store_->Unsubscribe(action->customer, now);
+      if (!found) {
+        ok = tl::unexpected(found.error());
+        break;
+      }
+      if (!*found) return console::ErrorPage(404, "No customer " + action->customer + ".");
+      done = "customer " + action->customer + " unsubscribed";
+      break;
+    }
+    case console::ActionKind::kSuppress: {
+      auto added = store_->AddSuppression(
+          action->email, action->reason.empty() ? "suppressed by the operator" : action->reason,
+          now);
+      if (!added) {
+        ok = tl::unexpected(added.error());
+        break;
+      }
+      done = action->email + (*added ? " suppressed" : " was suppressed already");
+      break;
+    }
+  }
+  if (!ok) {
+    spdlog::warn("console: {} from {}: {}", console::Describe(*action), r.peer,
+                 ok.error().ToString());
+    return console::ErrorPage(503, "Not done: " + ok.error().message);
+  }
+  spdlog::info("console: {} from {}: {}", console::Describe(*action), r.peer, done);
+  return console::RenderDone(*action, done);
+}
+
 console::Page Desk::ConsolePage(const std::string& path, const std::string& query) {
   const date::time_zone* zone = settings_.zone;
   if (path == "/console/style.css") {
@@ -160,7 +264,7 @@ console::Page Desk::ConsolePage(const std::string& path, const std::string& quer
       spdlog::warn("console: {}", read.error().ToString());
       return console::ErrorPage(503, "The store cannot be read now: " + read.error().message);
     }
-    return console::RenderLog(*q, rows, zone);
+    return console::RenderLog(*q, rows, zone, console::CsrfToken(csrf_key_, clock_.Now()));
   }
   console::Overview o;
   o.now = clock_.Now();
@@ -191,6 +295,7 @@ console::Page Desk::ConsolePage(const std::string& path, const std::string& quer
                  std::to_string(metrics_.reloads_failed.load()) + " rejected" +
                  (metrics_.last_reload_ok ? "" : "; the last was rejected: see the log")}};
   o.problems = RecentProblems();
+  o.csrf = console::CsrfToken(csrf_key_, o.now);
   return console::RenderOverview(o, zone);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "app/webhooks.h"
 #include "base/time.h"
 #include "console/access.h"
+#include "console/actions.h"
 #include "console/console.h"
 #include "service/endpoints.h"
 #include "service/health.h"
@@ -44,12 +46,21 @@ class Desk {
   const Clock& clock_;
   const Metrics& metrics_;
   const Health& health_;
+  // A console request as the desk thread needs it (the HTTP request lives on the loop only).
+  struct ConsoleRequest {
+    bool post = false;
+    std::string path, query, authorization, origin, host, peer;
+    std::map<std::string, std::string> form;  // a POST's fields (actions.h), the first of each
+  };
+  // A POST to /console/action: checked (Origin, CSRF token), confirmed, done and logged.
+  console::Page ConsoleAction(const ConsoleRequest& request);
   // Whether the Authorization header names a user of console_users_ with the right password.
   bool ConsoleAuthorized(const std::string& authorization);
   // The console's page for `path` and `query`, from the store and the daemon's state (desk thread).
   console::Page ConsolePage(const std::string& path, const std::string& query);
 
   std::string key_;
+  std::string csrf_key_;  // the console's form tokens (console::CsrfToken)
   app::Webhooks webhooks_;
   std::optional<console::Credentials> console_users_;  // none: no login asked
   std::vector<std::string> console_authorized_;  // Authorization values that passed (desk only)

@@ -91,8 +91,10 @@ std::vector<Route> Endpoints(EndpointHandlers handlers, std::function<void(std::
          }});
   }
   if (shared->console) {
-    for (const char* path : {"/console", "/console/log", "/console/style.css"})
-      routes.push_back({"GET", path, [shared](const HttpRequest& request, Respond respond) {
+    for (auto [method, path] :
+         {std::pair{"GET", "/console"}, std::pair{"GET", "/console/log"},
+          std::pair{"GET", "/console/style.css"}, std::pair{"POST", "/console/action"}})
+      routes.push_back({method, path, [shared](const HttpRequest& request, Respond respond) {
                           shared->console(request, std::move(respond));
                         }});
   }

@@ -16,6 +16,7 @@
 //                            provider P configured, each with the body limit it gives; the handler
 //                            answers with a status and one line of text
 //   GET|HEAD  /console, /console/log, /console/style.css   the console (docs/console.md)
+//   POST      /console/action                              its controls (console/actions.h)
 //   Q is the raw query string (after '?', not decoded), as delivery/unsubscribe.h's links carry it
 //   (c=CUSTOMER&t=TOKEN) and VerifyUnsubscribe takes it.
 #pragma once
@@ -54,7 +55,8 @@ struct EndpointHandlers {
   };
   std::vector<Webhook> webhooks;
 
-  // The console's pages (GET /console, /console/log, /console/style.css; docs/console.md): the
+  // The console's pages (GET /console, /console/log, /console/style.css, POST /console/action;
+  // docs/console.md): the
   // handler answers through `respond`, at once or later from any thread. Unset: no console.
   HttpHandler console;
 };

@@ -66,7 +66,7 @@ TEST(RenderLogTest, AFullPageLinksToTheOlderOneByItsLastRow) {
   LogQuery q;
   q.status = "sent";
   q.customer = "a&b";
-  Page page = RenderLog(q, rows, nullptr);
+  Page page = RenderLog(q, rows, nullptr, "T.1");
   EXPECT_EQ(page.status, 200);
   const std::string last = std::to_string(1000 - kLogPageSize + 1);
   EXPECT_NE(page.body.find("href=\"/console/log?status=sent&amp;customer=a%26b&amp;after=" +
@@ -78,7 +78,7 @@ TEST(RenderLogTest, AFullPageLinksToTheOlderOneByItsLastRow) {
       << "the extra row only says there is more";
   rows.pop_back();
   rows.pop_back();
-  EXPECT_EQ(RenderLog(q, rows, nullptr).body.find("rel=\"next\""), std::string::npos);
+  EXPECT_EQ(RenderLog(q, rows, nullptr, "T.1").body.find("rel=\"next\""), std::string::npos);
 }
 
 TEST(RenderLogTest, EveryValueFromOutsideIsEscaped) {
@@ -86,7 +86,7 @@ TEST(RenderLogTest, EveryValueFromOutsideIsEscaped) {
   e.last_reply = "550 <b>no</b> \"such\" user";
   LogQuery q;
   q.customer = "\"><script>x</script>";
-  Page page = RenderLog(q, std::vector<store::LogEntry>{e}, nullptr);
+  Page page = RenderLog(q, std::vector<store::LogEntry>{e}, nullptr, "T.1");
   EXPECT_EQ(page.body.find("<script>"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(page.body.find("550 &lt;b&gt;no&lt;/b&gt; &quot;such&quot; user"), std::string::npos);

@@ -664,6 +664,63 @@ TEST_F(DaemonTest, TheConsoleAsksForALoginWhenCredentialsAreConfigured) {
   EXPECT_EQ(WaitExit(), 0) << Log();
 }
 
+// The console's controls: a form without its token, or from another site, is refused and changes
+// nothing; with it, the first post only asks for confirmation, the second does it and logs it.
+TEST_F(DaemonTest, ConsoleFormsNeedTheirTokenAndAConfirmation) {
+  const std::string db = dir_ / "f.db";
+  Exec(db,
+       "INSERT INTO customers(external_id, email, name) VALUES ('a', 'a@example.com', 'A'), ('b', "
+       "'b@example.com', 'B'), ('c', 'c@example.com', 'C')");
+  Exec(db,
+       "INSERT INTO outbox(dedupe_key, rule, customer_id, recipient_id, kind, template, "
+       "template_values, decided_at, send_after, status, updated_at) SELECT 'later:' || "
+       "external_id, 'later', id, id, 'send', 'winback', '{}', strftime('%s', 'now'), "
+       "strftime('%s', 'now') + 86400, 'queued', strftime('%s', 'now') FROM customers WHERE "
+       "external_id IN ('a', 'b', 'c')");
+  int port = StartListening();
+  ASSERT_NE(port, 0) << Log();
+  auto statuses = [&] {
+    return Sql(db, "SELECT group_concat(status) FROM outbox WHERE rule = 'later'");
+  };
+  ASSERT_EQ(statuses(), "queued,queued,queued");
+
+  std::string page = HttpGet(port, "/console/log?rule=later");
+  const std::string marker = "name=\"csrf\" value=\"";
+  size_t at = page.find(marker);
+  ASSERT_NE(at, std::string::npos) << page;
+  at += marker.size();
+  const std::string token = page.substr(at, page.find('"', at) - at);
+  const std::string form = "Content-Type: application/x-www-form-urlencoded\r\n";
+
+  std::string forged = HttpPost(port, "/console/action", form, "action=hold&rule=later");
+  EXPECT_EQ(forged.rfind("HTTP/1.1 403", 0), 0u) << forged;
+  std::string elsewhere =
+      HttpPost(port, "/console/action", form + "Origin: http://evil.example\r\n",
+               "action=hold&rule=later&csrf=" + token + "&confirm=yes");
+  EXPECT_EQ(elsewhere.rfind("HTTP/1.1 403", 0), 0u) << elsewhere;
+  EXPECT_EQ(statuses(), "queued,queued,queued");
+
+  std::string confirm =
+      HttpPost(port, "/console/action", form, "action=hold&rule=later&csrf=" + token);
+  EXPECT_EQ(confirm.rfind("HTTP/1.1 200", 0), 0u) << confirm;
+  EXPECT_NE(confirm.find("<b>3</b> sends match now."), std::string::npos) << confirm;
+  EXPECT_EQ(statuses(), "queued,queued,queued") << "asked, not done";
+
+  std::string done = HttpPost(port, "/console/action", form + "Origin: http://x\r\n",
+                              "action=hold&rule=later&csrf=" + token + "&confirm=yes");
+  EXPECT_NE(done.find("hold: 3 sends changed"), std::string::npos) << done;
+  EXPECT_EQ(statuses(), "held,held,held");
+  std::string paused =
+      HttpPost(port, "/console/action", form,
+               "action=pause&reason=checking+the+offer&csrf=" + token + "&confirm=yes");
+  EXPECT_NE(paused.find("delivery paused"), std::string::npos) << paused;
+  EXPECT_NE(Run("queue").out.find("checking the offer"), std::string::npos) << Run("queue").out;
+  EXPECT_NE(Log().find("console: hold the sends of rule later"), std::string::npos) << Log();
+  EXPECT_NE(Log().find("refused"), std::string::npos) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(), 0) << Log();
+}
+
 // On an address beyond loopback the daemon does not start with an open console.
 TEST_F(DaemonTest, AnOpenConsoleBeyondLoopbackIsRefusedAtStart) {
   std::string config = testing::ReadFile(dir_ / "followup.yaml");
