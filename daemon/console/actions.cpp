@@ -4,6 +4,7 @@
 
 #include "base/ascii.h"
 #include "base/html.h"
+#include "base/printable.h"
 #include "base/url.h"
 #include "feedback/crypto.h"
 
@@ -86,9 +87,9 @@ Result<Action> ReadAction(const std::map<std::string, std::string>& form) {
     a.kind = ActionKind::kSuppress;
     a.email = AsciiLower(Field(form, "email"));
     if (a.email.find('@') == std::string::npos)
-      return InvalidInput("suppress: email: an email address, not '" + a.email + "'");
+      return InvalidInput("suppress: email: an email address, not " + Quote(a.email));
   } else {
-    return InvalidInput("action: no such action '" + a.name + "'");
+    return InvalidInput("action: no such action " + Quote(a.name));
   }
   return a;
 }
@@ -105,8 +106,8 @@ std::string Describe(const Action& a) {
     case ActionKind::kQueue: {
       std::string what = a.name + " the sends";
       const LogQuery& q = a.selection;
-      if (!q.rule.empty()) what += " of rule " + q.rule;
-      if (!q.customer.empty()) what += " to or about customer " + q.customer;
+      if (!q.rule.empty()) what += " of rule " + Printable(q.rule, 200);
+      if (!q.customer.empty()) what += " to or about customer " + Printable(q.customer, 200);
       if (!q.status.empty()) what += " with status " + q.status;
       if (!q.from.empty()) what += " decided from " + q.from;
       if (!q.to.empty()) what += " decided up to " + q.to;
@@ -121,9 +122,9 @@ std::string Describe(const Action& a) {
     case ActionKind::kResume:
       return "resume delivery";
     case ActionKind::kUnsubscribe:
-      return "unsubscribe customer " + a.customer + ": no more follow-ups to them";
+      return "unsubscribe customer " + Printable(a.customer, 200) + ": no more follow-ups to them";
     case ActionKind::kSuppress:
-      return "suppress " + a.email + ": nothing more is sent to that address";
+      return "suppress " + Printable(a.email, 200) + ": nothing more is sent to that address";
   }
   return a.name;
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "base/html.h"
+#include "base/printable.h"
 #include "base/url.h"
 
 namespace followup::console {
@@ -188,12 +189,12 @@ Result<LogQuery> ParseLogQuery(std::string_view query) {
     if (*name == "customer") q.customer = *value;
     if (*name == "status") {
       if (!value->empty() && !store::ParseDeliveryStatus(*value))
-        return InvalidInput("status: no such status '" + *value + "'");
+        return InvalidInput("status: no such status " + Quote(*value));
       q.status = *value;
     }
     if (*name == "from" || *name == "to") {
       if (!value->empty() && !IsDate(*value))
-        return InvalidInput(*name + ": expected a date YYYY-MM-DD, not '" + *value + "'");
+        return InvalidInput(*name + ": expected a date YYYY-MM-DD, not " + Quote(*value));
       (*name == "from" ? q.from : q.to) = *value;
     }
     if (*name == "after" && !value->empty()) {
@@ -203,7 +204,7 @@ Result<LogQuery> ParseLogQuery(std::string_view query) {
       if (dot == std::string::npos ||
           std::from_chars(value->data(), value->data() + dot, seconds).ptr != value->data() + dot ||
           std::from_chars(value->data() + dot + 1, end, id).ptr != end)
-        return InvalidInput("after: expected SECONDS.ID, not '" + *value + "'");
+        return InvalidInput("after: expected SECONDS.ID, not " + Quote(*value));
       q.after = std::pair{Instant{std::chrono::seconds{seconds}}, id};
     }
   }

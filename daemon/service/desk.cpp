@@ -7,6 +7,7 @@
 
 #include "app/deliver.h"
 #include "app/settings.h"
+#include "base/printable.h"
 #include "delivery/https_get.h"
 #include "delivery/unsubscribe.h"
 #include "feedback/crypto.h"
@@ -220,8 +221,8 @@ console::Page Desk::ConsoleAction(const ConsoleRequest& r) {
         ok = tl::unexpected(found.error());
         break;
       }
-      if (!*found) return console::ErrorPage(404, "No customer " + action->customer + ".");
-      done = "customer " + action->customer + " unsubscribed";
+      if (!*found) return console::ErrorPage(404, "No customer " + Quote(action->customer) + ".");
+      done = "customer " + Printable(action->customer, 200) + " unsubscribed";
       break;
     }
     case console::ActionKind::kSuppress: {
@@ -232,7 +233,7 @@ console::Page Desk::ConsoleAction(const ConsoleRequest& r) {
         ok = tl::unexpected(added.error());
         break;
       }
-      done = action->email + (*added ? " suppressed" : " was suppressed already");
+      done = Printable(action->email, 200) + (*added ? " suppressed" : " was suppressed already");
       break;
     }
   }

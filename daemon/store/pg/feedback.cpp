@@ -128,8 +128,11 @@ Result<std::vector<FeedbackResult>> PostgresStore::RecordFeedback(
 Result<FeedbackCounts> PostgresStore::CountFeedback(int64_t last_sends) {
   constexpr std::string_view kCount = "store count feedback";
   FeedbackCounts counts;
-  for (auto [sql, into] : {std::pair{kFeedbackEventCountsSql, &counts.events},
-                           std::pair{kFeedbackRuleSendsSql, &counts.rule_sends}}) {
+  for (const auto& query : {std::pair{kFeedbackEventCountsSql, &counts.events},
+                            std::pair{kFeedbackRuleSendsSql, &counts.rule_sends}}) {
+    // A plain variable: clang 14 lets a lambda capture it (a structured binding it does not).
+    const auto sql = query.first;
+    auto* into = query.second;
     auto rows = Retrying([&] { return conn_.Exec(sql, kCount); });
     if (!rows) return tl::unexpected(rows.error());
     for (int i = 0; i < rows->size(); ++i)
