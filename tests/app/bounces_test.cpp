@@ -69,14 +69,7 @@ class BounceFolderTest : public ::testing::Test {
   std::string StatusOf(int64_t id) {
     return testing::Sql(f_.db(), "SELECT status FROM outbox WHERE id = " + std::to_string(id));
   }
-  std::string Suppressions() {
-    std::string out;
-    auto list = f_.store->ListSuppressions();
-    EXPECT_TRUE(list);
-    if (list)
-      for (const auto& s : *list) out += s.email + ": " + s.reason + "\n";
-    return out;
-  }
+  std::string Suppressions() { return f_.Suppressions(); }
   std::vector<std::string> Files(const std::string& folder) {
     std::vector<std::string> names;
     if (fs::exists(f_.dir / ("bounces/" + folder)))

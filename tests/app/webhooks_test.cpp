@@ -55,14 +55,7 @@ class WebhooksTest : public ::testing::Test {
     return ReceiveWebhook(*f_.store, webhooks_, "postmark", request, policy_, kNow);
   }
 
-  std::string Suppressions() {
-    std::string out;
-    auto list = f_.store->ListSuppressions();
-    EXPECT_TRUE(list);
-    if (list)
-      for (const auto& s : *list) out += s.email + ": " + s.reason + "\n";
-    return out;
-  }
+  std::string Suppressions() { return f_.Suppressions(); }
   std::string Recorded() { return testing::Sql(f_.db(), "SELECT count(*) FROM feedback_events"); }
 
   testing::StoreFixture f_;

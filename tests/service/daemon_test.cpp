@@ -118,6 +118,15 @@ class DaemonTest : public ::testing::Test {
     return testing::Followupd("--config " + dir_ / "followup.yaml" + " " + args, dir_.path());
   }
 
+  // followup.yaml with the first `from` in it replaced by `to`.
+  void EditConfig(const std::string& from, const std::string& to) {
+    std::string config = testing::ReadFile(dir_ / "followup.yaml");
+    size_t at = config.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " is not in\n" << config;
+    config.replace(at, from.size(), to);
+    dir_.Write("followup.yaml", config);
+  }
+
   // Starts `followupd run` in the background with extra environment variables.
   void Start(const std::vector<std::string>& env = {}) { pid_ = testing::StartDaemon(dir_, env); }
 
@@ -153,9 +162,7 @@ class DaemonTest : public ::testing::Test {
 
   // Starts the daemon with its HTTP listener on a free loopback port; the port once it runs, or 0.
   int StartListening() {
-    std::string config = testing::ReadFile(dir_ / "followup.yaml");
-    config.replace(config.find("listen: \"\""), 10, "listen: \"127.0.0.1:0\"");
-    dir_.Write("followup.yaml", config);
+    EditConfig("listen: \"\"", "listen: \"127.0.0.1:0\"");
     Start();
     const std::string listening = "http: listening on 127.0.0.1:";
     if (!WaitFor([&] { return Log().find("followupd running") != std::string::npos; })) return 0;
@@ -204,9 +211,7 @@ TEST_F(DaemonTest, NoticesAnotherProgramsCommitDecidesAndSends) {
 // Another program's commit wakes the daemon through a watch on the store's files, not only at the
 // next poll: with polling once a minute the purchase is still decided and sent at once.
 TEST_F(DaemonTest, ACommitIsSeenWithoutWaitingForThePoll) {
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("poll_interval_ms: 20"), 20, "poll_interval_ms: 60000");
-  dir_.Write("followup.yaml", config);
+  EditConfig("poll_interval_ms: 20", "poll_interval_ms: 60000");
   Start();
   ASSERT_TRUE(WaitFor([&] { return Log().find("followupd running") != std::string::npos; }))
       << Log();
@@ -300,10 +305,9 @@ TEST_F(DaemonTest, MetricsCountTheCustomersInEachSequenceStep) {
 // feedback events: by source and type, the rule's bounced and complained sends, and the complaint
 // rate over the latest sends. A restart keeps them: they are the store's, not the process's.
 TEST_F(DaemonTest, MetricsCountBouncesAndComplaintsAcrossARestart) {
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("  unsubscribe_key_file: key\n"), 27,
-                 "  unsubscribe_key_file: key\n  bounces: bounces\n");
-  dir_.Write("followup.yaml", config + "feedback:\n  verp_key_file: verp.key\n");
+  EditConfig("  unsubscribe_key_file: key\n", "  unsubscribe_key_file: key\n  bounces: bounces\n");
+  dir_.Write("followup.yaml",
+             testing::ReadFile(dir_ / "followup.yaml") + "feedback:\n  verp_key_file: verp.key\n");
   std::string text = MetricsAfterTwoSends();
   ASSERT_FALSE(text.empty()) << Log();
   EXPECT_NE(text.find("followup_complaint_rate 0\n"), std::string::npos) << text;
@@ -638,10 +642,8 @@ TEST_F(DaemonTest, TheConsoleAsksForALoginWhenCredentialsAreConfigured) {
   dir_.Write("console-users",
              "ada:$6$followupconsole$PyvSq3cSAzMilwgCc6ktLoHwkTp1/"
              "w.SVzanAFxipLVJ2uqKZHxxUeTtqbRKE2eoADZnhhlHKIvabGou2gWpl1\n");
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("service:\n"), 9,
-                 "service:\n  console:\n    credentials_file: " + dir_ / "console-users" + "\n");
-  dir_.Write("followup.yaml", config);
+  EditConfig("service:\n",
+             "service:\n  console:\n    credentials_file: " + dir_ / "console-users" + "\n");
   int port = StartListening();
   ASSERT_NE(port, 0) << Log();
   for (const char* path : {"/console", "/console/log", "/console/style.css"}) {
@@ -723,9 +725,7 @@ TEST_F(DaemonTest, ConsoleFormsNeedTheirTokenAndAConfirmation) {
 
 // On an address beyond loopback the daemon does not start with an open console.
 TEST_F(DaemonTest, AnOpenConsoleBeyondLoopbackIsRefusedAtStart) {
-  std::string config = testing::ReadFile(dir_ / "followup.yaml");
-  config.replace(config.find("listen: \"\""), 10, "listen: \"0.0.0.0:0\"");
-  dir_.Write("followup.yaml", config);
+  EditConfig("listen: \"\"", "listen: \"0.0.0.0:0\"");
   auto r = Run("run");
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("needs service.console.credentials_file"), std::string::npos) << r.err;

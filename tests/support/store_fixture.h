@@ -96,6 +96,16 @@ class StoreFixture {
     ASSERT_TRUE(imported) << imported.error().ToString();
   }
   void Customers(const std::string& csv) { Import(store::ImportTarget::kCustomers, csv); }
+
+  // The suppression list as `followupd suppress list` has it: "ADDRESS: REASON" lines.
+  std::string Suppressions() {
+    std::string out;
+    auto list = store->ListSuppressions();
+    EXPECT_TRUE(list) << list.error().ToString();
+    if (list)
+      for (const auto& s : *list) out += s.email + ": " + s.reason + "\n";
+    return out;
+  }
   void Transactions(const std::string& csv) { Import(store::ImportTarget::kTransactions, csv); }
 
   int64_t Id(const std::string& external_id) const {
