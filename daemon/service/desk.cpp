@@ -152,8 +152,9 @@ bool Desk::ConsoleAuthorized(const std::string& authorization) {
   // crypt(3) takes milliseconds on purpose: a value that passed once is remembered.
   for (const auto& known : console_authorized_)
     if (known == authorization) return true;
+  if (authorization.empty()) return false;  // a browser's first try: it asks for a login
   if (!console::Authorized(*console_users_, authorization)) {
-    spdlog::warn("console: a request with wrong or missing credentials");
+    spdlog::warn("console: a request with wrong credentials");
     return false;
   }
   if (console_authorized_.size() >= 16) console_authorized_.erase(console_authorized_.begin());
@@ -165,7 +166,7 @@ console::Page Desk::ConsoleAction(const ConsoleRequest& r) {
   const Instant now = clock_.Now();
   // A form from another site: its Origin (sent with every POST by today's browsers) is not ours.
   if (!r.origin.empty() && r.origin != "http://" + r.host && r.origin != "https://" + r.host) {
-    spdlog::warn("console: a form from {} refused (Origin {})", r.peer, r.origin);
+    spdlog::warn("console: a form from {} refused (Origin {})", r.peer, Printable(r.origin, 200));
     return console::ErrorPage(403, "This form did not come from the console.");
   }
   auto it = r.form.find("csrf");
