@@ -27,6 +27,22 @@
 #include "support/sqlite_util.h"
 #include "support/test_util.h"
 
+// How much slower followupd runs in this build: a sanitizer's (the tests start the followupd of
+// their own build) slows it several times over.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define FOLLOWUP_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define FOLLOWUP_TEST_SANITIZED 1
+#endif
+#ifdef FOLLOWUP_TEST_SANITIZED
+constexpr int kSanitizerSlowdown = 4;
+#else
+constexpr int kSanitizerSlowdown = 1;
+#endif
+
 namespace followup {
 namespace {
 
@@ -250,8 +266,12 @@ TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
                            "send went out as a different message)";
   EXPECT_LE(duplicates, in_flight_at_kills) << "duplicates beyond the messages in flight at kills";
   // On the wire at a kill: one message a connection; accepted but not yet stored: those the
-  // server accepted while the last store of accepted ones ran (a few at 800 a second).
-  EXPECT_LE(duplicates, kKills * 2 * kConnections) << "more than the connections' worth a kill";
+  // server accepted while the last store of accepted ones ran (a few at 800 a second). Under a
+  // sanitizer followupd runs several times slower, a store of accepted ones takes longer and more
+  // are accepted meanwhile (175 in 20 kills seen under ThreadSanitizer): four times the room,
+  // still far below the ~90 a kill that storing only at the end of a round gave.
+  EXPECT_LE(duplicates, kKills * 2 * kConnections * kSanitizerSlowdown)
+      << "more than the connections' worth a kill";
   int requeued_warnings = 0;
   for (size_t at = Log().find("sending them again"); at != std::string::npos;
        at = Log().find("sending them again", at + 1))
