@@ -283,9 +283,10 @@ TEST_F(ReliabilityTest, KillNineAtRandomMomentsLosesNothing) {
       " sent meanwhile), all done after " + std::to_string(Seconds(total)) + " s; sink received " +
       std::to_string(total_received) + " messages, " + std::to_string(received.size()) +
       " distinct; duplicates " + std::to_string(duplicates) + " (bound: in flight at kills " +
-      std::to_string(in_flight_at_kills) + ", kills x 2 x connections " +
-      std::to_string(kKills * 2 * kConnections) + "); restarts that requeued " +
-      std::to_string(requeued_warnings) + "\n" + rounds;
+      std::to_string(in_flight_at_kills) + ", kills x 2 x connections" +
+      (kSanitizerSlowdown > 1 ? " x " + std::to_string(kSanitizerSlowdown) + " (sanitizer)" : "") +
+      " " + std::to_string(kKills * 2 * kConnections * kSanitizerSlowdown) +
+      "); restarts that requeued " + std::to_string(requeued_warnings) + "\n" + rounds;
   std::printf("%s", report.c_str());
   RecordProperty("duplicates", duplicates);
   RecordProperty("in_flight_at_kills", in_flight_at_kills);
