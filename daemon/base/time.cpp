@@ -7,6 +7,8 @@
 #include <limits>
 #include <utility>
 
+#include "base/printable.h"
+
 namespace followup {
 namespace {
 
@@ -45,7 +47,7 @@ Result<const date::time_zone*> LookupZone(std::string_view name) {
   try {
     return date::locate_zone(name);
   } catch (const std::exception&) {
-    return InvalidInput("unknown time zone '" + std::string(name) + "'");
+    return InvalidInput("unknown time zone " + Quote(name));
   }
 }
 

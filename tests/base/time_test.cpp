@@ -44,6 +44,13 @@ TEST(TimeTest, UnknownZoneIsAnError) {
   auto z = LookupZone("Mars/Olympus");
   ASSERT_FALSE(z);
   EXPECT_NE(z.error().message.find("Mars/Olympus"), std::string::npos);
+  // A fuzzer's finding: a long name of bytes that are no text was cited whole. It is cut short
+  // and written printably.
+  auto garbage = LookupZone("Europe/B" + std::string(2000, '\xff'));
+  ASSERT_FALSE(garbage);
+  EXPECT_LT(garbage.error().message.size(), 400u);
+  EXPECT_NE(garbage.error().message.find("unknown time zone 'Europe/B\\xff"), std::string::npos)
+      << garbage.error().message;
 }
 
 TEST(TimeTest, LocalDayFollowsTheZone) {
