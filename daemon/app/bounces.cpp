@@ -44,8 +44,8 @@ Result<void> MoveInto(const fs::path& file, const fs::path& folder, bool as_read
   return {};
 }
 
-}  // namespace
-
+// The event as the store records it, when it is one that changes anything; nullopt for the
+// kinds that are only counted.
 std::optional<store::FeedbackEvent> StoreEvent(const feedback::Event& event, bool trusted,
                                                std::optional<int64_t> verp_outbox_id) {
   auto action = ActionOf(event.type);
@@ -63,6 +63,33 @@ std::optional<store::FeedbackEvent> StoreEvent(const feedback::Event& event, boo
   out.reason = event.reason;
   out.occurred_at = event.occurred_at;
   return out;
+}
+
+}  // namespace
+
+Result<RecordedEvents> RecordEvents(store::Store& store, std::span<const feedback::Event> events,
+                                    bool trusted, std::string_view verp_key,
+                                    const store::FeedbackPolicy& policy, Instant now) {
+  RecordedEvents recorded;
+  std::vector<store::FeedbackEvent> stored;
+  for (const auto& event : events) {
+    std::optional<int64_t> verp_id;
+    if (!verp_key.empty() && !event.verp_token.empty())
+      if (auto id = feedback::ReadVerpToken(verp_key, event.verp_token)) verp_id = *id;
+    if (auto e = StoreEvent(event, trusted, verp_id))
+      stored.push_back(std::move(*e));
+    else
+      ++recorded.counted;
+  }
+  if (stored.empty()) return recorded;
+  auto results = store.RecordFeedback(stored, policy, now);
+  if (!results) return tl::unexpected(results.error());
+  for (const auto& r : *results) {
+    if (r.outcome == store::FeedbackOutcome::kApplied) ++recorded.applied;
+    if (r.outcome == store::FeedbackOutcome::kDuplicate) ++recorded.duplicates;
+    if (r.outcome == store::FeedbackOutcome::kUnmatched) ++recorded.unmatched;
+  }
+  return recorded;
 }
 
 Result<BounceFolderPass> ReadBounceFolder(store::Store& store, const FeedbackSettings& feedback,
@@ -92,27 +119,16 @@ Result<BounceFolderPass> ReadBounceFolder(store::Store& store, const FeedbackSet
     options.received_at = now;
     const feedback::Report report = feedback::ReadReport(text, options);
 
-    std::vector<store::FeedbackEvent> events;
-    for (const auto& event : report.events) {
-      std::optional<int64_t> verp_id;
-      if (!event.verp_token.empty())
-        if (auto id = feedback::ReadVerpToken(verp_key, event.verp_token)) verp_id = *id;
-      if (auto stored = StoreEvent(event, /*trusted=*/false, verp_id))
-        events.push_back(std::move(*stored));
-    }
-    bool matched = false;
-    if (!events.empty()) {
-      auto results = store.RecordFeedback(events, feedback.policy, now);
-      if (!results) return tl::unexpected(results.error());  // the file stays in new/
-      for (const auto& r : *results) {
-        if (r.outcome == store::FeedbackOutcome::kApplied) ++pass.applied;
-        if (r.outcome == store::FeedbackOutcome::kDuplicate) ++pass.duplicates;
-        matched = matched || r.outcome != store::FeedbackOutcome::kUnmatched;
-      }
-    }
+    auto recorded =
+        RecordEvents(store, report.events, /*trusted=*/false, verp_key, feedback.policy, now);
+    if (!recorded) return tl::unexpected(recorded.error());  // the file stays in new/
+    pass.applied += recorded->applied;
+    pass.duplicates += recorded->duplicates;
+    const bool matched = recorded->matched();
     // A report whose events are all kinds that change nothing (a delay, a success notice) was
     // still read: it goes to cur/. Unrecognised or about no send of ours: unmatched/.
-    const bool informational = report.kind != feedback::ReportKind::kUnrecognised && events.empty();
+    const bool informational = report.kind != feedback::ReportKind::kUnrecognised &&
+                               recorded->counted == static_cast<int>(report.events.size());
     const bool keep_as_read = matched || informational;
     if (!keep_as_read) ++pass.unmatched;
     if (auto moved = MoveInto(file, keep_as_read ? read : unmatched, keep_as_read); !moved)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,12 +30,24 @@ struct BounceFolderPass {
   int unmatched = 0;   // files moved to unmatched/
 };
 
-// The event as the store records it, when it is one that changes anything (hard or soft bounce,
-// complaint, unsubscribe); nullopt for the kinds that are only counted. `trusted`: the recipient
-// is authenticated (a signed webhook), not only named by a mail. `verp_outbox_id`: the outbox id
-// of its VERP token once the token's MAC checked out.
-std::optional<store::FeedbackEvent> StoreEvent(const feedback::Event& event, bool trusted,
-                                               std::optional<int64_t> verp_outbox_id);
+// What recording one report's or one request's events came to.
+struct RecordedEvents {
+  int applied = 0;     // recorded and acted on
+  int duplicates = 0;  // recorded before
+  int unmatched = 0;   // about no send of ours (a mail report): nothing recorded
+  int counted = 0;     // kinds that change nothing (delivered, delayed, ...): not recorded
+  // An event matched a send of ours, or had been recorded before.
+  bool matched() const { return applied + duplicates > 0; }
+};
+
+// Records and applies the events that change anything (hard and soft bounces, complaints,
+// unsubscribes), in one transaction (Store::RecordFeedback); `trusted`: their recipients are
+// authenticated (a signed webhook), not only named by a mail; a VERP token counts once its MAC
+// checks out under `verp_key` ("" = no tokens read). kRuntime when the store fails: nothing is
+// recorded.
+Result<RecordedEvents> RecordEvents(store::Store& store, std::span<const feedback::Event> events,
+                                    bool trusted, std::string_view verp_key,
+                                    const store::FeedbackPolicy& policy, Instant now);
 
 // Reads every file in `feedback.bounces`/new (creating new/, cur/ and unmatched/ when missing), as
 // above; `verp_key` checks the VERP tokens (LoadVerpKey). kRuntime when the folder or the store

@@ -134,23 +134,14 @@ WebhookAnswer ReceiveWebhook(store::Store& store, const Webhooks& webhooks,
                   what + ": subscription confirmed (" + outcome.subscribe_url + ")");
   }
 
+  auto recorded =
+      RecordEvents(store, outcome.events, /*trusted=*/true, /*verp_key=*/"", policy, now);
+  if (!recorded)
+    return Answer(503, "not stored, try again", what + ": " + recorded.error().ToString());
   WebhookAnswer answer;
-  std::vector<store::FeedbackEvent> events;
-  for (const auto& event : outcome.events) {
-    if (auto stored = StoreEvent(event, /*trusted=*/true, std::nullopt))
-      events.push_back(std::move(*stored));
-    else
-      ++answer.counted;
-  }
-  if (!events.empty()) {
-    auto results = store.RecordFeedback(events, policy, now);
-    if (!results)
-      return Answer(503, "not stored, try again", what + ": " + results.error().ToString());
-    for (const auto& r : *results) {
-      if (r.outcome == store::FeedbackOutcome::kApplied) ++answer.applied;
-      if (r.outcome == store::FeedbackOutcome::kDuplicate) ++answer.duplicates;
-    }
-  }
+  answer.applied = recorded->applied;
+  answer.duplicates = recorded->duplicates;
+  answer.counted = recorded->counted;
   answer.body = std::to_string(answer.applied) + " applied, " + std::to_string(answer.duplicates) +
                 " recorded before, " + std::to_string(answer.counted) + " only counted";
   answer.log = what + ": " + std::to_string(outcome.events.size()) + " events: " + answer.body;
