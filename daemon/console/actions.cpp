@@ -1,11 +1,11 @@
 #include "console/actions.h"
 
 #include <charconv>
+#include <vector>
 
 #include "base/ascii.h"
 #include "base/html.h"
 #include "base/printable.h"
-#include "base/url.h"
 #include "feedback/crypto.h"
 
 namespace followup::console {
@@ -63,12 +63,10 @@ Result<Action> ReadAction(const std::map<std::string, std::string>& form) {
     if (a.name != name) continue;
     a.kind = ActionKind::kQueue;
     a.queue = queue;
-    std::string query;
-    for (const char* f : {"rule", "status", "customer", "from", "to"}) {
-      const std::string v = Field(form, f);
-      if (!v.empty()) query += std::string(query.empty() ? "" : "&") + f + "=" + PercentEncode(v);
-    }
-    auto selection = ParseLogQuery(query);
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const char* f : {"rule", "status", "customer", "from", "to"})
+      fields.emplace_back(f, Field(form, f));
+    auto selection = ReadLogQuery(fields);
     if (!selection) return tl::unexpected(selection.error());
     a.selection = std::move(*selection);
     if (a.selection.rule.empty() && a.selection.status.empty() && a.selection.customer.empty())

@@ -51,6 +51,14 @@ std::string Layout(std::string_view title, std::string_view current, const std::
          "</main></body></html>\n";
 }
 
+// A page with the layout around `content` and the headers every console page carries.
+Page PageOf(std::string_view title, std::string_view current, const std::string& content) {
+  Page page;
+  page.body = Layout(title, current, content);
+  page.headers = SecurityHeaders();
+  return page;
+}
+
 bool IsDate(std::string_view s) {
   return s.size() == 10 && s[4] == '-' && s[7] == '-' &&
          ParseInstant(s, date::locate_zone("UTC")).has_value();
@@ -68,10 +76,7 @@ std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
 }
 
 Page HtmlPageFor(std::string_view title, const std::string& content) {
-  Page page;
-  page.body = Layout(title, "", content);
-  page.headers = SecurityHeaders();
-  return page;
+  return PageOf(title, "", content);
 }
 
 Page ErrorPage(int status, std::string_view message) {
@@ -169,14 +174,40 @@ Page RenderOverview(const Overview& o, const date::time_zone* zone) {
   c += "</div>\n";
   c += "<p class=\"muted\">followupd " + HtmlEscape(o.version) + ", " + Local(o.now, zone) +
        (zone ? " " + HtmlEscape(zone->name()) : std::string(" UTC")) + "</p>\n";
-  Page page;
-  page.body = Layout("Overview", "/console", c);
-  page.headers = SecurityHeaders();
-  return page;
+  return PageOf("Overview", "/console", c);
+}
+
+Result<LogQuery> ReadLogQuery(std::span<const std::pair<std::string, std::string>> fields) {
+  LogQuery q;
+  for (const auto& [name, value] : fields) {
+    if (name == "rule") q.rule = value;
+    if (name == "customer") q.customer = value;
+    if (name == "status") {
+      if (!value.empty() && !store::ParseDeliveryStatus(value))
+        return InvalidInput("status: no such status " + Quote(value));
+      q.status = value;
+    }
+    if (name == "from" || name == "to") {
+      if (!value.empty() && !IsDate(value))
+        return InvalidInput(name + ": expected a date YYYY-MM-DD, not " + Quote(value));
+      (name == "from" ? q.from : q.to) = value;
+    }
+    if (name == "after" && !value.empty()) {
+      int64_t seconds = 0, id = 0;
+      size_t dot = value.find('.');
+      const char* end = value.data() + value.size();
+      if (dot == std::string::npos ||
+          std::from_chars(value.data(), value.data() + dot, seconds).ptr != value.data() + dot ||
+          std::from_chars(value.data() + dot + 1, end, id).ptr != end)
+        return InvalidInput("after: expected SECONDS.ID, not " + Quote(value));
+      q.after = std::pair{Instant{std::chrono::seconds{seconds}}, id};
+    }
+  }
+  return q;
 }
 
 Result<LogQuery> ParseLogQuery(std::string_view query) {
-  LogQuery q;
+  std::vector<std::pair<std::string, std::string>> fields;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -185,30 +216,9 @@ Result<LogQuery> ParseLogQuery(std::string_view query) {
     auto name = FormDecode(pair.substr(0, eq));
     auto value = FormDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
     if (!name || !value) return InvalidInput("the query is not valid form encoding");
-    if (*name == "rule") q.rule = *value;
-    if (*name == "customer") q.customer = *value;
-    if (*name == "status") {
-      if (!value->empty() && !store::ParseDeliveryStatus(*value))
-        return InvalidInput("status: no such status " + Quote(*value));
-      q.status = *value;
-    }
-    if (*name == "from" || *name == "to") {
-      if (!value->empty() && !IsDate(*value))
-        return InvalidInput(*name + ": expected a date YYYY-MM-DD, not " + Quote(*value));
-      (*name == "from" ? q.from : q.to) = *value;
-    }
-    if (*name == "after" && !value->empty()) {
-      int64_t seconds = 0, id = 0;
-      size_t dot = value->find('.');
-      const char* end = value->data() + value->size();
-      if (dot == std::string::npos ||
-          std::from_chars(value->data(), value->data() + dot, seconds).ptr != value->data() + dot ||
-          std::from_chars(value->data() + dot + 1, end, id).ptr != end)
-        return InvalidInput("after: expected SECONDS.ID, not " + Quote(*value));
-      q.after = std::pair{Instant{std::chrono::seconds{seconds}}, id};
-    }
+    fields.emplace_back(std::move(*name), std::move(*value));
   }
-  return q;
+  return ReadLogQuery(fields);
 }
 
 store::LogFilter LogFilterFor(const LogQuery& q, const date::time_zone* zone) {
@@ -283,10 +293,7 @@ Page RenderLog(const LogQuery& q, std::span<const store::LogEntry> rows,
          "<option>requeue</option></select></label><button type=\"submit\">Change&hellip;"
          "</button></form>\n";
   }
-  Page page;
-  page.body = Layout("Send log", "/console/log", c);
-  page.headers = SecurityHeaders();
-  return page;
+  return PageOf("Send log", "/console/log", c);
 }
 
 }  // namespace followup::console

@@ -86,8 +86,11 @@ struct LogQuery {
 inline constexpr int kLogPageSize = 50;
 
 // kInvalidInput naming the parameter for an unknown status, a date that is not YYYY-MM-DD, or a
-// cursor that is not SECONDS.ID. Unknown parameters are ignored.
+// cursor that is not SECONDS.ID; for a query, also for broken form encoding. Unknown parameters
+// are ignored.
 Result<LogQuery> ParseLogQuery(std::string_view query);
+// The same from fields already decoded (a form's), in order.
+Result<LogQuery> ReadLogQuery(std::span<const std::pair<std::string, std::string>> fields);
 // The store's filter for one page: `from` and `to` as whole days in `zone`; kLogPageSize + 1 rows
 // asked for, to know whether a next page exists.
 store::LogFilter LogFilterFor(const LogQuery& query, const date::time_zone* zone);
