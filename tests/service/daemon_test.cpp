@@ -36,48 +36,36 @@ using testing::SqlColumn;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
-// An HTTP GET of `path` from a loopback port, with `headers` ("Name: value\r\n" each): the whole
-// response, headers first.
-std::string HttpGet(int port, const std::string& path, const std::string& headers = "") {
+// Sends the whole HTTP `request` to a loopback port (with Connection: close) and returns the
+// whole response, headers first; "" when nothing answered.
+std::string HttpExchange(int port, const std::string& request) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request =
-        "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
-    }
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
   }
   close(fd);
   return response;
 }
 
-// An HTTP POST of `body` with `headers` ("Name: value\r\n" each) to a loopback port: the whole
-// response, headers first.
+// An HTTP GET of `path`, with `headers` ("Name: value\r\n" each).
+std::string HttpGet(int port, const std::string& path, const std::string& headers = "") {
+  return HttpExchange(
+      port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n");
+}
+
+// An HTTP POST of `body` to `path`, with `headers` ("Name: value\r\n" each).
 std::string HttpPost(int port, const std::string& path, const std::string& headers,
                      const std::string& body) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                          headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                          body;
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
-    }
-  }
-  close(fd);
-  return response;
+  return HttpExchange(port, "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                                headers + "Content-Length: " + std::to_string(body.size()) +
+                                "\r\n\r\n" + body);
 }
 
 // A mail server that never answers: the kernel completes connections to its loopback port, and
